@@ -1,0 +1,9 @@
+// Mocha root hooks: decorator metadata first, then one backend for the whole run.
+import 'reflect-metadata';
+import { selectBackend } from '../src/backend/select-backend.js';
+
+export const mochaHooks = {
+  async beforeAll(): Promise<void> {
+    await selectBackend(process.env.HOOKFLOW_BACKEND ?? 'wasm');
+  },
+};
