@@ -1,0 +1,28 @@
+import type { Hook } from './hook.js';
+import { priorityName } from './priority.js';
+import { STAGES } from './stages.js';
+
+/**
+ * The hook plan in MMCV's `get_hook_info` layout: for every stage with hooks, the stage name,
+ * one `(PRIORITY    ) ClassName` line per hook in execution order, then a dashed rule.
+ * With `withFilters`, each line also shows the subscription's filter when it has one.
+ */
+export function formatHookInfo(hooks: readonly Hook<any>[], withFilters = false): string {
+  const blocks: string[] = [];
+  for (const stage of STAGES) {
+    const lines: string[] = [];
+    for (const hook of hooks) {
+      const subs = hook.getSubscriptions().filter((s) => s.stage === stage);
+      if (subs.length === 0) continue;
+      const label = `(${priorityName(hook.priority ?? 50).padEnd(12)}) ${hook.constructor.name.padEnd(35)}`;
+      if (!withFilters) {
+        lines.push(label);
+        continue;
+      }
+      const filters = subs.map((s) => (s.filterText ? `${s.label} [${s.filterText}]` : s.label));
+      lines.push(`${label} ${filters.join(', ')}`);
+    }
+    if (lines.length) blocks.push([`${stage}:`, ...lines, ' -------------------- '].join('\n'));
+  }
+  return blocks.join('\n');
+}

@@ -1,0 +1,19 @@
+import leven from 'leven';
+
+/**
+ * The registered names closest to `wanted` (case-insensitive edit distance), best first,
+ * for "did you mean" hints. Only plausible matches are returned.
+ */
+export function nearestNames(wanted: string, names: Iterable<string>, limit = 3): string[] {
+  const target = wanted.toLowerCase();
+  return [...names]
+    .map((name) => {
+      const lower = name.toLowerCase();
+      const distance = lower.includes(target) || target.includes(lower) ? 0.5 : leven(target, lower);
+      return { name, distance };
+    })
+    .filter(({ name, distance }) => distance <= Math.max(2, Math.ceil(Math.max(name.length, wanted.length) * 0.4)))
+    .sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name))
+    .slice(0, limit)
+    .map(({ name }) => name);
+}

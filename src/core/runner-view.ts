@@ -1,0 +1,16 @@
+import type { Mode } from './stages.js';
+
+/**
+ * What the core needs to know about a runner: the counters and limits the hook predicates
+ * read. The real runners (src/runner) offer much more; a replayed journal offers exactly this.
+ */
+export interface RunnerView {
+  readonly epoch: number;
+  readonly iter: number;
+  readonly innerIter: number;
+  readonly maxEpochs?: number;
+  readonly maxIters?: number;
+  readonly mode: Mode | null;
+  /** The loader of the current epoch; only its length matters here. */
+  readonly dataLoader?: { readonly length: number } | null;
+}

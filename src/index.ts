@@ -1,0 +1,11 @@
+/**
+ * hookflow: MMCV's Runner and Hook system for TypeScript on TensorFlow.js, as an
+ * event-sourced plugin system on RxJS streams.
+ */
+import 'reflect-metadata';
+
+export * from './core/index.js';
+export * from './runner/index.js';
+export * from './hooks/index.js';
+export { selectBackend, currentBackend, resolveBackendRequest, onBackendActivated, BACKEND_NAMES } from './backend/select-backend.js';
+export type { BackendChoice, BackendName } from './backend/select-backend.js';

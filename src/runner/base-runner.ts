@@ -1,0 +1,369 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Container } from 'inversify';
+import { Observable, Subject } from 'rxjs';
+import { TOKENS } from '../core/di.js';
+import { Dispatcher } from '../core/dispatcher.js';
+import { ConfigError } from '../core/errors.js';
+import type { Hook, HookResult } from '../core/hook.js';
+import { formatHookInfo } from '../core/hook-info.js';
+import { HOOKS, isHook } from '../core/hooks-registry.js';
+import { getPriority, type PriorityLike } from '../core/priority.js';
+import type { BuildConfig } from '../core/registry.js';
+import { INITIAL_RUN_STATE, foldRunState, type RunState } from '../core/run-state.js';
+import type { RunnerView } from '../core/runner-view.js';
+import { consoleLogger, singleProcessGroup, systemClock, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
+import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
+import type { EventStage, Mode } from '../core/stages.js';
+import { FileLogger } from './file-logger.js';
+import { LogBuffer } from './log-buffer.js';
+import type { TrainableModel, StepOutputs } from './model/trainable-model.js';
+import { isSingleOptimizer, type Optimizers } from './optim/build-optimizer.js';
+import { registerTrainingHooks, type TrainingHooksConfig } from './register-training-hooks.js';
+
+/** A data source the runners iterate: batches, a length, optionally a sampler with epochs. */
+export interface RunnerLoader<B = unknown> extends Iterable<B> {
+  readonly length: number;
+  readonly sampler?: { setEpoch(epoch: number): void };
+}
+
+/** What hooks may read of the current loader. */
+export interface LoaderLike {
+  readonly length: number;
+  readonly sampler?: { setEpoch(epoch: number): void };
+}
+
+/** `[['train', 1], ['val', 1]]`: which loop runs how many times per round. */
+export type Workflow = Array<[Mode, number]>;
+
+/** Options of every runner. */
+export interface RunnerOptions {
+  model: TrainableModel<any>;
+  optimizer?: Optimizers | null;
+  /** Created if missing; the text log, json log, checkpoints and journal go here. */
+  workDir?: string | null;
+  /** Default: the console, teed to `<workDir>/<timestamp>.log` when there is a work dir. */
+  logger?: Logger;
+  meta?: Record<string, unknown> | null;
+  maxEpochs?: number;
+  maxIters?: number;
+  clock?: Clock;
+  processGroup?: ProcessGroup;
+  /** Parent of the runner's container (application-wide services). */
+  parentContainer?: Container;
+}
+
+/** Why a run ended early. */
+export interface StopRequest {
+  reason: string;
+  source?: string;
+}
+
+function timestampOf(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}_${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+}
+
+/**
+ * What both runners share (MMCV `BaseRunner`): the model, optimizer(s), counters (the fold of
+ * the run's stage events), the hook dispatcher, the DI container and the event stream.
+ */
+export abstract class BaseRunner implements RunnerView {
+  readonly model: TrainableModel<any>;
+  optimizer: Optimizers | null;
+  readonly logger: Logger;
+  meta: Record<string, unknown> | null;
+  readonly workDir: string | null;
+  readonly timestamp: string;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly clock: Clock;
+  readonly processGroup: ProcessGroup;
+  /** The runner's inversify container: hooks built from config resolve their services here. */
+  readonly container: Container;
+  readonly logBuffer = new LogBuffer();
+  /** Outputs of the last model step. */
+  outputs: StepOutputs | undefined;
+  /** The batch of the iteration in progress (undefined between iterations). */
+  dataBatch: unknown;
+  /** The loader of the loop in progress. */
+  dataLoader: LoaderLike | null = null;
+
+  protected state: RunState = { ...INITIAL_RUN_STATE };
+  protected maxEpochsValue: number | undefined;
+  protected maxItersValue: number | undefined;
+  protected readonly dispatcher = new Dispatcher<BaseRunner>();
+  private readonly eventSubject = new Subject<StageEvent>();
+  private readonly listeners: Array<(event: StageEvent) => void> = [];
+  private currentEvent: StageEvent | undefined;
+  private stopRequest: StopRequest | undefined;
+  private readonly usedIds = new Set<string>();
+
+  /** Every stage event, in order, after the stage's hooks have run (payload complete). */
+  readonly events$: Observable<StageEvent> = this.eventSubject.asObservable();
+
+  constructor(options: RunnerOptions) {
+    const { model, optimizer = null, workDir = null, meta = {}, maxEpochs, maxIters } = options;
+    if (!model || typeof model.trainStep !== 'function') {
+      throw new TypeError('runner: model must implement trainStep(batch) (see TrainableModel)');
+    }
+    if (meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) {
+      throw new TypeError(`runner: meta must be an object or null; got ${Array.isArray(meta) ? 'an array' : typeof meta}`);
+    }
+    if (maxEpochs !== undefined && maxIters !== undefined) {
+      throw new ConfigError('runner', 'only one of maxEpochs and maxIters can be set');
+    }
+    for (const [name, v] of [['maxEpochs', maxEpochs], ['maxIters', maxIters]] as const) {
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(`runner.${name}`, `must be a positive integer; got ${v}`);
+    }
+    this.model = model;
+    this.optimizer = optimizer;
+    this.meta = meta;
+    this.maxEpochsValue = maxEpochs;
+    this.maxItersValue = maxIters;
+    this.clock = options.clock ?? systemClock;
+    this.processGroup = options.processGroup ?? singleProcessGroup;
+    this.rank = this.processGroup.rank;
+    this.worldSize = this.processGroup.worldSize;
+    this.timestamp = timestampOf(new Date());
+    if (workDir !== null && typeof workDir !== 'string') throw new TypeError('runner: workDir must be a string or null');
+    this.workDir = workDir === null ? null : path.resolve(workDir);
+    if (this.workDir) fs.mkdirSync(this.workDir, { recursive: true });
+    this.logger = options.logger ?? (this.workDir && this.rank === 0
+      ? new FileLogger(path.join(this.workDir, `${this.timestamp}.log`), consoleLogger)
+      : consoleLogger);
+
+    this.container = new Container({ parent: options.parentContainer, defaultScope: 'Singleton' });
+    this.container.bind(TOKENS.Runner).toConstantValue(this);
+    this.container.bind(TOKENS.Logger).toConstantValue(this.logger);
+    this.container.bind(TOKENS.Clock).toConstantValue(this.clock);
+    this.container.bind(TOKENS.WorkDir).toConstantValue(this.workDir);
+    this.container.bind(TOKENS.ProcessGroup).toConstantValue(this.processGroup);
+  }
+
+  get epoch(): number { return this.state.epoch; }
+  get iter(): number { return this.state.iter; }
+  get innerIter(): number { return this.state.innerIter; }
+  get mode(): Mode | null { return this.state.mode; }
+  /** Sequence number of the last event. */
+  get seq(): number { return this.state.seq; }
+  get maxEpochs(): number | undefined { return this.maxEpochsValue; }
+  get maxIters(): number | undefined { return this.maxItersValue; }
+  /** Class name of the model (MMCV `model_name`). */
+  get modelName(): string { return this.model.constructor.name; }
+  /** Hooks in execution order. */
+  get hooks(): readonly Hook<any>[] { return this.dispatcher.hooks; }
+  /** The event being dispatched, while hooks run. */
+  get event(): StageEvent | undefined { return this.currentEvent; }
+  /** The pending stop request, if a hook asked the run to end. */
+  get stopRequested(): StopRequest | undefined { return this.stopRequest; }
+
+  /** Runs the workflow until the run's length (epochs or iterations) is reached. */
+  abstract run(dataLoaders: RunnerLoader[], workflow: Workflow): Promise<void>;
+
+  /**
+   * Registers a hook at `priority` (stable: after hooks of equal priority). A hook instance
+   * can be registered once; its `hookId` must be unique in the runner.
+   */
+  registerHook(hook: Hook<any>, priority: PriorityLike = 'NORMAL'): void {
+    if (!isHook(hook)) throw new TypeError(`registerHook: expected a Hook instance; got ${hook === null ? 'null' : typeof hook}`);
+    if (hook.priority !== undefined) {
+      throw new Error(`${hook.constructor.name} is already registered (its priority is set); create a new instance to register it again`);
+    }
+    const value = getPriority(priority);
+    let id = hook.hookId ?? hook.constructor.name;
+    if (hook.hookId !== undefined && this.usedIds.has(id)) throw new ConfigError('name', `hook id '${id}' is already used in this runner`);
+    for (let n = 2; this.usedIds.has(id); n++) id = `${hook.constructor.name}#${n}`;
+    this.usedIds.add(id);
+    hook.hookId = id;
+    hook.priority = value;
+    this.dispatcher.add(hook);
+  }
+
+  /**
+   * Builds a hook from `{ type, priority?, name?, ...options }` through the runner's container
+   * and registers it. `name` becomes the hook id (the key of its checkpointed state).
+   */
+  registerHookFromConfig(cfg: BuildConfig & { priority?: PriorityLike; name?: string }): Hook<any> {
+    if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
+      throw new ConfigError('hook', `a hook config must be an object with a 'type'; got ${JSON.stringify(cfg)}`);
+    }
+    const { priority = 'NORMAL', name, ...rest } = cfg;
+    const resolved = getPriority(priority);
+    const hook = HOOKS.build(rest, undefined, this.container);
+    if (name !== undefined) hook.hookId = name;
+    this.registerHook(hook, resolved);
+    return hook;
+  }
+
+  /** Registers MMCV's default hooks in MMCV's order and priorities, then the custom hooks. */
+  registerTrainingHooks(config: TrainingHooksConfig): void {
+    registerTrainingHooks(this, config);
+  }
+
+  /** Whether this runner counts epochs (EpochBasedRunner) or iterations (IterBasedRunner). */
+  abstract get byEpoch(): boolean;
+
+  /** The hook plan in MMCV's `get_hook_info` layout. */
+  hookInfo(withFilters = false): string {
+    return formatHookInfo(this.hooks, withFilters);
+  }
+
+  /** Learning rate of every param group, or per named optimizer. */
+  currentLr(): number[] | Record<string, number[]> {
+    return this.perGroup((g) => g.lr);
+  }
+
+  /** Momentum of every param group (`momentum`, else `betas[0]`, else 0), or per optimizer. */
+  currentMomentum(): number[] | Record<string, number[]> {
+    return this.perGroup((g) => (g.momentum !== undefined ? g.momentum : g.betas ? g.betas[0] : 0));
+  }
+
+  private perGroup(read: (g: import('./optim/param-group-optimizer.js').ParamGroup) => number): number[] | Record<string, number[]> {
+    const opt = this.optimizer;
+    if (!opt) throw new Error('the runner has no optimizer, so it has no lr or momentum');
+    if (isSingleOptimizer(opt)) return opt.paramGroups.map(read);
+    return Object.fromEntries(Object.entries(opt).map(([name, o]) => [name, o.paramGroups.map(read)]));
+  }
+
+  /** First-group lr (one optimizer) or `{ name: lr }` (several), as loggers report it. */
+  lrForLog(): number | Record<string, number> {
+    return firstOfGroups(this.currentLr());
+  }
+
+  /** First-group momentum, like {@link lrForLog}. */
+  momentumForLog(): number | Record<string, number> {
+    return firstOfGroups(this.currentMomentum());
+  }
+
+  /**
+   * Asks the run to end cleanly: the current iteration finishes, the epoch's closing stages
+   * run, then `afterRun`. The reason is logged and recorded in the `afterRun` event.
+   */
+  requestStop(reason: string, source?: string): void {
+    if (this.stopRequest) return;
+    this.stopRequest = { reason, source };
+    this.logger.info(`Stopping: ${reason}${source ? ` (requested by ${source})` : ''}`);
+  }
+
+  /** Adds scalars to the payload of the event being dispatched (journaled with it). */
+  annotate(values: Record<string, Scalar | Record<string, Scalar>>): void {
+    if (!this.currentEvent) throw new Error('annotate() can only be called while a stage is being dispatched');
+    this.currentEvent.payload = { ...(this.currentEvent.payload ?? {}), ...values };
+  }
+
+  /**
+   * Subscribes a synchronous listener that sees every event before `events$` does (the
+   * journal writer uses this); returns an unsubscribe function.
+   */
+  addEventListener(listener: (event: StageEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
+  }
+
+  /** Forget the cached per-stage hook lists (after a hook changed what it subscribes to). */
+  refreshHookPlan(): void {
+    this.dispatcher.invalidate();
+  }
+
+  /** Attach (or detach with undefined) a timer that measures every hook call. */
+  setHookTimer(timer: Parameters<Dispatcher['setTimer']>[0]): void {
+    this.dispatcher.setTimer(timer);
+  }
+
+  /** Restores counters (used by resume); the next event continues after `seq`. */
+  protected restoreState(state: Partial<RunState>): void {
+    this.state = { ...this.state, ...state };
+  }
+
+  protected resetStopRequest(): void {
+    this.stopRequest = undefined;
+  }
+
+  /**
+   * Starts `stage`: counters become `changes` applied to the current state, hooks run, then the
+   * counters advance as {@link foldRunState} says and the event is published.
+   */
+  protected emit(stage: EventStage, changes?: Partial<Omit<RunState, 'seq'>>, payload?: EventPayload): HookResult {
+    const s = this.state;
+    const event: StageEvent = {
+      seq: s.seq + 1,
+      stage,
+      mode: changes?.mode !== undefined ? changes.mode : s.mode,
+      epoch: changes?.epoch ?? s.epoch,
+      iter: changes?.iter ?? s.iter,
+      innerIter: changes?.innerIter ?? s.innerIter,
+      time: this.clock.now(),
+    };
+    if (payload) event.payload = payload;
+    this.state = { seq: s.seq, mode: event.mode, epoch: event.epoch, iter: event.iter, innerIter: event.innerIter };
+    this.currentEvent = event;
+    const pending = this.dispatcher.dispatch(event, this);
+    if (pending) return pending.then(() => this.commit(event));
+    this.commit(event);
+    return undefined;
+  }
+
+  private commit(event: StageEvent): void {
+    this.state = foldRunState(this.state, event);
+    this.currentEvent = undefined;
+    for (const listener of this.listeners) listener(event);
+    this.eventSubject.next(event);
+  }
+
+  /** Checks `run()`'s arguments as MMCV does, with messages that say what is wrong. */
+  protected validateWorkflow(dataLoaders: RunnerLoader[], workflow: Workflow): void {
+    if (!Array.isArray(dataLoaders)) throw new TypeError('run: dataLoaders must be an array');
+    if (!Array.isArray(workflow) || workflow.length === 0) throw new ConfigError('workflow', "must be a non-empty list such as [['train', 1], ['val', 1]]");
+    if (dataLoaders.length !== workflow.length) {
+      throw new ConfigError('workflow', `has ${workflow.length} entries but ${dataLoaders.length} data loaders were given`);
+    }
+    workflow.forEach((entry, i) => {
+      if (!Array.isArray(entry) || entry.length !== 2) throw new ConfigError(`workflow[${i}]`, "must be a [mode, count] pair such as ['train', 1]");
+      const [mode, count] = entry;
+      if (mode !== 'train' && mode !== 'val') throw new ConfigError(`workflow[${i}][0]`, `must be one of 'train', 'val'; got ${JSON.stringify(mode)}`);
+      if (!(Number.isInteger(count) && count > 0)) throw new ConfigError(`workflow[${i}][1]`, `must be a positive integer; got ${JSON.stringify(count)}`);
+      const loader = dataLoaders[i];
+      if (!loader || typeof loader.length !== 'number' || typeof loader[Symbol.iterator] !== 'function') {
+        throw new TypeError(`run: dataLoaders[${i}] must be an iterable with a length`);
+      }
+      if (loader.length === 0) throw new ConfigError(`workflow[${i}]`, `the '${mode}' data loader yields no batch`);
+    });
+    if (!workflow.some(([mode]) => mode === 'train')) {
+      throw new ConfigError('workflow', "has no 'train' entry, so the run would never end (add ['train', 1])");
+    }
+  }
+
+  /** MMCV's start-of-run log lines. */
+  protected logStart(workflow: Workflow, limit: string): void {
+    let host = 'unknown';
+    try { host = `${os.userInfo().username}@${os.hostname()}`; } catch { /* some sandboxes have no passwd entry */ }
+    this.logger.info(`Start running, host: ${host}, work_dir: ${this.workDir ?? 'NONE'}`);
+    this.logger.info(`Hooks will be executed in the following order:\n${this.hookInfo()}`);
+    this.logger.info(`workflow: ${JSON.stringify(workflow)}, max: ${limit}`);
+  }
+
+  /** Payload of an after-iteration event: the step's log vars, its sample count and the lr. */
+  protected iterPayload(outputs: StepOutputs): EventPayload {
+    const payload: EventPayload = { logVars: outputs.logVars, numSamples: outputs.numSamples };
+    if (this.optimizer) {
+      payload.lr = this.lrForLog();
+      payload.momentum = this.momentumForLog();
+    }
+    return payload;
+  }
+
+  /** Stop-request payload for `afterRun`. */
+  protected runEndPayload(): EventPayload | undefined {
+    return this.stopRequest ? { stopReason: this.stopRequest.reason, stopSource: this.stopRequest.source ?? null } : undefined;
+  }
+}
+
+function firstOfGroups(values: number[] | Record<string, number[]>): number | Record<string, number> {
+  if (Array.isArray(values)) return values[0]!;
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v[0]!]));
+}

@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../../core/errors.js';
+import { sampleSize, type ArrayDataset } from './dataset.js';
+import { SeededRandom } from './rng.js';
+
+/** One batch: inputs, one-hot targets and the integer labels. Dispose it after use. */
+export interface DataBatch {
+  x: tf.Tensor;
+  y: tf.Tensor;
+  labels: Int32Array;
+  size: number;
+  dispose(): void;
+}
+
+/** Options of {@link DataLoader}. */
+export interface DataLoaderOptions {
+  batchSize?: number;
+  shuffle?: boolean;
+  /** Seed of the shuffle; the order of epoch e is the permutation for (seed, e). */
+  seed?: number;
+  /** Drop the last incomplete batch. */
+  dropLast?: boolean;
+}
+
+/**
+ * Decides the sample order of each epoch. `setEpoch` (called by DistSamplerSeedHook and by
+ * IterBasedRunner's loader at each wrap-around) makes shuffles differ per epoch while staying
+ * reproducible for a seed.
+ */
+export class EpochSampler {
+  epoch = 0;
+  constructor(readonly length: number, readonly shuffle: boolean, readonly seed: number) {}
+
+  /** Sets the epoch whose order the next pass uses. */
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  /** Sample indices for the current epoch. */
+  order(): Int32Array {
+    if (!this.shuffle) return Int32Array.from({ length: this.length }, (_, i) => i);
+    return new SeededRandom(this.seed * 1_000_003 + this.epoch).permutation(this.length);
+  }
+}
+
+/** Batches an {@link ArrayDataset} into tensors, optionally shuffled. */
+export class DataLoader implements Iterable<DataBatch> {
+  readonly batchSize: number;
+  readonly dropLast: boolean;
+  readonly sampler: EpochSampler;
+
+  constructor(readonly dataset: ArrayDataset, options: DataLoaderOptions = {}) {
+    const { batchSize = 32, shuffle = false, seed = 0, dropLast = false } = options;
+    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ConfigError('batchSize', `must be a positive integer; got ${batchSize}`);
+    if (dropLast && dataset.length < batchSize) {
+      throw new ConfigError('dropLast', `with batchSize ${batchSize} the dataset of ${dataset.length} samples yields no batch`);
+    }
+    this.batchSize = batchSize;
+    this.dropLast = dropLast;
+    this.sampler = new EpochSampler(dataset.length, shuffle, seed);
+  }
+
+  /** Number of batches per epoch. */
+  get length(): number {
+    return this.dropLast ? Math.floor(this.dataset.length / this.batchSize) : Math.ceil(this.dataset.length / this.batchSize);
+  }
+
+  *[Symbol.iterator](): Iterator<DataBatch> {
+    const order = this.sampler.order();
+    for (let b = 0; b < this.length; b++) {
+      yield this.makeBatch(order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, order.length)));
+    }
+  }
+
+  /** Builds the batch for the given sample indices. */
+  makeBatch(indices: Int32Array): DataBatch {
+    const ds = this.dataset;
+    const dim = sampleSize(ds);
+    const n = indices.length;
+    const features = new Float32Array(n * dim);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const src = indices[i]!;
+      features.set(ds.features.subarray(src * dim, (src + 1) * dim), i * dim);
+      labels[i] = ds.labels[src]!;
+    }
+    const x = tf.tensor(features, [n, ...ds.sampleShape], 'float32');
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), ds.numClasses).toFloat());
+    return { x, y, labels, size: n, dispose: () => { x.dispose(); y.dispose(); } };
+  }
+}

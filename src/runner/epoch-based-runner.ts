@@ -1,0 +1,89 @@
+import { ConfigError } from '../core/errors.js';
+import { BaseRunner, type RunnerLoader, type Workflow } from './base-runner.js';
+import { releaseOutputs } from './model/trainable-model.js';
+
+/** Disposable batches (tensors) are released after their iteration. */
+function disposeBatch(batch: unknown): void {
+  (batch as { dispose?: () => void } | null)?.dispose?.();
+}
+
+/**
+ * Runs whole epochs (MMCV `EpochBasedRunner`): `iter` advances after each train iteration,
+ * `epoch` after each train epoch; val epochs advance neither.
+ */
+export class EpochBasedRunner extends BaseRunner {
+  get byEpoch(): boolean {
+    return true;
+  }
+
+  async run(dataLoaders: RunnerLoader[], workflow: Workflow): Promise<void> {
+    this.validateWorkflow(dataLoaders, workflow);
+    const maxEpochs = this.maxEpochsValue;
+    if (maxEpochs === undefined) throw new ConfigError('runner.maxEpochs', 'EpochBasedRunner needs maxEpochs');
+    const trainAt = workflow.findIndex(([mode]) => mode === 'train');
+    this.maxItersValue = maxEpochs * dataLoaders[trainAt]!.length;
+    this.resetStopRequest();
+    this.logStart(workflow, `${maxEpochs} epochs`);
+    await this.emit('beforeRun');
+    rounds: while (this.epoch < maxEpochs) {
+      for (let i = 0; i < workflow.length; i++) {
+        const [mode, count] = workflow[i]!;
+        for (let k = 0; k < count; k++) {
+          if (mode === 'train' && this.epoch >= maxEpochs) break;
+          if (mode === 'train') await this.train(dataLoaders[i]!);
+          else await this.val(dataLoaders[i]!);
+          if (this.stopRequested) break rounds;
+        }
+      }
+    }
+    await this.emit('afterRun', undefined, this.runEndPayload());
+  }
+
+  /** One training epoch. */
+  async train(loader: RunnerLoader): Promise<void> {
+    this.model.train();
+    this.dataLoader = loader;
+    this.maxItersValue = this.maxEpochsValue! * loader.length;
+    await this.emit('beforeTrainEpoch', { mode: 'train' });
+    let i = 0;
+    for (const batch of loader) {
+      this.dataBatch = batch;
+      let pending = this.emit('beforeTrainIter', { innerIter: i });
+      if (pending) await pending;
+      const outputs = this.model.trainStep(batch);
+      this.outputs = outputs;
+      this.logBuffer.update(outputs.logVars, outputs.numSamples);
+      pending = this.emit('afterTrainIter', undefined, this.iterPayload(outputs));
+      if (pending) await pending;
+      releaseOutputs(outputs);
+      disposeBatch(batch);
+      this.dataBatch = undefined;
+      i++;
+      if (this.stopRequested) break;
+    }
+    await this.emit('afterTrainEpoch');
+  }
+
+  /** One validation epoch (no gradients; counters unchanged). */
+  async val(loader: RunnerLoader): Promise<void> {
+    this.model.eval();
+    this.dataLoader = loader;
+    await this.emit('beforeValEpoch', { mode: 'val' });
+    let i = 0;
+    for (const batch of loader) {
+      this.dataBatch = batch;
+      let pending = this.emit('beforeValIter', { innerIter: i });
+      if (pending) await pending;
+      const outputs = this.model.valStep(batch);
+      this.outputs = outputs;
+      this.logBuffer.update(outputs.logVars, outputs.numSamples);
+      pending = this.emit('afterValIter', undefined, this.iterPayload(outputs));
+      if (pending) await pending;
+      releaseOutputs(outputs);
+      disposeBatch(batch);
+      this.dataBatch = undefined;
+      i++;
+    }
+    await this.emit('afterValEpoch');
+  }
+}

@@ -1,0 +1,85 @@
+import { ConfigError } from '../core/errors.js';
+import { BaseRunner, type RunnerLoader, type Workflow } from './base-runner.js';
+import { IterLoader } from './iter-loader.js';
+import { releaseOutputs } from './model/trainable-model.js';
+
+/**
+ * Runs a fixed number of training iterations (MMCV `IterBasedRunner`): each workflow entry is
+ * a number of iterations; loaders wrap around endlessly. The aggregate `beforeEpoch` and
+ * `afterEpoch` run once, before the first and after the last iteration; the epoch stages never do.
+ */
+export class IterBasedRunner extends BaseRunner {
+  private iterLoaders: IterLoader[] = [];
+
+  get byEpoch(): boolean {
+    return false;
+  }
+
+  async run(dataLoaders: RunnerLoader[], workflow: Workflow): Promise<void> {
+    this.validateWorkflow(dataLoaders, workflow);
+    const maxIters = this.maxItersValue;
+    if (maxIters === undefined) throw new ConfigError('runner.maxIters', 'IterBasedRunner needs maxIters');
+    this.resetStopRequest();
+    this.logStart(workflow, `${maxIters} iters`);
+    await this.emit('beforeRun');
+    // A resumed run continues the data where it stopped: same pass, same position.
+    const trainAt = workflow.findIndex(([mode]) => mode === 'train');
+    this.iterLoaders = dataLoaders.map((loader, i) => {
+      if (i !== trainAt || this.iter === 0) return new IterLoader(loader);
+      const it = new IterLoader(loader, Math.floor(this.iter / loader.length));
+      it.skip(this.iter % loader.length);
+      return it;
+    });
+    await this.emit('beforeEpoch');
+    rounds: while (this.iter < maxIters) {
+      for (let i = 0; i < workflow.length; i++) {
+        const [mode, count] = workflow[i]!;
+        for (let k = 0; k < count; k++) {
+          if (mode === 'train' && this.iter >= maxIters) break;
+          if (mode === 'train') await this.train(this.iterLoaders[i]!, k);
+          else await this.val(this.iterLoaders[i]!, k);
+          if (this.stopRequested) break rounds;
+        }
+      }
+    }
+    await this.emit('afterEpoch');
+    await this.emit('afterRun', undefined, this.runEndPayload());
+  }
+
+  /** One training iteration; `innerIter` is its index within the workflow entry. */
+  async train(loader: IterLoader, innerIter: number): Promise<void> {
+    this.model.train();
+    this.dataLoader = loader;
+    const epoch = loader.epoch; // read before fetching, as MMCV does
+    const batch = loader.next();
+    this.dataBatch = batch;
+    let pending = this.emit('beforeTrainIter', { mode: 'train', epoch, innerIter });
+    if (pending) await pending;
+    const outputs = this.model.trainStep(batch);
+    this.outputs = outputs;
+    this.logBuffer.update(outputs.logVars, outputs.numSamples);
+    pending = this.emit('afterTrainIter', undefined, this.iterPayload(outputs));
+    if (pending) await pending;
+    releaseOutputs(outputs);
+    (batch as { dispose?: () => void })?.dispose?.();
+    this.dataBatch = undefined;
+  }
+
+  /** One validation iteration (no gradients; `iter` unchanged). */
+  async val(loader: IterLoader, innerIter: number): Promise<void> {
+    this.model.eval();
+    this.dataLoader = loader;
+    const batch = loader.next();
+    this.dataBatch = batch;
+    let pending = this.emit('beforeValIter', { mode: 'val', innerIter });
+    if (pending) await pending;
+    const outputs = this.model.valStep(batch);
+    this.outputs = outputs;
+    this.logBuffer.update(outputs.logVars, outputs.numSamples);
+    pending = this.emit('afterValIter', undefined, this.iterPayload(outputs));
+    if (pending) await pending;
+    releaseOutputs(outputs);
+    (batch as { dispose?: () => void })?.dispose?.();
+    this.dataBatch = undefined;
+  }
+}
