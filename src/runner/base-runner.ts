@@ -97,6 +97,7 @@ export abstract class BaseRunner implements RunnerView {
   private readonly eventSubject = new Subject<StageEvent>();
   private readonly listeners: Array<(event: StageEvent) => void> = [];
   private currentEvent: StageEvent | undefined;
+  private deferred: Array<() => void | Promise<void>> = [];
   private stopRequest: StopRequest | undefined;
   private readonly usedIds = new Set<string>();
 
@@ -146,6 +147,8 @@ export abstract class BaseRunner implements RunnerView {
   get iter(): number { return this.state.iter; }
   get innerIter(): number { return this.state.innerIter; }
   get mode(): Mode | null { return this.state.mode; }
+  /** The counters as a whole (the fold of the events so far). */
+  get runState(): Readonly<RunState> { return this.state; }
   /** Sequence number of the last event. */
   get seq(): number { return this.state.seq; }
   get maxEpochs(): number | undefined { return this.maxEpochsValue; }
@@ -254,6 +257,16 @@ export abstract class BaseRunner implements RunnerView {
   }
 
   /**
+   * Runs `task` once the current stage is over: after every hook of the stage, the counter
+   * update and the event's publication. Checkpoints use it so that they snapshot every hook's
+   * state after the whole stage, not halfway through it.
+   */
+  deferUntilStageEnd(task: () => void | Promise<void>): void {
+    if (!this.currentEvent) throw new Error('deferUntilStageEnd() can only be called while a stage is being dispatched');
+    this.deferred.push(task);
+  }
+
+  /**
    * Subscribes a synchronous listener that sees every event before `events$` does (the
    * journal writer uses this); returns an unsubscribe function.
    */
@@ -276,7 +289,7 @@ export abstract class BaseRunner implements RunnerView {
   }
 
   /** Restores counters (used by resume); the next event continues after `seq`. */
-  protected restoreState(state: Partial<RunState>): void {
+  restoreState(state: Partial<RunState>): void {
     this.state = { ...this.state, ...state };
   }
 
@@ -304,15 +317,18 @@ export abstract class BaseRunner implements RunnerView {
     this.currentEvent = event;
     const pending = this.dispatcher.dispatch(event, this);
     if (pending) return pending.then(() => this.commit(event));
-    this.commit(event);
-    return undefined;
+    return this.commit(event);
   }
 
-  private commit(event: StageEvent): void {
+  private commit(event: StageEvent): HookResult {
     this.state = foldRunState(this.state, event);
     this.currentEvent = undefined;
     for (const listener of this.listeners) listener(event);
     this.eventSubject.next(event);
+    if (this.deferred.length === 0) return undefined;
+    const tasks = this.deferred;
+    this.deferred = [];
+    return runInOrder(tasks);
   }
 
   /** Checks `run()`'s arguments as MMCV does, with messages that say what is wrong. */
@@ -361,6 +377,10 @@ export abstract class BaseRunner implements RunnerView {
   protected runEndPayload(): EventPayload | undefined {
     return this.stopRequest ? { stopReason: this.stopRequest.reason, stopSource: this.stopRequest.source ?? null } : undefined;
   }
+}
+
+async function runInOrder(tasks: Array<() => void | Promise<void>>): Promise<void> {
+  for (const task of tasks) await task();
 }
 
 function firstOfGroups(values: number[] | Record<string, number[]>): number | Record<string, number> {

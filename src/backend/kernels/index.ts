@@ -1,0 +1,67 @@
+/**
+ * Training kernels for the tfjs wasm backend.
+ *
+ * tfjs-backend-wasm 4.22 registers 157 kernels against the cpu backend's 172. Of the missing
+ * ones, layer gradients need four: `Conv2DBackpropFilter` (conv2d, conv1d, separableConv2d),
+ * `DepthwiseConv2dNativeBackpropFilter` / `…BackpropInput` (depthwiseConv2d, separableConv2d)
+ * and `UnsortedSegmentSum` (gather, hence embedding). The others (Complex, ComplexAbs, Draw,
+ * Einsum, FFT, IFFT, Imag, Real, RaggedGather, RaggedRange, RaggedTensorToTensor,
+ * StaticRegexReplace) appear in no layer's gradient. On top of that two built-in wasm kernels
+ * compute wrong values and are replaced: `MaxPoolGrad` (see max-pool-grad.ts) and the forward
+ * convolutions' padding (see conv-forward-padding.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+import { FORWARD_CONV_KERNELS, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
+
+export { conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc } from './conv2d-backprop-filter.js';
+export { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropFilterConfig, depthwiseBackpropFilterNhwc } from './depthwise-conv2d-backprop-filter.js';
+export { depthwiseConv2dBackpropInput, depthwiseConv2dBackpropInputConfig, depthwiseBackpropInputNhwc } from './depthwise-conv2d-backprop-input.js';
+export { maxPoolGrad, maxPoolGradConfig, maxPoolGradNhwc } from './max-pool-grad.js';
+export { unsortedSegmentSum, unsortedSegmentSumConfig, unsortedSegmentSumFlat } from './unsorted-segment-sum.js';
+export { FORWARD_CONV_KERNELS, explicitPaddingFor, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
+export type { ConvGeometry, ExplicitPadding } from './util.js';
+
+/** JS kernels registered as they are: the four missing ones plus the MaxPoolGrad replacement. */
+const OWN_KERNELS: readonly tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropInputConfig,
+  unsortedSegmentSumConfig,
+  maxPoolGradConfig,
+];
+
+/** Every kernel name {@link registerWasmTrainingKernels} manages on the wasm backend. */
+export const WASM_TRAINING_KERNELS: readonly string[] = [...OWN_KERNELS.map((k) => k.kernelName), ...FORWARD_CONV_KERNELS];
+
+/**
+ * Installs hookflow's kernels on the `wasm` backend: the missing training kernels, the
+ * MaxPoolGrad replacement and the forward-conv padding fix. Idempotent: a kernel that already
+ * is hookflow's is left alone. Safe to call before or after the wasm backend initialises (the
+ * forward-conv fix needs tfjs-backend-wasm to be imported, and is skipped until it is).
+ *
+ * @returns the kernel names this call (re)registered; empty when everything was in place.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  const registered: string[] = [];
+  for (const config of OWN_KERNELS) {
+    const current = tf.getKernel(config.kernelName, 'wasm');
+    if (current?.kernelFunc === config.kernelFunc) continue;
+    // Unregister first: registerKernel only warns on a duplicate, and the warning is noise here.
+    if (current != null) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+    registered.push(config.kernelName);
+  }
+  for (const name of FORWARD_CONV_KERNELS) {
+    const current = tf.getKernel(name, 'wasm');
+    if (current == null || hasForwardPaddingFix(current)) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(withForwardPaddingFix(current));
+    registered.push(name);
+  }
+  return registered;
+}
