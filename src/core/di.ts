@@ -14,6 +14,8 @@ export const TOKENS = {
   WorkDir: Symbol.for('hookflow.WorkDir'),
   CheckpointIO: Symbol.for('hookflow.CheckpointIO'),
   ProcessGroup: Symbol.for('hookflow.ProcessGroup'),
+  /** The validation data loader of a config-built run (EvalHook's default dataloader). */
+  ValDataLoader: Symbol.for('hookflow.ValDataLoader'),
 } as const;
 
 // inversify 8 keeps constructor-injection metadata under this reflect key. Classes without it

@@ -1,25 +1,43 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { nearestNames } from '../core/nearest-names.js';
 
 /** Describes one zod issue as `path: message`, naming the allowed values where zod knows them. */
-function describeIssue(issue: z.core.$ZodIssue, owner: string): { path: string; message: string } {
-  const path = [owner, ...issue.path.map(String)].join('.');
+function describeIssue(issue: z.core.$ZodIssue, owner: string, known: string[]): { path: string; message: string } {
+  const path = [owner, ...issue.path.map(String)].filter((p) => p !== '').join('.');
   if (issue.code === 'unrecognized_keys') {
-    return { path: owner, message: `unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` };
+    const parts = issue.keys.map((key) => {
+      const hints = nearestNames(key, known, 1);
+      return hints.length ? `'${key}' (did you mean '${hints[0]}'?)` : `'${key}'`;
+    });
+    return { path, message: `unknown option${issue.keys.length > 1 ? 's' : ''} ${parts.join(', ')}; allowed options: ${known.join(', ')}` };
   }
   return { path, message: issue.message };
 }
 
+/** The keys a schema accepts at the level where an issue was found. */
+function knownKeys(schema: z.ZodType, issuePath: PropertyKey[]): string[] {
+  let node: unknown = schema;
+  for (const key of issuePath) {
+    const shape = (node as z.ZodObject).shape as Record<string, z.ZodType> | undefined;
+    node = shape?.[String(key)];
+    // Unwrap optional/nullable wrappers to reach the object inside.
+    while (node && !(node instanceof z.ZodObject) && typeof (node as { unwrap?: () => unknown }).unwrap === 'function') {
+      node = (node as { unwrap: () => unknown }).unwrap();
+    }
+  }
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
 /**
- * Validates hook (or other component) options against a zod schema. Failures become a
- * {@link ConfigError} naming `Owner.option` and what is allowed; unknown options are errors.
+ * Validates options against a zod schema. Failures become a {@link ConfigError} naming
+ * `Owner.option` and what is allowed; unknown options are errors with a "did you mean" hint.
  */
 export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, owner: string): z.output<S> {
   const result = schema.safeParse(options ?? {});
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => describeIssue(i, owner));
-  const first = issues[0]!;
-  const more = issues.slice(1).map((i) => `; ${i.path}: ${i.message}`).join('');
-  const known = schema instanceof z.ZodObject ? ` (options: ${Object.keys(schema.shape).join(', ')})` : '';
-  throw new ConfigError(first.path, `${first.message}${more}${first.message.startsWith('unknown option') ? known : ''}`);
+  const issues = result.error.issues.map((i) => describeIssue(i, owner, knownKeys(schema, i.path)));
+  const [first, ...rest] = issues;
+  const more = rest.map((i) => `; ${i.path}: ${i.message}`).join('');
+  throw new ConfigError(first!.path, `${first!.message}${more}`);
 }

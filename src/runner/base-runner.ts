@@ -43,7 +43,7 @@ export interface RunnerOptions {
   optimizer?: Optimizers | null;
   /** Created if missing; the text log, json log, checkpoints and journal go here. */
   workDir?: string | null;
-  /** Default: the console, teed to `<workDir>/<timestamp>.log` when there is a work dir. */
+  /** Where messages go (default: the console); with a work dir they are also written to `<workDir>/<timestamp>.log`. */
   logger?: Logger;
   meta?: Record<string, unknown> | null;
   maxEpochs?: number;
@@ -131,9 +131,8 @@ export abstract class BaseRunner implements RunnerView {
     if (workDir !== null && typeof workDir !== 'string') throw new TypeError('runner: workDir must be a string or null');
     this.workDir = workDir === null ? null : path.resolve(workDir);
     if (this.workDir) fs.mkdirSync(this.workDir, { recursive: true });
-    this.logger = options.logger ?? (this.workDir && this.rank === 0
-      ? new FileLogger(path.join(this.workDir, `${this.timestamp}.log`), consoleLogger)
-      : consoleLogger);
+    const sink = options.logger ?? consoleLogger;
+    this.logger = this.workDir && this.rank === 0 ? new FileLogger(path.join(this.workDir, `${this.timestamp}.log`), sink) : sink;
 
     this.container = new Container({ parent: options.parentContainer, defaultScope: 'Singleton' });
     this.container.bind(TOKENS.Runner).toConstantValue(this);

@@ -1,0 +1,101 @@
+// Built-in datasets and default hooks register themselves on import.
+import '../runner/data/mnist.js';
+import '../runner/data/synthetic.js';
+import '../hooks/index.js';
+import { selectBackend, type BackendChoice } from '../backend/select-backend.js';
+import { ConfigError } from '../core/errors.js';
+import { TOKENS } from '../core/di.js';
+import type { Logger } from '../core/services.js';
+import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
+import { DataLoader } from '../runner/data/data-loader.js';
+import { DATASETS } from '../runner/data/dataset.js';
+import { MODELS } from '../runner/model/models.js';
+import { buildOptimizers } from '../runner/optim/build-optimizer.js';
+import { RUNNERS } from '../runner/runners-registry.js';
+import { parseOptions } from '../hooks/parse-options.js';
+import { ConfigSchema, type HookflowConfig } from './config-schema.js';
+import { importCustomModules } from './custom-imports.js';
+import type { RawConfig } from './load-config.js';
+
+/** What {@link buildFromConfig} returns: everything `runner.run(dataLoaders, workflow)` needs. */
+export interface BuiltRun {
+  runner: BaseRunner;
+  dataLoaders: RunnerLoader[];
+  workflow: Workflow;
+  config: HookflowConfig;
+  backend: BackendChoice;
+  trainLoader: DataLoader;
+  valLoader: DataLoader | undefined;
+}
+
+/** Options of {@link buildFromConfig} that do not belong in the config file. */
+export interface BuildOptions {
+  logger?: Logger;
+}
+
+/** Validates a loaded config, naming the key and what is allowed on failure. */
+export function validateConfig(raw: RawConfig): HookflowConfig {
+  const config = parseOptions(ConfigSchema, raw, 'config');
+  const { type, maxEpochs, maxIters } = config.runner;
+  if (type === 'EpochBasedRunner' && maxEpochs === undefined) throw new ConfigError('config.runner.maxEpochs', 'is required for EpochBasedRunner');
+  if (type === 'IterBasedRunner' && maxIters === undefined) throw new ConfigError('config.runner.maxIters', 'is required for IterBasedRunner');
+  if (maxEpochs !== undefined && maxIters !== undefined) throw new ConfigError('config.runner', 'set only one of maxEpochs and maxIters');
+  const workflow = config.workflow ?? [['train', 1]];
+  if (workflow.some(([mode]) => mode === 'val') && !config.data.val) {
+    throw new ConfigError('config.data.val', "is required because the workflow has a 'val' entry");
+  }
+  return config;
+}
+
+function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: string, seed: number): DataLoader {
+  let dataset;
+  try {
+    dataset = DATASETS.build(cfg.dataset);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`config.data.${split}.dataset.${error.path}`, error.message.slice(error.path.length + 2));
+    throw new ConfigError(`config.data.${split}.dataset`, (error as Error).message);
+  }
+  return new DataLoader(dataset, { batchSize: cfg.batchSize, shuffle: cfg.shuffle, dropLast: cfg.dropLast, seed: cfg.seed ?? seed });
+}
+
+/**
+ * Does what `hookflow train` does before `runner.run(dataLoaders, workflow)`: imports
+ * `customImports`, chooses the backend (before any tensor), builds data, model, optimizer(s)
+ * and runner, and registers the training hooks exactly as MMCV does. Every config error is
+ * raised here, before training starts.
+ */
+export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}): Promise<BuiltRun> {
+  const config = validateConfig(raw);
+  await importCustomModules(config.customImports);
+  const backend = await selectBackend(config.backend);
+  const seed = config.seed ?? 0;
+
+  const trainLoader = buildLoader(config.data.train, 'train', seed);
+  const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed) : undefined;
+  let model;
+  try {
+    model = MODELS.build({ seed, ...config.model });
+  } catch (error) {
+    throw error instanceof ConfigError ? error : new ConfigError('config.model', (error as Error).message);
+  }
+  const optimizer = buildOptimizers(config.optimizer, model.params());
+  const { type, ...limits } = config.runner;
+  const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger,
+    meta: { config: raw, seed, ...(config.expName ? { expName: config.expName } : {}) } });
+  runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);
+  if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
+
+  runner.registerTrainingHooks({
+    lrConfig: config.lrConfig,
+    momentumConfig: config.momentumConfig,
+    optimizerConfig: config.optimizerConfig,
+    checkpointConfig: config.checkpointConfig,
+    logConfig: config.logConfig,
+    timerConfig: config.timerConfig === undefined ? { type: 'IterTimerHook' } : config.timerConfig,
+    customHooksConfig: config.customHooks,
+  });
+
+  const workflow = (config.workflow ?? [['train', 1]]) as Workflow;
+  const dataLoaders = workflow.map(([mode]) => (mode === 'train' ? trainLoader : valLoader!));
+  return { runner, dataLoaders, workflow, config, backend, trainLoader, valLoader };
+}
