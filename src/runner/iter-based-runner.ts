@@ -50,8 +50,9 @@ export class IterBasedRunner extends BaseRunner {
   async train(loader: IterLoader, innerIter: number): Promise<void> {
     this.model.train();
     this.dataLoader = loader;
-    const epoch = loader.epoch; // read before fetching, as MMCV does
     const batch = loader.next();
+    // The pass the batch belongs to (MMCV reads it before fetching, so it lags at wrap-arounds).
+    const epoch = loader.epoch;
     this.dataBatch = batch;
     let pending = this.emit('beforeTrainIter', { mode: 'train', epoch, innerIter });
     if (pending) await pending;
