@@ -91,7 +91,8 @@ export abstract class ParamGroupOptimizer {
     const id = `${key}/${name}`;
     const existing = this.slots.get(id);
     if (existing) return { value: existing, created: false };
-    const value = tf.variable(tf.tidy(init), false, `${this.constructor.name}_${id}_${this.slots.size}`);
+    // Unnamed: tfjs variable names are global, and several optimizers may share parameter keys.
+    const value = tf.variable(tf.tidy(init), false);
     this.slots.set(id, value);
     return { value, created: true };
   }
@@ -122,7 +123,7 @@ export abstract class ParamGroupOptimizer {
     for (const v of this.slots.values()) v.dispose();
     this.slots.clear();
     for (const [id, t] of Object.entries(state.slots)) {
-      this.slots.set(id, tf.variable(t.clone(), false, `${this.constructor.name}_${id}_${this.slots.size}_restored`));
+      this.slots.set(id, tf.variable(t.clone(), false));
     }
   }
 

@@ -1,0 +1,34 @@
+/** Small statistics helpers for benchmarks: medians of repeated, interleaved measurements. */
+
+/** Median of a list of numbers. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Milliseconds taken by `fn` (awaited). */
+export async function timeMs(fn: () => unknown | Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/**
+ * Runs every variant `rounds` times, interleaved (A B C A B C ...) so that machine noise hits
+ * all of them alike, and returns the median time of each.
+ */
+export async function interleaved(variants: Record<string, () => unknown | Promise<unknown>>, rounds: number): Promise<Record<string, number>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(variants)) samples[name]!.push(await timeMs(fn));
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+/** Prints a two-column table. */
+export function printTable(title: string, rows: Array<[string, string]>): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\n${title}`);
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+}
