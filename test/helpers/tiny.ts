@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import '../../src/hooks/index.js';
 import { MemoryLogger } from '../../src/core/services.js';
 import { DataLoader } from '../../src/runner/data/data-loader.js';
 import { Synthetic } from '../../src/runner/data/synthetic.js';

@@ -1,14 +1,40 @@
 /**
- * Number formatting as Python prints it, so that logs match MMCV's: ties round half to even
- * on the exact binary value (`round(x, 5)`, `'%.4f' % x`), where JavaScript rounds them up.
+ * Number formatting as Python prints it, so that logs match MMCV's: exact ties round half to
+ * even on the binary value (`round(x, 5)`, `'%.4f' % x`, `'%.3e' % x`), where JavaScript's
+ * toFixed/toExponential round them away from zero.
  */
 
-/** True when |x| lies exactly halfway between two multiples of 10^-digits. */
-function isExactTie(x: number, digits: number): boolean {
-  const exact = Math.abs(x).toFixed(100);
-  const dot = exact.indexOf('.');
-  const tail = exact.slice(dot + 1 + digits);
-  return /^50*$/.test(tail);
+/** The exact decimal digits of |x| and how many of them precede the decimal point. */
+function exactDecimal(x: number): { digits: string; intLength: number } {
+  const [intPart, fracPart = ''] = Math.abs(x).toFixed(100).split('.') as [string, string?];
+  return { digits: intPart + fracPart, intLength: intPart.length };
+}
+
+/** Keeps `keep` leading digits of `digits`, rounding the rest half to even; may carry into a new digit. */
+function roundDigits(digits: string, keep: number): string {
+  const kept = digits.slice(0, keep).split('').map(Number);
+  const rest = digits.slice(keep);
+  const first = Number(rest[0] ?? '0');
+  const tail = /[1-9]/.test(rest.slice(1));
+  const up = first > 5 || (first === 5 && (tail || (kept.at(-1) ?? 0) % 2 === 1));
+  if (up) {
+    let i = kept.length - 1;
+    while (i >= 0 && kept[i] === 9) kept[i--] = 0;
+    if (i >= 0) kept[i]! += 1;
+    else kept.unshift(1);
+  }
+  return kept.join('');
+}
+
+/** `x` with exactly `digits` decimals, half to even (Python `'%.{digits}f' % x`). */
+export function pyFixed(x: number, digits: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  const { digits: all, intLength } = exactDecimal(x);
+  const rounded = roundDigits(all, intLength + digits).padStart(intLength + digits, '0');
+  const cut = rounded.length - digits;
+  const intPart = rounded.slice(0, cut).replace(/^0+(?=\d)/, '') || '0';
+  const text = digits > 0 ? `${intPart}.${rounded.slice(cut)}` : intPart;
+  return x < 0 || Object.is(x, -0) ? `-${text}` : text;
 }
 
 /** `x` rounded to `digits` decimals, half to even (Python `round(x, digits)`). */
@@ -16,24 +42,21 @@ export function pyRound(x: number, digits: number): number {
   return Number(pyFixed(x, digits));
 }
 
-/** `x` with exactly `digits` decimals, half to even (Python `'%.{digits}f' % x`). */
-export function pyFixed(x: number, digits: number): string {
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : x < 0 ? '-inf' : 'nan';
-  const up = x.toFixed(digits);
-  if (!isExactTie(x, digits)) return up;
-  // JavaScript picked the larger magnitude; Python keeps the even last digit.
-  const down = (Math.trunc(Math.abs(x) * 10 ** digits) / 10 ** digits).toFixed(digits);
-  const lastDown = Number(down.at(-1));
-  const chosen = lastDown % 2 === 0 ? down : Math.abs(Number(up)).toFixed(digits);
-  return x < 0 ? `-${chosen}` : chosen;
-}
-
-/** `'%.{digits}e' % x` (two-digit exponent at least, as C prints it). */
+/** `'%.{digits}e' % x`: half to even, exponent with a sign and at least two digits. */
 export function pyExp(x: number, digits: number): string {
   if (!Number.isFinite(x)) return pyFixed(x, 0);
-  const [mantissa, exponent] = x.toExponential(digits).split('e') as [string, string];
-  const sign = exponent.startsWith('-') ? '-' : '+';
-  return `${mantissa}e${sign}${exponent.replace(/^[+-]/, '').padStart(2, '0')}`;
+  if (x === 0) return `${Object.is(x, -0) ? '-' : ''}${(0).toFixed(digits)}e+00`;
+  const { digits: all, intLength } = exactDecimal(x);
+  const first = all.search(/[1-9]/);
+  let exponent = intLength - first - 1;
+  let mantissa = roundDigits(all.slice(first), digits + 1);
+  if (mantissa.length > digits + 1) {
+    exponent += 1;
+    mantissa = mantissa.slice(0, digits + 1);
+  }
+  const body = digits > 0 ? `${mantissa[0]}.${mantissa.slice(1)}` : mantissa;
+  const sign = exponent < 0 ? '-' : '+';
+  return `${x < 0 ? '-' : ''}${body}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`;
 }
 
 /** Python `str(timedelta(seconds=s))` for whole seconds: `H:MM:SS` or `D day(s), H:MM:SS`. */
