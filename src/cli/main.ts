@@ -8,6 +8,7 @@ import '../hooks/index.js';
 import '../../plugins/index.js';
 import { buildFromConfig } from '../config/build-from-config.js';
 import { ConfigError } from '../core/errors.js';
+import { MemoryLogger } from '../core/services.js';
 import { resolveConfig, trainCommand } from './train-command.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -41,7 +42,7 @@ program.command('hooks')
   .option('--backend <name>', 'backend used while building the model')
   .action(async (config: string, opts) => {
     const raw = await resolveConfig(config, { ...opts, journal: false });
-    const { runner } = await buildFromConfig({ ...raw, workDir: undefined });
+    const { runner } = await buildFromConfig({ ...raw, workDir: undefined }, { logger: new MemoryLogger() });
     console.log(runner.hookInfo(true));
   });
 

@@ -52,7 +52,7 @@ function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: str
   try {
     dataset = DATASETS.build(cfg.dataset);
   } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(`config.data.${split}.dataset.${error.path}`, error.message.slice(error.path.length + 2));
+    if (error instanceof ConfigError) throw error.under(`config.data.${split}.dataset`);
     throw new ConfigError(`config.data.${split}.dataset`, (error as Error).message);
   }
   return new DataLoader(dataset, { batchSize: cfg.batchSize, shuffle: cfg.shuffle, dropLast: cfg.dropLast, seed: cfg.seed ?? seed });

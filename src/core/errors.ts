@@ -2,9 +2,18 @@ import type { EventStage } from './stages.js';
 
 /** A configuration problem, found before training starts. `path` names the offending key. */
 export class ConfigError extends Error {
-  constructor(readonly path: string, message: string) {
-    super(path ? `${path}: ${message}` : message);
+  /** The message without the path. */
+  readonly detail: string;
+
+  constructor(readonly path: string, detail: string) {
+    super(path ? `${path}: ${detail}` : detail);
+    this.detail = detail;
     this.name = 'ConfigError';
+  }
+
+  /** The same problem, located under `prefix` (e.g. where a nested component sits in the config). */
+  under(prefix: string): ConfigError {
+    return new ConfigError(this.path ? `${prefix}.${this.path}` : prefix, this.detail);
   }
 }
 

@@ -5,7 +5,8 @@ import { STAGES } from './stages.js';
 /**
  * The hook plan in MMCV's `get_hook_info` layout: for every stage with hooks, the stage name,
  * one `(PRIORITY    ) ClassName` line per hook in execution order, then a dashed rule.
- * With `withFilters`, each line also shows the subscription's filter when it has one.
+ * With `withFilters`, a line also shows the filters of subscriptions that have one
+ * (`@On` methods, pipelines); unfiltered subscriptions keep MMCV's exact layout.
  */
 export function formatHookInfo(hooks: readonly Hook<any>[], withFilters = false): string {
   const blocks: string[] = [];
@@ -19,8 +20,8 @@ export function formatHookInfo(hooks: readonly Hook<any>[], withFilters = false)
         lines.push(label);
         continue;
       }
-      const filters = subs.map((s) => (s.filterText ? `${s.label} [${s.filterText}]` : s.label));
-      lines.push(`${label} ${filters.join(', ')}`);
+      const filters = subs.filter((s) => s.filterText).map((s) => `${s.label} [${s.filterText}]`);
+      lines.push(filters.length ? `${label} ${filters.join(', ')}` : label);
     }
     if (lines.length) blocks.push([`${stage}:`, ...lines, ' -------------------- '].join('\n'));
   }

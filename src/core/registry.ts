@@ -1,3 +1,4 @@
+import { ConfigError } from './errors.js';
 import { nearestNames } from './nearest-names.js';
 
 /** A class or a factory function a registry can hold. */
@@ -152,7 +153,8 @@ export class Registry<T = unknown> {
     try {
       return this.buildFunc(target, args, context);
     } catch (error) {
-      if (error instanceof Error) {
+      // Config errors already say where they are; others get the entry's name, as MMCV does.
+      if (error instanceof Error && !(error instanceof ConfigError)) {
         const prefix = `${target.name}: `;
         if (!error.message.startsWith(prefix)) error.message = prefix + error.message;
       }

@@ -17,14 +17,19 @@ function describeIssue(issue: z.core.$ZodIssue, owner: string, known: string[]):
 
 /** The keys a schema accepts at the level where an issue was found. */
 function knownKeys(schema: z.ZodType, issuePath: PropertyKey[]): string[] {
-  let node: unknown = schema;
-  for (const key of issuePath) {
-    const shape = (node as z.ZodObject).shape as Record<string, z.ZodType> | undefined;
-    node = shape?.[String(key)];
-    // Unwrap optional/nullable wrappers to reach the object inside.
-    while (node && !(node instanceof z.ZodObject) && typeof (node as { unwrap?: () => unknown }).unwrap === 'function') {
-      node = (node as { unwrap: () => unknown }).unwrap();
+  const unwrap = (n: unknown): unknown => {
+    // Reach through optional/nullable wrappers and into list elements.
+    while (n && !(n instanceof z.ZodObject)) {
+      if (n instanceof z.ZodArray) n = n.element;
+      else if (typeof (n as { unwrap?: () => unknown }).unwrap === 'function') n = (n as { unwrap: () => unknown }).unwrap();
+      else break;
     }
+    return n;
+  };
+  let node = unwrap(schema);
+  for (const key of issuePath) {
+    if (typeof key === 'number') continue;
+    node = node instanceof z.ZodObject ? unwrap((node.shape as Record<string, unknown>)[String(key)]) : undefined;
   }
   return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
 }
@@ -36,7 +41,7 @@ function knownKeys(schema: z.ZodType, issuePath: PropertyKey[]): string[] {
 export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, owner: string): z.output<S> {
   const result = schema.safeParse(options ?? {});
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => describeIssue(i, owner, knownKeys(schema, i.path)));
+  const issues = result.error.issues.map((i) => describeIssue(i, owner, i.code === 'unrecognized_keys' ? knownKeys(schema, i.path) : []));
   const [first, ...rest] = issues;
   const more = rest.map((i) => `; ${i.path}: ${i.message}`).join('');
   throw new ConfigError(first!.path, `${first!.message}${more}`);

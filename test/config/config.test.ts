@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { buildFromConfig, validateConfig } from '../../src/config/build-from-config.js';
+import { applyOverrides, loadConfig } from '../../src/config/load-config.js';
+import { mergeConfig } from '../../src/config/merge.js';
+import { MemoryLogger } from '../../src/core/services.js';
+import { tempDir } from '../helpers/tiny.js';
+import { tinyConfig } from '../helpers/tiny-config.js';
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try { await promise; } catch (e) { return e as Error; }
+  throw new Error('expected a rejection');
+}
+
+describe('config files', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  const write = (name: string, content: unknown) => {
+    const file = path.join(dir, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+    return file;
+  };
+
+  it('merges _base_ files MMCV-style: objects merge, lists replace, later bases and the file win', async () => {
+    write('base/model.yaml', 'model:\n  type: MLPClassifier\n  hiddenUnits: [64]\n  numClasses: 10\nworkflow: [[train, 1]]\n');
+    write('base/optim.json', { optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 }, model: { numClasses: 3 } });
+    const file = write('exp.json', { _base_: ['./base/model.yaml', './base/optim.json'], optimizer: { lr: 0.01 }, workflow: [['train', 2], ['val', 1]] });
+    const cfg = await loadConfig(file);
+    expect(cfg).to.deep.equal({
+      model: { type: 'MLPClassifier', hiddenUnits: [64], numClasses: 3 },
+      workflow: [['train', 2], ['val', 1]],
+      optimizer: { type: 'SGD', lr: 0.01, momentum: 0.9 },
+    });
+  });
+
+  it('replaces instead of merging where _delete_ is set', () => {
+    expect(mergeConfig({ optimizer: { type: 'SGD', momentum: 0.9 } }, { optimizer: { _delete_: true, type: 'Adam', lr: 1 } }))
+      .to.deep.equal({ optimizer: { type: 'Adam', lr: 1 } });
+  });
+
+  it('loads JS configs (default export or a function) and resolves customImports next to the file', async () => {
+    const file = write('conf/exp.mjs', 'export default () => ({ customImports: ["./plugin.js", "some-package"], seed: 3 });');
+    const cfg = await loadConfig(file);
+    expect(cfg).to.deep.equal({ customImports: [path.join(dir, 'conf', 'plugin.js'), 'some-package'], seed: 3 });
+  });
+
+  it('reports missing files, bad extensions and circular bases with the path', async () => {
+    expect((await rejection(loadConfig(path.join(dir, 'nope.json')))).message).to.equal(`config file ${path.join(dir, 'nope.json')} does not exist`);
+    expect((await rejection(loadConfig(write('x.toml', 'a = 1')))).message).to.contain('has an unknown extension; allowed: .json, .yaml, .yml, .js, .mjs, .cjs');
+    write('a.json', { _base_: './b.json' });
+    write('b.json', { _base_: './a.json' });
+    expect((await rejection(loadConfig(path.join(dir, 'a.json')))).message).to.match(/^_base_: circular _base_ chain: .*a\.json -> .*b\.json -> .*a\.json$/);
+  });
+
+  it('applies --cfg-options overrides with typed values', () => {
+    const cfg = applyOverrides(tinyConfig(), ['runner.maxEpochs=7', 'optimizer.lr=0.5', 'data.train.shuffle=false', 'workflow=[[train, 3]]', 'expName=run a']);
+    expect(cfg.runner).to.deep.equal({ type: 'EpochBasedRunner', maxEpochs: 7 });
+    expect((cfg.optimizer as { lr: number }).lr).to.equal(0.5);
+    expect((cfg.data as { train: { shuffle: boolean } }).train.shuffle).to.equal(false);
+    expect(cfg.workflow).to.deep.equal([['train', 3]]);
+    expect(cfg.expName).to.equal('run a');
+    expect(() => applyOverrides({}, ['novalue'])).to.throw("--cfg-options: 'novalue' must look like key.path=value");
+  });
+});
+
+describe('config validation', () => {
+  it('names unknown keys with the nearest allowed one', () => {
+    expect(() => validateConfig(tinyConfig({ lr_config: {} }))).to.throw("config: unknown option 'lr_config' (did you mean 'lrConfig'?); allowed options: model, data");
+  });
+
+  it('names the key and the allowed values', () => {
+    expect(() => validateConfig(tinyConfig({ runner: { type: 'EpochRunner', maxEpochs: 1 } })))
+      .to.throw('config.runner.type: Invalid option: expected one of "EpochBasedRunner"|"IterBasedRunner"');
+    expect(() => validateConfig(tinyConfig({ backend: 'gpu' }))).to.throw('config.backend: Invalid option: expected one of "auto"|"tensorflow"|"wasm"|"cpu"');
+    expect(() => validateConfig(tinyConfig({ runner: { type: 'IterBasedRunner' } }))).to.throw('config.runner.maxIters: is required for IterBasedRunner');
+    expect(() => validateConfig(tinyConfig({ customHooks: [{ type: 'X', priority: 'SOMETIMES' }] })))
+      .to.throw('config.customHooks.0.priority: must be an integer 0-100 or one of HIGHEST, VERY_HIGH, HIGH, ABOVE_NORMAL, NORMAL, BELOW_NORMAL, LOW, VERY_LOW, LOWEST');
+    const noVal = tinyConfig();
+    delete (noVal.data as Record<string, unknown>).val;
+    expect(() => validateConfig(noVal)).to.throw("config.data.val: is required because the workflow has a 'val' entry");
+  });
+
+  it('fails before training on an unknown hook type, naming the config key and the nearest types', async () => {
+    const error = await rejection(buildFromConfig(tinyConfig({ customHooks: [{ type: 'IterTimerHok' }] }), { logger: new MemoryLogger() }));
+    expect(error.message).to.match(/^customHooks\[0\]: 'IterTimerHok' is not in the hook registry\. Did you mean 'IterTimerHook'\?/);
+  });
+
+  it('fails on a bad dataset option with the full path', async () => {
+    const cfg = tinyConfig();
+    (cfg.data as { train: { dataset: Record<string, unknown> } }).train.dataset.numClasses = 1;
+    const error = await rejection(buildFromConfig(cfg, { logger: new MemoryLogger() }));
+    expect(error.message).to.equal('config.data.train.dataset.numClasses: must be an integer >= 2; got 1');
+  });
+});
+
+describe('buildFromConfig', () => {
+  it('builds runner, loaders and workflow, with the default hooks in MMCV order', async () => {
+    const { runner, dataLoaders, workflow, backend } = await buildFromConfig(tinyConfig(), { logger: new MemoryLogger() });
+    expect(backend.active).to.be.oneOf(['wasm', 'cpu', 'tensorflow']);
+    expect(workflow).to.deep.equal([['train', 1], ['val', 1]]);
+    expect(dataLoaders.map((l) => l.length)).to.deep.equal([3, 2]);
+    expect(runner.hooks.map((h) => [h.constructor.name, h.priority])).to.deep.equal([['OptimizerHook', 40], ['IterTimerHook', 70], ['TextLoggerHook', 90]]);
+    await runner.run(dataLoaders, workflow);
+    expect([runner.epoch, runner.iter]).to.deep.equal([2, 6]);
+  });
+});
