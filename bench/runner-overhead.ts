@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/backend/select-backend.js';
+import { selectBackend } from '../src/backend/index.js';
 import { MemoryLogger } from '../src/core/services.js';
 import '../src/hooks/index.js';
 import { DataLoader } from '../src/runner/data/data-loader.js';

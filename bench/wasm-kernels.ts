@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 1, 8] };
   const kw = timeKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs, 10);
   const kc = timeKernel('cpu', 'Conv2DBackpropFilter', { x, dy }, attrs, 3);
-  console.log(`Conv2DBackpropFilter x[64,28,28,1] dy[64,26,26,8]: wasm (hookflow JS) ${kw.toFixed(1)} ms, cpu ${kc.toFixed(1)} ms (${(kc / kw).toFixed(0)}x)`);
+  console.log(`Conv2DBackpropFilter x[64,28,28,1] dy[64,26,26,8]: wasm (hookflow) ${kw.toFixed(1)} ms, cpu ${kc.toFixed(1)} ms (${(kc / kw).toFixed(0)}x)`);
 
   for (const s of subjects) {
     await tf.setBackend(s.backend);

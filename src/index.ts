@@ -7,5 +7,4 @@ import 'reflect-metadata';
 export * from './core/index.js';
 export * from './runner/index.js';
 export * from './hooks/index.js';
-export { selectBackend, currentBackend, resolveBackendRequest, onBackendActivated, BACKEND_NAMES } from './backend/select-backend.js';
-export type { BackendChoice, BackendName } from './backend/select-backend.js';
+export * from './backend/index.js';

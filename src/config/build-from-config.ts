@@ -2,7 +2,7 @@
 import '../runner/data/mnist.js';
 import '../runner/data/synthetic.js';
 import '../hooks/index.js';
-import { selectBackend, type BackendChoice } from '../backend/select-backend.js';
+import { selectBackend, type BackendChoice } from '../backend/index.js';
 import { ConfigError } from '../core/errors.js';
 import { TOKENS } from '../core/di.js';
 import type { Logger } from '../core/services.js';

@@ -4,8 +4,9 @@
  *
  * In tfjs-backend-wasm 4.22 these kernels hand tfjs's padding to XNNPACK in two ways that go
  * wrong (checked against the cpu backend):
- * - `'same'` padding with stride > 1 and a non-square filter or stride (e.g. Conv1D with
- *   stride 2 and `padding: 'same'`) gives wrong values: XNNPACK's TensorFlow-SAME mode is used.
+ * - `'same'` padding gives wrong values when a filter axis has size 1 and a stride > 1 (e.g. a
+ *   [1, 3] or [3, 1] kernel with stride 2 on an even-sized input; 1×1 and square kernels are
+ *   fine), in Conv2D and depthwise alike. Those calls use XNNPACK's TensorFlow-SAME mode.
  * - numeric padding, and any `dimRoundingMode`, lets XNNPACK derive an output size that differs
  *   from the one tfjs allocated; results are wrong and writes can run past the output
  *   ("memory access out of bounds"). (tfjs itself sizes numeric padding with the filter

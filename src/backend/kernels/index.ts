@@ -6,9 +6,13 @@
  * `DepthwiseConv2dNativeBackpropFilter` / `…BackpropInput` (depthwiseConv2d, separableConv2d)
  * and `UnsortedSegmentSum` (gather, hence embedding). The others (Complex, ComplexAbs, Draw,
  * Einsum, FFT, IFFT, Imag, Real, RaggedGather, RaggedRange, RaggedTensorToTensor,
- * StaticRegexReplace) appear in no layer's gradient. On top of that two built-in wasm kernels
- * compute wrong values and are replaced: `MaxPoolGrad` (see max-pool-grad.ts) and the forward
- * convolutions' padding (see conv-forward-padding.ts).
+ * StaticRegexReplace) appear in no layer's gradient.
+ *
+ * Built-in wasm kernels that compute wrong values are replaced or wrapped: `MaxPoolGrad`
+ * (max-pool-grad.ts), the padding of the forward convolutions (conv-forward-padding.ts) and
+ * batched `_FusedMatMul` (batch-mat-mul.ts). Two correct but slow training kernels get XNNPACK
+ * paths: the transposed matmuls of every dense layer's backward pass (batch-mat-mul.ts) and
+ * `Conv2DBackpropInput` (conv2d-backprop-input.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -17,13 +21,23 @@ import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { FORWARD_CONV_KERNELS, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
+import { MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix } from './batch-mat-mul.js';
+import { hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 
-export { conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc } from './conv2d-backprop-filter.js';
+export {
+  conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc, conv2dBackpropFilterWith,
+  type Conv2dBackpropFilterOptions,
+} from './conv2d-backprop-filter.js';
 export { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropFilterConfig, depthwiseBackpropFilterNhwc } from './depthwise-conv2d-backprop-filter.js';
-export { depthwiseConv2dBackpropInput, depthwiseConv2dBackpropInputConfig, depthwiseBackpropInputNhwc } from './depthwise-conv2d-backprop-input.js';
+export {
+  depthwiseConv2dBackpropInput, depthwiseConv2dBackpropInputConfig, depthwiseBackpropInputNhwc, depthwiseConv2dBackpropInputWith,
+  type DepthwiseBackpropInputOptions,
+} from './depthwise-conv2d-backprop-input.js';
 export { maxPoolGrad, maxPoolGradConfig, maxPoolGradNhwc } from './max-pool-grad.js';
 export { unsortedSegmentSum, unsortedSegmentSumConfig, unsortedSegmentSumFlat } from './unsorted-segment-sum.js';
 export { FORWARD_CONV_KERNELS, explicitPaddingFor, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
+export { MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix } from './batch-mat-mul.js';
+export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export type { ConvGeometry, ExplicitPadding } from './util.js';
 
 /** JS kernels registered as they are: the four missing ones plus the MaxPoolGrad replacement. */
@@ -35,14 +49,24 @@ const OWN_KERNELS: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
 ];
 
+/** Built-in wasm kernels that are wrapped rather than replaced: [names, is-wrapped test, wrapper]. */
+const WRAPPED_KERNELS: ReadonlyArray<readonly [readonly string[], (k: tf.KernelConfig) => boolean, (k: tf.KernelConfig) => tf.KernelConfig]> = [
+  [FORWARD_CONV_KERNELS, hasForwardPaddingFix, withForwardPaddingFix],
+  [MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix],
+  [['Conv2DBackpropInput'], hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup],
+];
+
 /** Every kernel name {@link registerWasmTrainingKernels} manages on the wasm backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = [...OWN_KERNELS.map((k) => k.kernelName), ...FORWARD_CONV_KERNELS];
+export const WASM_TRAINING_KERNELS: readonly string[] = [
+  ...OWN_KERNELS.map((k) => k.kernelName), ...WRAPPED_KERNELS.flatMap(([names]) => names),
+];
 
 /**
  * Installs hookflow's kernels on the `wasm` backend: the missing training kernels, the
- * MaxPoolGrad replacement and the forward-conv padding fix. Idempotent: a kernel that already
- * is hookflow's is left alone. Safe to call before or after the wasm backend initialises (the
- * forward-conv fix needs tfjs-backend-wasm to be imported, and is skipped until it is).
+ * MaxPoolGrad replacement, the forward-conv padding fix, the matmul fix and the faster
+ * Conv2DBackpropInput. Idempotent: a kernel that already is hookflow's is left alone. Safe to
+ * call before or after the wasm backend initialises (the wrappers need tfjs-backend-wasm to be
+ * imported, and are skipped until it is).
  *
  * @returns the kernel names this call (re)registered; empty when everything was in place.
  */
@@ -56,12 +80,14 @@ export function registerWasmTrainingKernels(): string[] {
     tf.registerKernel(config);
     registered.push(config.kernelName);
   }
-  for (const name of FORWARD_CONV_KERNELS) {
-    const current = tf.getKernel(name, 'wasm');
-    if (current == null || hasForwardPaddingFix(current)) continue;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel(withForwardPaddingFix(current));
-    registered.push(name);
+  for (const [names, isWrapped, wrap] of WRAPPED_KERNELS) {
+    for (const name of names) {
+      const current = tf.getKernel(name, 'wasm');
+      if (current == null || isWrapped(current)) continue;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel(wrap(current));
+      registered.push(name);
+    }
   }
   return registered;
 }

@@ -68,13 +68,6 @@ export function geometryOf(ci: tf.backend_util.Conv2DInfo): ConvGeometry {
   };
 }
 
-/** Normalises a `number | [number, number]` attribute into a pair. */
-export function pair(v: number | number[] | undefined, fallback = 1): [number, number] {
-  if (v == null) return [fallback, fallback];
-  if (typeof v === 'number') return [v, v];
-  return [v[0] ?? fallback, v[1] ?? v[0] ?? fallback];
-}
-
 /** Throws unless `actual` equals `expected` (shape mismatches would read past the heap views). */
 export function assertShape(kernel: string, what: string, actual: readonly number[], expected: readonly number[]): void {
   if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
@@ -118,8 +111,9 @@ interface CpuBackendLike {
 
 /**
  * Runs the cpu backend's own kernel on copies of wasm tensors and copies the result back.
- * Slow, but exactly the reference semantics; used only for geometry the wasm kernels get wrong
- * and that the fast paths cannot express (NCHW forward conv, padding that would need cropping).
+ * Slow, but exactly the reference semantics; used only for rare calls that a wasm kernel gets
+ * wrong and no fast path covers (NCHW forward conv2d, padding that would need cropping, batched
+ * `_FusedMatMul` with bias or activation).
  */
 export function runOnCpu(kernelName: string, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const wasm = args.backend as WasmBackend;

@@ -1,0 +1,525 @@
+// The wasm training kernels against the cpu backend's kernels (the reference), kernel by kernel
+// with fast-check, then whole models trained on both backends.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import * as tf from '@tensorflow/tfjs';
+import {
+  conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, registerWasmTrainingKernels,
+  WASM_TRAINING_KERNELS,
+} from '../../src/backend/index.js';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number | Shape4Pad;
+type Shape4Pad = [[number, number], [number, number], [number, number], [number, number]];
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+interface Arr { values: Float32Array | Int32Array; shape: number[]; dtype?: 'float32' | 'int32' }
+interface Out { values: Float32Array | Int32Array; shape: number[]; dtype: tf.DataType }
+
+const RUNS = 40;
+const TOLERANCE = 1e-4;
+/** Largest relative error seen per kernel, printed after the suite (for the record). */
+const worst = new Map<string, number>();
+
+function backendOf(name: 'cpu' | 'wasm'): tf.KernelBackend {
+  const b = tf.findBackend(name);
+  if (b == null) throw new Error(`backend ${name} is not initialised`);
+  return b;
+}
+
+/**
+ * Runs one kernel on one backend with fresh input tensors, copies the result out and frees
+ * everything; also checks that the kernel leaves no data behind on that backend.
+ */
+function runKernel(backendName: 'cpu' | 'wasm', kernelName: string, inputs: Record<string, Arr>, attrs: object,
+  kernelFunc?: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | tf.TensorInfo[]): Out {
+  const backend = backendOf(backendName);
+  const kernel = kernelFunc != null ? { kernelFunc } : tf.getKernel(kernelName, backendName);
+  if (kernel == null) throw new Error(`${kernelName} is not registered for ${backendName}`);
+  const before = backend.numDataIds();
+  const infos: Record<string, tf.TensorInfo> = {};
+  for (const [name, a] of Object.entries(inputs)) {
+    const dtype = a.dtype ?? 'float32';
+    infos[name] = { dataId: backend.write(a.values, a.shape, dtype), shape: a.shape, dtype };
+  }
+  const result = kernel.kernelFunc({ inputs: infos, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+  const raw = backend.readSync(result.dataId) as Float32Array | Int32Array;
+  const out: Out = { values: raw.slice(), shape: result.shape, dtype: result.dtype };
+  backend.disposeData(result.dataId, true);
+  for (const info of Object.values(infos)) backend.disposeData(info.dataId, true);
+  expect(backend.numDataIds(), `${kernelName} on ${backendName} leaks tensor data`).to.equal(before);
+  return out;
+}
+
+/**
+ * max|a − b| / max|b|: error relative to the reference's scale. The scale is floored at 1e-2 so
+ * that an output which cancels to almost nothing (a single relu'd pixel, say) does not turn
+ * float32 summation-order noise into a large ratio; the inputs here are all O(1).
+ */
+function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 1e-2;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+function expectClose(kernel: string, actual: Out, expected: { values: ArrayLike<number>; shape: number[] }, context: unknown): void {
+  expect(actual.shape, `${kernel} shape for ${JSON.stringify(context)}`).to.deep.equal(expected.shape);
+  const err = relError(actual.values, expected.values);
+  worst.set(kernel, Math.max(worst.get(kernel) ?? 0, err));
+  expect(err, `${kernel} rel. error for ${JSON.stringify(context)}`).to.be.at.most(TOLERANCE);
+}
+
+/** Deterministic uniform values in [-1, 1) (mulberry32). */
+function seeded(n: number, seed: number, scale = 1): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Inserts dilation − 1 zeros between filter taps: a dilated conv is a plain conv with this filter. */
+function dilateFilter(f: ArrayLike<number>, shape: Shape4, dH: number, dW: number): { values: Float32Array; shape: Shape4 } {
+  const [kh, kw, c, o] = shape;
+  const eh = (kh - 1) * dH + 1;
+  const ew = (kw - 1) * dW + 1;
+  const out = new Float32Array(eh * ew * c * o);
+  for (let r = 0; r < kh; r++) for (let q = 0; q < kw; q++) {
+    const src = (r * kw + q) * c * o;
+    const dst = (r * dH * ew + q * dW) * c * o;
+    for (let i = 0; i < c * o; i++) out[dst + i] = f[src + i];
+  }
+  return { values: out, shape: [eh, ew, c, o] };
+}
+
+/** The taps of an effective (dilated) filter gradient that belong to real filter weights. */
+function undilateFilter(g: ArrayLike<number>, shape: Shape4, dH: number, dW: number): Float32Array {
+  const [kh, kw, c, o] = shape;
+  const ew = (kw - 1) * dW + 1;
+  const out = new Float32Array(kh * kw * c * o);
+  for (let r = 0; r < kh; r++) for (let q = 0; q < kw; q++) {
+    const src = (r * dH * ew + q * dW) * c * o;
+    const dst = (r * kw + q) * c * o;
+    for (let i = 0; i < c * o; i++) out[dst + i] = g[src + i];
+  }
+  return out;
+}
+
+interface ConvCase {
+  batch: number; inH: number; inW: number; inC: number; outC: number; fH: number; fW: number;
+  sH: number; sW: number; dH: number; dW: number; pad: Pad; rounding: Rounding; format: 'NHWC' | 'NCHW';
+}
+
+/**
+ * Random conv geometry: every pad form tfjs accepts (with rounding modes for numeric/explicit
+ * pads), strides, and dilations when `dilation` is set (then stride and dilation may both be > 1;
+ * tfjs's ops forbid that combination but the kernels' arithmetic does not care).
+ */
+function convCaseArb(opts: {
+  formats: Array<'NHWC' | 'NCHW'>; dilation: boolean; maxOutC?: number; strideWithDilation?: boolean; unitStride?: boolean;
+}): fc.Arbitrary<ConvCase> {
+  const small = (min: number, max: number) => fc.integer({ min, max });
+  const explicit = fc.tuple(small(0, 3), small(0, 3), small(0, 3), small(0, 3));
+  return fc.record({
+    batch: small(1, 3), inH: small(1, 9), inW: small(1, 9), inC: small(1, 4), outC: small(1, opts.maxOutC ?? 4),
+    fH: small(1, 4), fW: small(1, 4), sH: small(1, 3), sW: small(1, 3),
+    dH: opts.dilation ? small(1, 3) : fc.constant(1), dW: opts.dilation ? small(1, 3) : fc.constant(1),
+    padKind: fc.constantFrom('same', 'valid', 'number', 'explicit'), padNum: small(0, 3), padExplicit: explicit,
+    rounding: fc.constantFrom<Rounding>(undefined, 'floor', 'round', 'ceil'),
+    format: fc.constantFrom(...opts.formats),
+  }).map((r) => {
+    const [t, b, l, rr] = r.padExplicit;
+    let pad: Pad;
+    if (r.padKind === 'same' || r.padKind === 'valid') pad = r.padKind;
+    else if (r.padKind === 'number') pad = r.padNum;
+    else pad = r.format === 'NHWC' ? [[0, 0], [t, b], [l, rr], [0, 0]] : [[0, 0], [0, 0], [t, b], [l, rr]];
+    // The cpu forward kernels (like tfjs's ops) insist that strides or dilations be 1.
+    const unitStride = opts.unitStride === true || (opts.strideWithDilation === false && (r.dH > 1 || r.dW > 1));
+    return {
+      batch: r.batch, inH: r.inH, inW: r.inW, inC: r.inC, outC: r.outC, fH: r.fH, fW: r.fW,
+      sH: unitStride ? 1 : r.sH, sW: unitStride ? 1 : r.sW, dH: r.dH, dW: r.dW, pad, rounding: typeof pad === 'string' ? undefined : r.rounding, format: r.format,
+    };
+  });
+}
+
+function xShapeOf(c: ConvCase): Shape4 {
+  return c.format === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
+}
+
+/** tfjs's conv info for the case, or null when the output would be empty. */
+function infoOf(c: ConvCase, filterShape: Shape4, depthwise: boolean, dilated = true): tf.backend_util.Conv2DInfo | null {
+  const ci = tf.backend_util.computeConv2DInfo(
+    xShapeOf(c), filterShape, [c.sH, c.sW], dilated ? [c.dH, c.dW] : 1, c.pad, c.rounding, depthwise,
+    c.format === 'NHWC' ? 'channelsLast' : 'channelsFirst');
+  return ci.outHeight > 0 && ci.outWidth > 0 ? ci : null;
+}
+
+describe('wasm training kernels', function () {
+  before(function () {
+    if (tf.getBackend() !== 'wasm') this.skip(); // the suite is about the wasm backend
+  });
+
+  after(function () {
+    if (worst.size === 0) return;
+    const rows = [...worst].map(([k, e]) => `${k} ${e.toExponential(1)}`).join(', ');
+    console.log(`      max rel. error vs cpu: ${rows}`);
+  });
+
+  describe('installation', function () {
+    it('was installed by selecting the wasm backend, and registering again changes nothing', function () {
+      for (const name of WASM_TRAINING_KERNELS) expect(tf.getKernel(name, 'wasm'), name).to.not.equal(undefined);
+      expect(registerWasmTrainingKernels()).to.deep.equal([]);
+    });
+
+    it('covers every cpu kernel the conv, depthwise, separable, conv1d and embedding gradients need', function () {
+      const wasm = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
+      const needed = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
+        'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'BatchMatMul'];
+      for (const name of needed) expect(wasm.has(name), name).to.equal(true);
+    });
+  });
+
+  describe('kernels match the cpu backend (property tests)', function () {
+    it('Conv2DBackpropFilter: NHWC/NCHW, any stride, pad, rounding and dilation; loop and GEMM paths', function () {
+      const pathArb = fc.record({ path: fc.constantFrom<'loop' | 'matmul'>('loop', 'matmul'), chunkColumns: fc.integer({ min: 1, max: 40 }) });
+      fc.assert(fc.property(convCaseArb({ formats: ['NHWC', 'NCHW'], dilation: true }), fc.integer(), pathArb, (c, seed, options) => {
+        const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC];
+        const ci = infoOf(c, filterShape, false);
+        fc.pre(ci != null);
+        const x: Arr = { values: seeded(size(xShapeOf(c)), seed), shape: xShapeOf(c) };
+        const dy: Arr = { values: seeded(size(ci!.outShape), seed + 1), shape: ci!.outShape };
+        const attrs = { strides: [c.sH, c.sW], pad: c.pad, dataFormat: c.format, dimRoundingMode: c.rounding, filterShape };
+        // small chunkColumns: the GEMM path also runs chunked, with chunks that split images
+        const actual = runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, { ...attrs, dilations: [c.dH, c.dW] },
+          (args) => conv2dBackpropFilterWith(args, options));
+        // cpu has no dilation here: take the gradient of the equivalent zero-inserted filter.
+        const eff = dilateFilter(new Float32Array(size(filterShape)), filterShape, c.dH, c.dW).shape;
+        const ref = runKernel('cpu', 'Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: eff });
+        expectClose('Conv2DBackpropFilter', actual, { values: undilateFilter(ref.values, filterShape, c.dH, c.dW), shape: filterShape }, c);
+      }), { numRuns: RUNS });
+    });
+
+    it('Conv2DBackpropFilter/Input at layer sizes: the default (GEMM) paths against cpu and the float64 loop', function () {
+      // Mid-size, so that the cpu kernel (slow) stays quick: takes the GEMM path by default.
+      const x: Arr = { values: seeded(8 * 12 * 12 * 4, 31), shape: [8, 12, 12, 4] };
+      const dy: Arr = { values: seeded(8 * 12 * 12 * 8, 32), shape: [8, 12, 12, 8] };
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 8] };
+      expectClose('Conv2DBackpropFilter', runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs),
+        runKernel('cpu', 'Conv2DBackpropFilter', { x, dy }, attrs), 'mid-size vs cpu');
+      // Conv2DBackpropInput at this size takes the GEMM + col2im path by default.
+      const filter: Arr = { values: seeded(3 * 3 * 4 * 8, 35), shape: [3, 3, 4, 8] };
+      const inAttrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [8, 12, 12, 4] };
+      expectClose('Conv2DBackpropInput', runKernel('wasm', 'Conv2DBackpropInput', { dy, filter }, inAttrs),
+        runKernel('cpu', 'Conv2DBackpropInput', { dy, filter }, inAttrs), 'mid-size vs cpu');
+      // The bench's shape (43k output pixels per weight): GEMM sums in float32 within a chunk.
+      const bx: Arr = { values: seeded(64 * 28 * 28, 33), shape: [64, 28, 28, 1] };
+      const bdy: Arr = { values: seeded(64 * 26 * 26 * 8, 34), shape: [64, 26, 26, 8] };
+      const battrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 1, 8] };
+      expectClose('Conv2DBackpropFilter GEMM vs float64 loop (bench size)', runKernel('wasm', 'Conv2DBackpropFilter', { x: bx, dy: bdy }, battrs),
+        runKernel('wasm', 'Conv2DBackpropFilter', { x: bx, dy: bdy }, battrs, (args) => conv2dBackpropFilterWith(args, { path: 'loop' })),
+        'bench size vs float64 loop');
+    });
+
+    it('DepthwiseConv2dNativeBackpropFilter: any stride, pad, rounding, dilation and channel multiplier', function () {
+      fc.assert(fc.property(convCaseArb({ formats: ['NHWC'], dilation: true, maxOutC: 3 }), fc.integer(), (c, seed) => {
+        const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC]; // outC is the channel multiplier
+        const ci = infoOf(c, filterShape, true);
+        fc.pre(ci != null);
+        const x: Arr = { values: seeded(size(xShapeOf(c)), seed), shape: xShapeOf(c) };
+        const dy: Arr = { values: seeded(size(ci!.outShape), seed + 1), shape: ci!.outShape };
+        const attrs = { strides: [c.sH, c.sW], pad: c.pad, dimRoundingMode: c.rounding };
+        const actual = runKernel('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, dilations: [c.dH, c.dW], filterShape });
+        // The cpu kernel sizes the geometry with dilations but its loop ignores them, so the
+        // reference uses the zero-inserted filter at dilation 1.
+        const eff = dilateFilter(new Float32Array(size(filterShape)), filterShape, c.dH, c.dW).shape;
+        const ref = runKernel('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, dilations: 1, filterShape: eff });
+        expectClose('DepthwiseConv2dNativeBackpropFilter', actual, { values: undilateFilter(ref.values, filterShape, c.dH, c.dW), shape: filterShape }, c);
+      }), { numRuns: RUNS });
+    });
+
+    it('DepthwiseConv2dNativeBackpropInput: any stride, pad, rounding, dilation and channel multiplier; loop and conv paths', function () {
+      const pathArb = fc.constantFrom<'loop' | 'conv'>('loop', 'conv');
+      // half the cases with stride 1 and multiplier 1, the geometry the 'conv' path handles
+      const cases = fc.oneof(convCaseArb({ formats: ['NHWC'], dilation: true, maxOutC: 3 }),
+        convCaseArb({ formats: ['NHWC'], dilation: true, maxOutC: 1, unitStride: true }));
+      fc.assert(fc.property(cases, fc.integer(), pathArb, (c, seed, path) => {
+        const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC];
+        const ci = infoOf(c, filterShape, true);
+        fc.pre(ci != null);
+        const filterValues = seeded(size(filterShape), seed);
+        const dy: Arr = { values: seeded(size(ci!.outShape), seed + 1), shape: ci!.outShape };
+        const attrs = { strides: [c.sH, c.sW], pad: c.pad, dimRoundingMode: c.rounding, inputShape: xShapeOf(c) };
+        // path 'conv' only applies to stride 1 and multiplier 1 (else the loop runs)
+        const actual = runKernel('wasm', 'DepthwiseConv2dNativeBackpropInput',
+          { dy, filter: { values: filterValues, shape: filterShape } }, { ...attrs, dilations: [c.dH, c.dW] },
+          (args) => depthwiseConv2dBackpropInputWith(args, { path }));
+        const eff = dilateFilter(filterValues, filterShape, c.dH, c.dW);
+        const ref = runKernel('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter: eff }, { ...attrs, dilations: 1 });
+        expectClose('DepthwiseConv2dNativeBackpropInput', actual, ref, c);
+      }), { numRuns: RUNS });
+    });
+
+    it("Conv2DBackpropInput (wasm's own kernel and the GEMM path): NHWC/NCHW, any stride, pad and rounding", function () {
+      // tfjs passes no dilations to this kernel; both backends hard-code 1.
+      const pathArb = fc.record({ gemm: fc.boolean(), chunkColumns: fc.integer({ min: 1, max: 40 }) });
+      fc.assert(fc.property(convCaseArb({ formats: ['NHWC', 'NCHW'], dilation: false }), fc.integer(), pathArb, (c, seed, p) => {
+        const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC];
+        const ci = infoOf(c, filterShape, false);
+        fc.pre(ci != null);
+        const inputs = {
+          dy: { values: seeded(size(ci!.outShape), seed), shape: ci!.outShape },
+          filter: { values: seeded(size(filterShape), seed + 1), shape: filterShape },
+        };
+        const attrs = { strides: [c.sH, c.sW], pad: c.pad, dataFormat: c.format, dimRoundingMode: c.rounding, inputShape: xShapeOf(c) };
+        // these shapes are small enough that the registered kernel delegates to wasm's own one
+        const actual = runKernel('wasm', 'Conv2DBackpropInput', inputs, attrs,
+          p.gemm ? (args) => conv2dBackpropInputByGemm(args, p.chunkColumns) : undefined);
+        expectClose('Conv2DBackpropInput', actual, runKernel('cpu', 'Conv2DBackpropInput', inputs, attrs), c);
+      }), { numRuns: RUNS });
+    });
+
+    for (const kernel of ['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D']) {
+      const depthwise = kernel.includes('Depthwise');
+      const fused = kernel.startsWith('Fused');
+      it(`${kernel} forward (padding fix): any stride, pad, rounding and dilation${kernel === 'Conv2D' ? ', NHWC/NCHW' : ''}`, function () {
+        const formats: Array<'NHWC' | 'NCHW'> = kernel === 'Conv2D' ? ['NHWC', 'NCHW'] : ['NHWC'];
+        fc.assert(fc.property(convCaseArb({ formats, dilation: true, maxOutC: depthwise ? 3 : 4, strideWithDilation: false }), fc.integer(), (c, seed) => {
+          const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC];
+          const ci = infoOf(c, filterShape, depthwise);
+          fc.pre(ci != null);
+          const inputs: Record<string, Arr> = {
+            x: { values: seeded(size(xShapeOf(c)), seed), shape: xShapeOf(c) },
+            filter: { values: seeded(size(filterShape), seed + 1), shape: filterShape },
+          };
+          if (fused) inputs.bias = { values: seeded(ci!.outChannels, seed + 2), shape: [ci!.outChannels] };
+          const attrs = {
+            strides: [c.sH, c.sW], pad: c.pad, dataFormat: c.format, dilations: [c.dH, c.dW], dimRoundingMode: c.rounding,
+            ...(fused ? { activation: 'relu', leakyreluAlpha: 0.2 } : {}),
+          };
+          expectClose(kernel, runKernel('wasm', kernel, inputs, attrs), runKernel('cpu', kernel, inputs, attrs), c);
+        }), { numRuns: RUNS });
+      });
+    }
+
+    for (const kernel of ['BatchMatMul', '_FusedMatMul']) {
+      it(`${kernel} (transpose fix): transposed operands, rank 2 and 3, batched${kernel === 'BatchMatMul' ? '' : ', bias and activations'}`, function () {
+        const arb = fc.record({
+          // k > 48 matters: wasm's slow loop works in 48-wide blocks
+          m: fc.integer({ min: 1, max: 12 }), k: fc.integer({ min: 1, max: 70 }), n: fc.integer({ min: 1, max: 12 }),
+          // 0: rank 2; 3: batched, which keeps wasm's own path. tfjs's fused matMul op always
+          // sends rank 3 (wasm's _FusedMatMul reads out of bounds on rank 2), so no 0 there.
+          batch: kernel === '_FusedMatMul' ? fc.constantFrom(1, 3) : fc.constantFrom(0, 1, 3),
+          transposeA: fc.boolean(), transposeB: fc.boolean(), seed: fc.integer(), withBias: fc.boolean(),
+          activation: fc.constantFrom('linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'),
+        });
+        fc.assert(fc.property(arb, ({ m, k, n, batch, transposeA, transposeB, seed, withBias, activation }) => {
+          const lead = batch === 0 ? [] : [batch];
+          const aShape = [...lead, ...(transposeA ? [k, m] : [m, k])];
+          const bShape = [...lead, ...(transposeB ? [n, k] : [k, n])];
+          const inputs: Record<string, Arr> = {
+            a: { values: seeded(size(aShape), seed), shape: aShape },
+            b: { values: seeded(size(bShape), seed + 1), shape: bShape },
+          };
+          const attrs: Record<string, unknown> = { transposeA, transposeB };
+          if (kernel === '_FusedMatMul') {
+            if (withBias) inputs.bias = { values: seeded(n, seed + 2), shape: [n] };
+            if (activation === 'prelu') inputs.preluActivationWeights = { values: seeded(n, seed + 3), shape: [n] };
+            Object.assign(attrs, { activation, leakyreluAlpha: 0.2 });
+          }
+          expectClose(kernel, runKernel('wasm', kernel, inputs, attrs), runKernel('cpu', kernel, inputs, attrs),
+            { aShape, bShape, transposeA, transposeB, withBias, activation });
+        }), { numRuns: RUNS });
+      });
+    }
+
+    it('UnsortedSegmentSum: float32 and int32, out-of-range ids dropped, any inner shape', function () {
+      const arb = fc.record({
+        n: fc.integer({ min: 1, max: 24 }), numSegments: fc.integer({ min: 1, max: 8 }),
+        inner: fc.constantFrom<number[]>([], [3], [2, 3], [1, 4]), dtype: fc.constantFrom<'float32' | 'int32'>('float32', 'int32'),
+        seed: fc.integer(),
+      });
+      fc.assert(fc.property(arb, ({ n, numSegments, inner, dtype, seed }) => {
+        const noise = seeded(n, seed);
+        // ids in [-2, numSegments + 1]: includes negative and too-large ids, which are dropped
+        const ids = Int32Array.from(noise, (v) => Math.floor(((v + 1) / 2) * (numSegments + 4)) - 2);
+        const xShape = [n, ...inner];
+        const raw = seeded(size(xShape), seed + 1, 10);
+        const x: Arr = { values: dtype === 'int32' ? Int32Array.from(raw, Math.round) : raw, shape: xShape, dtype };
+        const inputs = { x, segmentIds: { values: ids, shape: [n], dtype: 'int32' as const } };
+        const actual = runKernel('wasm', 'UnsortedSegmentSum', inputs, { numSegments });
+        // The cpu kernel returns float32 even for int32 x; TensorFlow (and this kernel) keep the dtype.
+        expect(actual.dtype).to.equal(dtype);
+        expectClose('UnsortedSegmentSum', actual, runKernel('cpu', 'UnsortedSegmentSum', inputs, { numSegments }), { n, numSegments, inner, dtype });
+      }), { numRuns: RUNS });
+    });
+
+    it('UnsortedSegmentSum: rank-2 segment ids sum over both id axes, as in TensorFlow', function () {
+      // cpu only handles rank-1 ids correctly, so compare with the flattened problem.
+      const ids = Int32Array.from([0, 2, 2, 1, 0, 5]);
+      const x = seeded(6 * 3, 7);
+      const actual = runKernel('wasm', 'UnsortedSegmentSum',
+        { x: { values: x, shape: [2, 3, 3] }, segmentIds: { values: ids, shape: [2, 3], dtype: 'int32' } }, { numSegments: 3 });
+      const flat = runKernel('cpu', 'UnsortedSegmentSum',
+        { x: { values: x, shape: [6, 3] }, segmentIds: { values: ids, shape: [6], dtype: 'int32' } }, { numSegments: 3 });
+      expectClose('UnsortedSegmentSum', actual, flat, 'rank-2 ids');
+    });
+
+    it('MaxPoolGrad (replaces the wasm one): negative windows, ties, any stride, pad and rounding', function () {
+      const arb = fc.record({
+        batch: fc.integer({ min: 1, max: 2 }), inH: fc.integer({ min: 1, max: 9 }), inW: fc.integer({ min: 1, max: 9 }),
+        channels: fc.integer({ min: 1, max: 3 }), fH: fc.integer({ min: 1, max: 4 }), fW: fc.integer({ min: 1, max: 4 }),
+        sH: fc.integer({ min: 1, max: 3 }), sW: fc.integer({ min: 1, max: 3 }),
+        pad: fc.oneof(fc.constantFrom<Pad>('same', 'valid'), fc.integer({ min: 0, max: 2 })),
+        rounding: fc.constantFrom<Rounding>(undefined, 'floor', 'ceil', 'round'),
+        ties: fc.boolean(), seed: fc.integer(),
+      });
+      fc.assert(fc.property(arb, (c) => {
+        const xShape = [c.batch, c.inH, c.inW, c.channels];
+        const rounding = typeof c.pad === 'number' ? c.rounding : undefined;
+        const info = tf.backend_util.computePool2DInfo(xShape as Shape4, [c.fH, c.fW], [c.sH, c.sW], 1, c.pad, rounding);
+        fc.pre(info.outHeight > 0 && info.outWidth > 0);
+        const noise = seeded(size(xShape), c.seed);
+        // mostly negative values; with `ties`, a few integer levels so windows hold equal maxima
+        const values = c.ties ? Float32Array.from(noise, (v) => Math.round(v * 2) - 1) : noise.map((v) => v - 0.5);
+        const attrs = { filterSize: [c.fH, c.fW], strides: [c.sH, c.sW], pad: c.pad, dimRoundingMode: rounding };
+        const x: Arr = { values, shape: xShape };
+        const y = runKernel('cpu', 'MaxPool', { x }, attrs);
+        const inputs = { dy: { values: seeded(size(info.outShape), c.seed + 1), shape: info.outShape }, input: x, output: y as Arr };
+        expectClose('MaxPoolGrad', runKernel('wasm', 'MaxPoolGrad', inputs, attrs), runKernel('cpu', 'MaxPoolGrad', inputs, attrs), c);
+      }), { numRuns: RUNS });
+    });
+  });
+
+  describe('dilated conv gradients', function () {
+    it('are refused by tfjs-core itself (same error as on cpu), not by a missing wasm kernel', function () {
+      const x = tf.ones([1, 6, 6, 2]);
+      const f = tf.ones([3, 3, 2, 2]);
+      const df = tf.ones([3, 3, 2, 1]);
+      try {
+        expect(() => tf.grad((t: tf.Tensor) => tf.conv2d(t as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2).sum())(x))
+          .to.throw(/dilation rates greater than 1/);
+        expect(() => tf.grad((t: tf.Tensor) => tf.depthwiseConv2d(t as tf.Tensor4D, df as tf.Tensor4D, 1, 'same', 'NHWC', 2).sum())(x))
+          .to.throw(/dilation rates greater than 1/);
+      } finally {
+        tf.dispose([x, f, df]);
+      }
+    });
+  });
+
+  describe('training on wasm gives the same weights as on cpu', function () {
+    this.timeout(60000);
+
+    interface Run { weights: Float32Array[]; losses: number[]; tensorCounts: number[] }
+
+    /**
+     * Builds, seeds and trains a model with SGD on `backendName`, then switches back to the
+     * previous backend (tests run on wasm; the cpu run is the reference).
+     */
+    async function train(backendName: 'cpu' | 'wasm', build: () => tf.LayersModel,
+      data: () => { xs: tf.Tensor | tf.Tensor[]; ys: tf.Tensor }, steps: number): Promise<Run> {
+      const previous = tf.getBackend();
+      await tf.setBackend(backendName);
+      try {
+        const model = build();
+        const seededWeights = model.getWeights().map((w, i) => tf.tensor(seeded(w.size, 1000 + i, 0.4), w.shape));
+        model.setWeights(seededWeights);
+        tf.dispose(seededWeights);
+        const optimizer = tf.train.sgd(0.1);
+        model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+        const { xs, ys } = data();
+        const losses: number[] = [];
+        const tensorCounts: number[] = [];
+        for (let step = 0; step < steps; step++) {
+          losses.push((await model.trainOnBatch(xs, ys)) as number);
+          tensorCounts.push(tf.memory().numTensors);
+        }
+        const weights = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
+        tf.dispose([xs, ys]);
+        model.dispose();
+        optimizer.dispose();
+        return { weights, losses, tensorCounts };
+      } finally {
+        await tf.setBackend(previous);
+      }
+    }
+
+    async function compare(name: string, build: () => tf.LayersModel, data: () => { xs: tf.Tensor | tf.Tensor[]; ys: tf.Tensor }): Promise<void> {
+      const steps = 4;
+      const ref = await train('cpu', build, data, steps);
+      const got = await train('wasm', build, data, steps);
+      expect(got.weights.length).to.equal(ref.weights.length);
+      ref.weights.forEach((w, i) => expectClose(`${name} weights`, { values: got.weights[i], shape: [got.weights[i].length], dtype: 'float32' },
+        { values: w, shape: [w.length] }, `weight ${i}`));
+      expect(relError(got.losses, ref.losses)).to.be.at.most(TOLERANCE);
+      // the loss must move, or the comparison proves little
+      expect(Math.abs(ref.losses[steps - 1] - ref.losses[0])).to.be.greaterThan(1e-3);
+      // no tensor leak per step on wasm (the first step creates the optimizer's state)
+      expect(new Set(got.tensorCounts.slice(1)).size, `numTensors per step ${got.tensorCounts}`).to.equal(1);
+    }
+
+    const oneHot = (n: number, classes: number, seed: number): tf.Tensor =>
+      tf.oneHot(tf.tensor1d(Array.from(seeded(n, seed), (v) => Math.floor(((v + 1) / 2) * classes) % classes), 'int32'), classes);
+
+    it('CNN: conv2d (tanh) → maxPool → conv2d [1,3] stride 2 same → dense', async function () {
+      await compare('cnn', () => {
+        const m = tf.sequential();
+        m.add(tf.layers.conv2d({ inputShape: [10, 10, 1], filters: 4, kernelSize: 3, activation: 'tanh' }));
+        m.add(tf.layers.maxPooling2d({ poolSize: 2 })); // tanh → negative windows (the wasm MaxPoolGrad bug)
+        // a size-1 filter axis with stride 2 and 'same': wrong in wasm's own forward conv
+        m.add(tf.layers.conv2d({ filters: 6, kernelSize: [1, 3], strides: 2, padding: 'same', activation: 'relu' }));
+        m.add(tf.layers.flatten());
+        m.add(tf.layers.dense({ units: 5, activation: 'softmax' }));
+        return m;
+      }, () => ({ xs: tf.tensor4d(seeded(8 * 10 * 10, 11), [8, 10, 10, 1]), ys: oneHot(8, 5, 12) }));
+    });
+
+    it('layer-sized CNN (the GEMM / XNNPACK gradient paths): conv → depthwise → conv → maxPool → dense → dense', async function () {
+      // Sizes chosen so that the filter and input gradients of the convs, the depthwise input
+      // gradient and the dense layers' transposed matmuls all take their fast paths.
+      await compare('layer-sized cnn', () => {
+        const m = tf.sequential();
+        m.add(tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }));
+        m.add(tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu' }));
+        m.add(tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }));
+        m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+        m.add(tf.layers.flatten());
+        m.add(tf.layers.dense({ units: 64, activation: 'relu' }));
+        m.add(tf.layers.dense({ units: 4, activation: 'softmax' }));
+        return m;
+      }, () => ({ xs: tf.tensor4d(seeded(4 * 12 * 12 * 3, 41), [4, 12, 12, 3]), ys: oneHot(4, 4, 42) }));
+    });
+
+    it('depthwise + separable conv [3,1] stride 2, embedding + conv1d stride 2 → dense', async function () {
+      await compare('mixed', () => {
+        const image = tf.input({ shape: [8, 8, 3] });
+        let a = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same', activation: 'tanh' }).apply(image) as tf.SymbolicTensor;
+        a = tf.layers.separableConv2d({ filters: 4, kernelSize: [3, 1], strides: 2, padding: 'same', activation: 'relu' }).apply(a) as tf.SymbolicTensor;
+        a = tf.layers.flatten().apply(a) as tf.SymbolicTensor;
+        const tokens = tf.input({ shape: [12], dtype: 'int32' });
+        let b = tf.layers.embedding({ inputDim: 15, outputDim: 5 }).apply(tokens) as tf.SymbolicTensor;
+        b = tf.layers.conv1d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(b) as tf.SymbolicTensor;
+        b = tf.layers.flatten().apply(b) as tf.SymbolicTensor;
+        const merged = tf.layers.concatenate().apply([a, b]) as tf.SymbolicTensor;
+        const out = tf.layers.dense({ units: 3, activation: 'softmax' }).apply(merged) as tf.SymbolicTensor;
+        return tf.model({ inputs: [image, tokens], outputs: out });
+      }, () => ({
+        xs: [
+          tf.tensor4d(seeded(6 * 8 * 8 * 3, 21), [6, 8, 8, 3]),
+          tf.tensor2d(Int32Array.from(seeded(6 * 12, 22), (v) => Math.floor(((v + 1) / 2) * 15) % 15), [6, 12], 'int32'),
+        ],
+        ys: oneHot(6, 3, 23),
+      }));
+    });
+  });
+});
