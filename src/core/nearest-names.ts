@@ -17,3 +17,16 @@ export function nearestNames(wanted: string, names: Iterable<string>, limit = 3)
     .slice(0, limit)
     .map(({ name }) => name);
 }
+
+/**
+ * `unknown option 'x' (did you mean 'y'?); allowed options: a, b`: the message for option keys
+ * that `known` does not contain, with a hint per key where one is close.
+ */
+export function unknownOptionsMessage(keys: readonly string[], known: readonly string[]): string {
+  const parts = keys.map((key) => {
+    const [hint] = nearestNames(key, known, 1);
+    return hint ? `'${key}' (did you mean '${hint}'?)` : `'${key}'`;
+  });
+  const allowed = known.length ? `allowed options: ${known.join(', ')}` : 'it takes no options';
+  return `unknown option${keys.length > 1 ? 's' : ''} ${parts.join(', ')}; ${allowed}`;
+}

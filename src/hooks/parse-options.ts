@@ -1,17 +1,11 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import { nearestNames } from '../core/nearest-names.js';
+import { unknownOptionsMessage } from '../core/nearest-names.js';
 
 /** Describes one zod issue as `path: message`, naming the allowed values where zod knows them. */
 function describeIssue(issue: z.core.$ZodIssue, owner: string, known: string[]): { path: string; message: string } {
   const path = [owner, ...issue.path.map(String)].filter((p) => p !== '').join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const parts = issue.keys.map((key) => {
-      const hints = nearestNames(key, known, 1);
-      return hints.length ? `'${key}' (did you mean '${hints[0]}'?)` : `'${key}'`;
-    });
-    return { path, message: `unknown option${issue.keys.length > 1 ? 's' : ''} ${parts.join(', ')}; allowed options: ${known.join(', ')}` };
-  }
+  if (issue.code === 'unrecognized_keys') return { path, message: unknownOptionsMessage(issue.keys, known) };
   return { path, message: issue.message };
 }
 
@@ -45,4 +39,12 @@ export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, o
   const [first, ...rest] = issues;
   const more = rest.map((i) => `; ${i.path}: ${i.message}`).join('');
   throw new ConfigError(first!.path, `${first!.message}${more}`);
+}
+
+/**
+ * A zod error option whose message reads `must be <what>; got <input>`, for every check of a
+ * schema: `z.number(mustBe('a positive integer')).int(mustBe('a positive integer'))`.
+ */
+export function mustBe(what: string): { error: (issue: { input?: unknown }) => string } {
+  return { error: (issue) => `must be ${what}; got ${typeof issue.input === 'number' ? String(issue.input) : JSON.stringify(issue.input) ?? String(issue.input)}` };
 }

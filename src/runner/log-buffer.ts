@@ -27,7 +27,7 @@ export class LogBuffer {
 
   /** Weighted mean of the last `n` values of every key (`n = 0`: all of them) into `output`. */
   average(n = 0): void {
-    if (!(n >= 0)) throw new RangeError(`LogBuffer.average: n must be >= 0; got ${n}`);
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`LogBuffer.average: n must be an integer >= 0; got ${n}`);
     for (const [key, values] of this.valHistory) {
       const counts = this.nHistory.get(key)!;
       const from = n === 0 ? 0 : Math.max(0, values.length - n);

@@ -30,6 +30,11 @@ export class Synthetic implements ArrayDataset {
       throw new ConfigError('inputShape', `must be a non-empty list of positive integers; got ${JSON.stringify(inputShape)}`);
     }
     if (!Number.isInteger(numClasses) || numClasses < 2) throw new ConfigError('numClasses', `must be an integer >= 2; got ${numClasses}`);
+    // Anything else would silently give NaN features (separation) or seed 0's data (seed).
+    if (!Number.isInteger(seed)) throw new ConfigError('seed', `must be an integer; got ${JSON.stringify(seed)}`);
+    if (!(typeof separation === 'number' && Number.isFinite(separation) && separation > 0)) {
+      throw new ConfigError('separation', `must be a finite number > 0; got ${JSON.stringify(separation)}`);
+    }
     this.length = numSamples;
     this.sampleShape = [...inputShape];
     this.numClasses = numClasses;

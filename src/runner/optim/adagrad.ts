@@ -15,7 +15,7 @@ export class Adagrad extends ParamGroupOptimizer {
     const { lr, lrDecay = 0, initialAccumulatorValue = 0, eps = 1e-10, weightDecay = 0 } = options;
     if (!(lrDecay >= 0)) throw new ConfigError('optimizer.lrDecay', `must be >= 0; got ${lrDecay}`);
     if (!(initialAccumulatorValue >= 0)) throw new ConfigError('optimizer.initialAccumulatorValue', `must be >= 0; got ${initialAccumulatorValue}`);
-    super(params, { lr, lrDecay, initialAccumulatorValue, eps, weightDecay });
+    super(params, { lr, lrDecay, initialAccumulatorValue, eps, weightDecay }, options);
   }
 
   protected update(key: string, param: tf.Variable, grad: tf.Tensor, group: ParamGroup, step: number): void {

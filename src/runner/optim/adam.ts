@@ -24,7 +24,7 @@ abstract class AdamBase extends ParamGroupOptimizer {
 
   constructor(params: Map<string, tf.Variable>, options: AdamOptions, defaultWeightDecay: number) {
     const { lr, betas = [0.9, 0.999], eps = 1e-8, weightDecay = defaultWeightDecay } = options;
-    super(params, { lr, betas: checkBetas(betas), eps, weightDecay });
+    super(params, { lr, betas: checkBetas(betas), eps, weightDecay }, options);
   }
 
   protected update(key: string, param: tf.Variable, grad: tf.Tensor, group: ParamGroup, step: number): void {

@@ -45,8 +45,10 @@ export function buildOptimizers(cfg: unknown, params: Map<string, tf.Variable>):
     try {
       return OPTIMIZERS.build(c, undefined, selected);
     } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      throw new ConfigError(path, (error as Error).message);
+      if (!(error instanceof ConfigError)) throw new ConfigError(path, (error as Error).message);
+      // Optimizers name their options `optimizer.x`; a named one sits at `optimizer.<name>.x`.
+      const located = error.path === 'optimizer' || error.path.startsWith('optimizer.');
+      throw located && path !== 'optimizer' ? new ConfigError(path + error.path.slice('optimizer'.length), error.detail) : error;
     }
   };
   const record = cfg as Record<string, unknown>;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../core/errors.js';
+import { unknownOptionsMessage } from '../../core/nearest-names.js';
 
 /**
  * A group of parameters sharing hyper-parameters. LR and momentum hooks rewrite `lr`,
@@ -44,12 +45,23 @@ export abstract class ParamGroupOptimizer {
   private readonly slots = new Map<string, tf.Variable>();
   private readonly steps = new Map<string, number>();
 
-  constructor(params: Map<string, tf.Variable>, defaults: Omit<ParamGroup, 'params'>) {
+  /**
+   * `defaults` holds every hyper-parameter of the update rule (the options with their defaults
+   * filled in); `options`, what the caller passed, may use no other key.
+   */
+  constructor(params: Map<string, tf.Variable>, defaults: Omit<ParamGroup, 'params'>, options: object = defaults) {
+    const known = Object.keys(defaults);
+    const unknown = Object.keys(options).filter((k) => !known.includes(k));
+    // A misspelt option would otherwise be ignored silently (momentun: 0.9 trains without momentum).
+    if (unknown.length > 0) throw new ConfigError('optimizer', unknownOptionsMessage(unknown, known));
     if (!(typeof defaults.lr === 'number' && defaults.lr >= 0 && Number.isFinite(defaults.lr))) {
       throw new ConfigError('optimizer.lr', `must be a finite number >= 0; got ${defaults.lr}`);
     }
     if (!(typeof defaults.weightDecay === 'number' && defaults.weightDecay >= 0)) {
       throw new ConfigError('optimizer.weightDecay', `must be a number >= 0; got ${defaults.weightDecay}`);
+    }
+    if (defaults.eps !== undefined && !(typeof defaults.eps === 'number' && defaults.eps >= 0)) {
+      throw new ConfigError('optimizer.eps', `must be a number >= 0; got ${defaults.eps}`);
     }
     if (params.size === 0) throw new ConfigError('optimizer.params', 'selects no trainable parameter');
     this.params = params;
@@ -123,7 +135,8 @@ export abstract class ParamGroupOptimizer {
     for (const v of this.slots.values()) v.dispose();
     this.slots.clear();
     for (const [id, t] of Object.entries(state.slots)) {
-      this.slots.set(id, tf.variable(t.clone(), false));
+      // The variable keeps the clone's data; the tidy releases the clone's own handle.
+      this.slots.set(id, tf.tidy(() => tf.variable(t.clone(), false)));
     }
   }
 

@@ -16,7 +16,7 @@ export class RMSProp extends ParamGroupOptimizer {
     const { lr, alpha = 0.99, eps = 1e-8, momentum = 0, centered = false, weightDecay = 0 } = options;
     if (!(alpha >= 0)) throw new ConfigError('optimizer.alpha', `must be >= 0; got ${alpha}`);
     if (!(momentum >= 0)) throw new ConfigError('optimizer.momentum', `must be >= 0; got ${momentum}`);
-    super(params, { lr, alpha, eps, momentum, centered, weightDecay });
+    super(params, { lr, alpha, eps, momentum, centered, weightDecay }, options);
   }
 
   protected update(key: string, param: tf.Variable, grad: tf.Tensor, group: ParamGroup): void {

@@ -17,7 +17,7 @@ export class SGD extends ParamGroupOptimizer {
     if (nesterov && (momentum <= 0 || dampening !== 0)) {
       throw new ConfigError('optimizer.nesterov', 'needs momentum > 0 and dampening 0');
     }
-    super(params, { lr, momentum, dampening, nesterov, weightDecay });
+    super(params, { lr, momentum, dampening, nesterov, weightDecay }, options);
   }
 
   protected update(key: string, param: tf.Variable, grad: tf.Tensor, group: ParamGroup): void {
