@@ -6,3 +6,8 @@ export * from './logger/logger-runner.js';
 export * from './logger/logger-hook.js';
 export * from './logger/text-logger-hook.js';
 export * from './logger/py-format.js';
+export * from './gradient-cumulative-optimizer-hook.js';
+export * from './fp16/float16.js';
+export * from './fp16/loss-scaler.js';
+export * from './fp16/fp16-optimizer-hook.js';
+export * from './fp16/gradient-cumulative-fp16-optimizer-hook.js';

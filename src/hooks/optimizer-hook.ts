@@ -1,10 +1,12 @@
+import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Hook } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { BaseRunner } from '../runner/base-runner.js';
 import { isSingleOptimizer } from '../runner/optim/build-optimizer.js';
 import { clipGradNorm } from '../runner/optim/clip-grad.js';
-import { releaseOutputs } from '../runner/model/trainable-model.js';
+import type { ParamGroupOptimizer } from '../runner/optim/param-group-optimizer.js';
+import { releaseOutputs, type TrainableModel } from '../runner/model/trainable-model.js';
 import { parseOptions } from './parse-options.js';
 
 /** Options of {@link OptimizerHook} (MMCV `optimizer_config`). */
@@ -19,6 +21,8 @@ export type OptimizerHookOptions = z.input<typeof OptimizerHookOptions>;
 /**
  * Applies the gradients of each training iteration (MMCV `OptimizerHook`): optional clipping,
  * then one step of the optimizer, or of every named optimizer on its own parameters.
+ * Subclasses (accumulation, loss scaling) reuse {@link iterationGrads}, {@link clipGrads} and
+ * {@link stepOptimizers}.
  */
 @RegisterHook()
 export class OptimizerHook extends Hook<BaseRunner> {
@@ -33,19 +37,38 @@ export class OptimizerHook extends Hook<BaseRunner> {
   }
 
   override afterTrainIter(runner: BaseRunner): void {
-    const outputs = runner.outputs;
-    const grads = outputs?.grads;
-    if (!outputs || !grads) throw new Error('the model step returned no gradients to apply');
+    const grads = this.iterationGrads(runner);
+    this.clipGrads(runner, grads);
+    this.stepOptimizers(runner, grads);
+    releaseOutputs(runner.outputs);
+  }
+
+  /**
+   * The gradients of the model step that just ran (`runner.outputs.grads`, still owned by the
+   * outputs), after checking that there is something to apply them to and, when
+   * `detectAnomalousParams` is on, reporting the parameters that got none.
+   */
+  protected iterationGrads(runner: BaseRunner): Map<string, tf.Tensor> {
+    const grads = runner.outputs?.grads;
+    if (!grads) throw new Error('the model step returned no gradients to apply');
     if (!runner.optimizer) throw new Error('the runner has no optimizer');
     if (this.detectAnomalousParams) this.reportParamsWithoutGrad(runner, grads);
-    if (this.gradClip) {
-      const norm = clipGradNorm(grads, this.gradClip);
-      runner.logBuffer.update({ gradNorm: norm }, outputs.numSamples);
-    }
-    const opt = runner.optimizer;
-    if (isSingleOptimizer(opt)) opt.step(grads);
-    else for (const o of Object.values(opt)) o.step(grads);
-    releaseOutputs(outputs);
+    return grads;
+  }
+
+  /**
+   * With `gradClip`, clips `grads` by global norm (replacing the map's tensors) and logs the
+   * pre-clip norm as `gradNorm`, weighted by the iteration's sample count.
+   */
+  protected clipGrads(runner: BaseRunner, grads: Map<string, tf.Tensor>): void {
+    if (!this.gradClip) return;
+    const norm = clipGradNorm(grads, this.gradClip);
+    runner.logBuffer.update({ gradNorm: norm }, runner.outputs?.numSamples ?? 1);
+  }
+
+  /** One step of the optimizer, or of each named optimizer, with `grads`. */
+  protected stepOptimizers(runner: BaseRunner, grads: ReadonlyMap<string, tf.Tensor>): void {
+    for (const opt of optimizersOf(runner)) opt.step(grads);
   }
 
   private reportParamsWithoutGrad(runner: BaseRunner, grads: Map<string, unknown>): void {
@@ -53,4 +76,28 @@ export class OptimizerHook extends Hook<BaseRunner> {
       if (!grads.has(key)) runner.logger.error(`${key} with shape ${JSON.stringify(variable.shape)} is not in the computational graph`);
     }
   }
+}
+
+/** The runner's optimizers as a list (one, or each of the named ones). */
+export function optimizersOf(runner: BaseRunner): ParamGroupOptimizer[] {
+  const opt = runner.optimizer;
+  if (!opt) throw new Error('the runner has no optimizer');
+  return isSingleOptimizer(opt) ? [opt] : Object.values(opt);
+}
+
+/**
+ * Layers of `model` that are batch normalizations (the layer part of the keys of their
+ * `moving_mean` weights). Gradient accumulation warns about them; fp16 keeps them in fp32.
+ */
+export function batchNormLayers(model: TrainableModel): Set<string> {
+  const layers = new Set<string>();
+  for (const key of model.namedWeights().keys()) {
+    if (key.endsWith('/moving_mean')) layers.add(layerOf(key));
+  }
+  return layers;
+}
+
+/** The layer part of a weight key (`layerName/weightName`). */
+export function layerOf(key: string): string {
+  return key.slice(0, key.lastIndexOf('/'));
 }
