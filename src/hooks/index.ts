@@ -11,3 +11,6 @@ export * from './fp16/float16.js';
 export * from './fp16/loss-scaler.js';
 export * from './fp16/fp16-optimizer-hook.js';
 export * from './fp16/gradient-cumulative-fp16-optimizer-hook.js';
+export * from './param-updater/index.js';
+export * from './lr-updater/index.js';
+export * from './momentum-updater/index.js';

@@ -1,0 +1,170 @@
+/** Shared driver of the LR and momentum updater tests: real runners, real optimizers, recorded values. */
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import '../../src/hooks/index.js';
+import '../../src/hooks/lr-updater/index.js';
+import '../../src/hooks/momentum-updater/index.js';
+import { Hook } from '../../src/core/hook.js';
+import { MemoryLogger } from '../../src/core/services.js';
+import type { BaseRunner } from '../../src/runner/base-runner.js';
+import { DataLoader } from '../../src/runner/data/data-loader.js';
+import { Synthetic } from '../../src/runner/data/synthetic.js';
+import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
+import { IterBasedRunner } from '../../src/runner/iter-based-runner.js';
+import type { Classifier } from '../../src/runner/model/classifier.js';
+import { MLPClassifier } from '../../src/runner/model/models.js';
+import { buildOptimizers, isSingleOptimizer, type Optimizers } from '../../src/runner/optim/build-optimizer.js';
+import type { TrainingHooksConfig } from '../../src/runner/register-training-hooks.js';
+
+/** One value per param group, for one optimizer or per named optimizer. */
+export type Values = number[] | Record<string, number[]>;
+
+/** What the recorder saw at one `beforeTrainIter`, after the updaters ran. */
+export interface IterRecord {
+  epoch: number;
+  iter: number;
+  lr: Values;
+  momentum: Values;
+  numTensors: number;
+}
+
+/** Records lr and momentum at every training iteration (register it after the updaters). */
+export class Recorder extends Hook<BaseRunner> {
+  readonly records: IterRecord[] = [];
+
+  override beforeTrainIter(runner: BaseRunner): void {
+    this.records.push({
+      epoch: runner.epoch,
+      iter: runner.iter,
+      lr: structuredClone(runner.currentLr()),
+      momentum: structuredClone(runner.currentMomentum()),
+      numTensors: tf.memory().numTensors,
+    });
+  }
+}
+
+/** The matrix runs: 4 epochs of 3 iterations (12 iterations). */
+export const ITERS_PER_EPOCH = 3;
+export const MAX_EPOCHS = 4;
+export const MAX_ITERS = MAX_EPOCHS * ITERS_PER_EPOCH;
+
+/** One SGD optimizer, or SGD on `fc1` and Adam on `logits` (so momentum is `momentum` for one, `betas[0]` for the other). */
+export const OPTIMIZERS = {
+  single: { type: 'SGD', lr: 0.1, momentum: 0.9 },
+  named: {
+    a: { type: 'SGD', lr: 0.1, momentum: 0.9, params: 'fc1' },
+    b: { type: 'Adam', lr: 0.01, betas: [0.8, 0.999], params: 'logits' },
+  },
+} as const;
+
+/** MMCV's test runner optimizers: SGD lr 0.02 momentum 0.95, and `model1`/`model2` with 0.02/0.95 and 0.01/0.9. */
+export const MMCV_OPTIMIZERS = {
+  single: { type: 'SGD', lr: 0.02, momentum: 0.95 },
+  named: {
+    model1: { type: 'SGD', lr: 0.02, momentum: 0.95, params: 'fc1' },
+    model2: { type: 'SGD', lr: 0.01, momentum: 0.9, params: 'logits' },
+  },
+} as const;
+
+let sharedModel: Classifier | undefined;
+
+/** One tiny MLP for every run: its weights do not matter to the schedules. */
+function model(): Classifier {
+  sharedModel ??= MLPClassifier({ inputShape: [4], hiddenUnits: [8], numClasses: 3, seed: 0 });
+  return sharedModel;
+}
+
+/** Options of {@link recordRun}. */
+export interface RunSpec {
+  kind: 'epoch' | 'iter';
+  /** An optimizer config (one, or a map of named ones). */
+  optimizer: unknown;
+  hooks: Pick<TrainingHooksConfig, 'lrConfig' | 'momentumConfig'>;
+  /** Default {@link MAX_EPOCHS} (epoch runner) or {@link MAX_ITERS} (iter runner). */
+  maxEpochs?: number;
+  maxIters?: number;
+  itersPerEpoch?: number;
+}
+
+/**
+ * Trains the tiny MLP on Synthetic data with the given updaters (through
+ * `registerTrainingHooks`, with OptimizerHook) and records lr and momentum at every iteration.
+ */
+export async function recordRun(spec: RunSpec): Promise<{ records: IterRecord[]; runner: BaseRunner; logger: MemoryLogger; optimizer: Optimizers }> {
+  const { kind, itersPerEpoch = ITERS_PER_EPOCH } = spec;
+  const m = model();
+  const optimizer = buildOptimizers(structuredClone(spec.optimizer), m.params());
+  const logger = new MemoryLogger();
+  const runner = kind === 'epoch'
+    ? new EpochBasedRunner({ model: m, optimizer, logger, maxEpochs: spec.maxEpochs ?? MAX_EPOCHS })
+    : new IterBasedRunner({ model: m, optimizer, logger, maxIters: spec.maxIters ?? MAX_ITERS });
+  runner.registerTrainingHooks({ ...spec.hooks, optimizerConfig: {}, timerConfig: null });
+  const recorder = new Recorder();
+  runner.registerHook(recorder, 'NORMAL');
+  const data = new Synthetic({ numSamples: 2 * itersPerEpoch, inputShape: [4], numClasses: 3, seed: 0 });
+  try {
+    await runner.run([new DataLoader(data, { batchSize: 2 })], [['train', 1]]);
+  } finally {
+    disposeOptimizers(optimizer);
+  }
+  const counts = recorder.records.slice(1).map((r) => r.numTensors);
+  expect(new Set(counts).size, `tensor counts ${counts.join(', ')}`).to.be.at.most(1);
+  return { records: recorder.records, runner, logger, optimizer };
+}
+
+/** Releases the optimizers' slot variables. */
+export function disposeOptimizers(optimizer: Optimizers): void {
+  if (isSingleOptimizer(optimizer)) optimizer.dispose();
+  else Object.values(optimizer).forEach((o) => o.dispose());
+}
+
+/** `a` and `b` agree to a relative 1e-12 (JS and C libm may differ by an ulp). */
+export function relClose(a: number, b: number): boolean {
+  return a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/** Asserts that every recorded value agrees with `expected(record, optimizerName, groupIndex)`. */
+export function expectValues(records: IterRecord[], key: 'lr' | 'momentum', expected: (r: IterRecord, name: string | null) => number): void {
+  for (const r of records) {
+    const values = r[key];
+    const entries: Array<[string | null, number[]]> = Array.isArray(values) ? [[null, values]] : Object.entries(values);
+    for (const [name, list] of entries) {
+      const want = expected(r, name);
+      expect(relClose(list[0]!, want), `${key}${name ? `.${name}` : ''} at iter ${r.iter} (epoch ${r.epoch}): got ${list[0]}, expected ${want}`).to.equal(true);
+    }
+  }
+}
+
+/** The recorded values at iteration `iter`, first group of each optimizer (`{name: v}` for a map). */
+export function at(records: IterRecord[], iter: number, key: 'lr' | 'momentum'): number | Record<string, number> {
+  const values = records.find((r) => r.iter === iter)![key];
+  return Array.isArray(values) ? values[0]! : Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v[0]!]));
+}
+
+/** Asserts `actual` (a number or `{name: number}`) agrees with `expected` to a relative 1e-12. */
+export function expectClose(actual: number | Record<string, number>, expected: number | Record<string, number>, what: string): void {
+  const a = typeof actual === 'number' ? { '': actual } : actual;
+  const e = typeof expected === 'number' ? { '': expected } : expected;
+  expect(Object.keys(a), what).to.deep.equal(Object.keys(e));
+  for (const k of Object.keys(e)) expect(relClose(a[k]!, e[k]!), `${what}${k ? `.${k}` : ''}: got ${a[k]}, expected ${e[k]}`).to.equal(true);
+}
+
+/** What `fn` throws (fails when it returns). */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error');
+}
+
+/** The rejection of a promise (fails when it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
