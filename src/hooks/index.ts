@@ -14,3 +14,5 @@ export * from './fp16/gradient-cumulative-fp16-optimizer-hook.js';
 export * from './param-updater/index.js';
 export * from './lr-updater/index.js';
 export * from './momentum-updater/index.js';
+export * from './checkpoint-hook.js';
+export * from './dist-sampler-seed-hook.js';

@@ -16,6 +16,11 @@ import type { RunnerView } from '../core/runner-view.js';
 import { consoleLogger, singleProcessGroup, systemClock, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
 import type { EventStage, Mode } from '../core/stages.js';
+import { FileCheckpointIO, disposeCheckpoint, type CheckpointIO, type CheckpointMeta } from './checkpoint/checkpoint-io.js';
+import {
+  SNAPSHOT_ONLY_KEYS, loadModelWeights, restoreHookStates, restoreOptimizers, saveRunnerCheckpoint,
+  type LoadCheckpointOptions, type ResumeOptions, type RunSnapshot, type SaveCheckpointOptions,
+} from './checkpoint/runner-checkpoint.js';
 import { FileLogger } from './file-logger.js';
 import { LogBuffer } from './log-buffer.js';
 import type { TrainableModel, StepOutputs } from './model/trainable-model.js';
@@ -97,6 +102,8 @@ export abstract class BaseRunner implements RunnerView {
   private readonly eventSubject = new Subject<StageEvent>();
   private readonly listeners: Array<(event: StageEvent) => void> = [];
   private currentEvent: StageEvent | undefined;
+  /** Stage of the last finished event (a checkpoint records what it was taken after). */
+  private lastStage: EventStage | null = null;
   private deferred: Array<() => void | Promise<void>> = [];
   private stopRequest: StopRequest | undefined;
   private readonly usedIds = new Set<string>();
@@ -140,6 +147,7 @@ export abstract class BaseRunner implements RunnerView {
     this.container.bind(TOKENS.Clock).toConstantValue(this.clock);
     this.container.bind(TOKENS.WorkDir).toConstantValue(this.workDir);
     this.container.bind(TOKENS.ProcessGroup).toConstantValue(this.processGroup);
+    this.container.bind(TOKENS.CheckpointIO).toConstantValue(new FileCheckpointIO());
   }
 
   get epoch(): number { return this.state.epoch; }
@@ -160,6 +168,8 @@ export abstract class BaseRunner implements RunnerView {
   get event(): StageEvent | undefined { return this.currentEvent; }
   /** The pending stop request, if a hook asked the run to end. */
   get stopRequested(): StopRequest | undefined { return this.stopRequest; }
+  /** Where checkpoints are stored (`TOKENS.CheckpointIO` in the container; rebind to change it). */
+  get checkpointIO(): CheckpointIO { return this.container.get<CheckpointIO>(TOKENS.CheckpointIO); }
 
   /** Runs the workflow until the run's length (epochs or iterations) is reached. */
   abstract run(dataLoaders: RunnerLoader[], workflow: Workflow): Promise<void>;
@@ -292,6 +302,71 @@ export abstract class BaseRunner implements RunnerView {
     this.state = { ...this.state, ...state };
   }
 
+  /**
+   * Saves a checkpoint `<outDir>/<name>` and returns its path (MMCV `save_checkpoint`). The
+   * snapshot is the run state after the current stage (or the last one, between stages), so
+   * the name counts completed epochs (`epoch_N`) or iterations (`iter_N`), and `meta.epoch`,
+   * `meta.iter` are those counts. Hooks with `stateDict()` are saved by hook id.
+   */
+  async saveCheckpoint(outDir: string, options: SaveCheckpointOptions = {}): Promise<string> {
+    const event = this.currentEvent;
+    const snapshot: RunSnapshot = event
+      ? { state: foldRunState(this.state, event), stage: event.stage }
+      : { state: { ...this.state }, stage: this.lastStage };
+    return saveRunnerCheckpoint(this, outDir, snapshot, options);
+  }
+
+  /**
+   * Loads a checkpoint's model weights by key (MMCV `load_checkpoint`): missing and unexpected
+   * keys are an error when `strict`, a warning otherwise. Returns the checkpoint's meta.
+   */
+  async loadCheckpoint(checkpoint: string, options: LoadCheckpointOptions = {}): Promise<CheckpointMeta> {
+    const loaded = await this.checkpointIO.read(checkpoint, { optimizer: false });
+    this.logger.info(`load checkpoint from ${loaded.path}`);
+    try {
+      loadModelWeights(this, loaded, options.strict ?? false);
+    } finally {
+      disposeCheckpoint(loaded);
+    }
+    return loaded.meta;
+  }
+
+  /**
+   * Continues a run from a checkpoint (a checkpoint directory or a `latest` entry): model
+   * weights, optimizer state(s) with their param groups, the counters and event seq, hook
+   * states, and `runner.meta` (the checkpoint's keys win, other keys stay). Call it after
+   * registering the hooks and before `run()`, or from a `beforeRun` hook (MMCV's EMAHook
+   * `resumeFrom`): then the `beforeRun` event is renumbered to continue the checkpoint's history.
+   */
+  async resume(checkpoint: string, options: ResumeOptions = {}): Promise<CheckpointMeta> {
+    const event = this.currentEvent;
+    if (event && event.stage !== 'beforeRun') {
+      throw new Error(`resume() must be called before run() or from a beforeRun hook; it was called during ${event.stage}`);
+    }
+    const { resumeOptimizer = true } = options;
+    const loaded = await this.checkpointIO.read(checkpoint, { optimizer: resumeOptimizer });
+    this.logger.info(`load checkpoint from ${loaded.path}`);
+    try {
+      loadModelWeights(this, loaded, false);
+      if (resumeOptimizer) restoreOptimizers(this, loaded);
+      restoreHookStates(this, loaded);
+    } finally {
+      disposeCheckpoint(loaded);
+    }
+    const { meta } = loaded;
+    const kept = Object.fromEntries(Object.entries(meta).filter(([k]) => !(SNAPSHOT_ONLY_KEYS as readonly string[]).includes(k)));
+    this.meta = { ...(this.meta ?? {}), ...kept };
+    this.restoreState(meta.runState);
+    if (event) Object.assign(event, { ...meta.runState, seq: meta.runState.seq + 1 });
+    this.lastStage = meta.stage;
+    this.continueFrom(meta.stage);
+    this.logger.info(`resumed epoch ${this.epoch}, iter ${this.iter}`);
+    return meta;
+  }
+
+  /** Called by {@link resume} once the counters are restored; `stage` is the one the checkpoint followed. */
+  protected continueFrom(_stage: EventStage | null): void {}
+
   protected resetStopRequest(): void {
     this.stopRequest = undefined;
   }
@@ -322,6 +397,7 @@ export abstract class BaseRunner implements RunnerView {
   private commit(event: StageEvent): HookResult {
     this.state = foldRunState(this.state, event);
     this.currentEvent = undefined;
+    this.lastStage = event.stage;
     for (const listener of this.listeners) listener(event);
     this.eventSubject.next(event);
     if (this.deferred.length === 0) return undefined;

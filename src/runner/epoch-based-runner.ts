@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import type { EventStage } from '../core/stages.js';
 import { BaseRunner, type RunnerLoader, type Workflow } from './base-runner.js';
 import { releaseOutputs } from './model/trainable-model.js';
 
@@ -12,8 +13,17 @@ function disposeBatch(batch: unknown): void {
  * `epoch` after each train epoch; val epochs advance neither.
  */
 export class EpochBasedRunner extends BaseRunner {
+  /** Batches the next train epoch skips: those a mid-epoch checkpoint had already trained. */
+  private resumeSkip = 0;
+
   get byEpoch(): boolean {
     return true;
+  }
+
+  /** A checkpoint taken inside an epoch (by-iteration checkpoints) continues that epoch where it was. */
+  protected override continueFrom(stage: EventStage | null): void {
+    const { innerIter } = this.runState;
+    this.resumeSkip = stage === 'afterTrainIter' ? innerIter + 1 : stage === 'beforeTrainIter' ? innerIter : 0;
   }
 
   async run(dataLoaders: RunnerLoader[], workflow: Workflow): Promise<void> {
@@ -25,7 +35,7 @@ export class EpochBasedRunner extends BaseRunner {
     this.resetStopRequest();
     this.logStart(workflow, `${maxEpochs} epochs`);
     await this.emit('beforeRun');
-    rounds: while (this.epoch < maxEpochs) {
+    rounds: while (this.epoch < maxEpochs && !this.stopRequested) {
       for (let i = 0; i < workflow.length; i++) {
         const [mode, count] = workflow[i]!;
         for (let k = 0; k < count; k++) {
@@ -45,8 +55,15 @@ export class EpochBasedRunner extends BaseRunner {
     this.dataLoader = loader;
     this.maxItersValue = this.maxEpochsValue! * loader.length;
     await this.emit('beforeTrainEpoch', { mode: 'train' });
+    const skip = this.resumeSkip;
+    this.resumeSkip = 0;
     let i = 0;
     for (const batch of loader) {
+      if (i < skip) {
+        disposeBatch(batch);
+        i++;
+        continue;
+      }
       this.dataBatch = batch;
       let pending = this.emit('beforeTrainIter', { innerIter: i });
       if (pending) await pending;

@@ -31,7 +31,7 @@ export class IterBasedRunner extends BaseRunner {
       return it;
     });
     await this.emit('beforeEpoch');
-    rounds: while (this.iter < maxIters) {
+    rounds: while (this.iter < maxIters && !this.stopRequested) {
       for (let i = 0; i < workflow.length; i++) {
         const [mode, count] = workflow[i]!;
         for (let k = 0; k < count; k++) {

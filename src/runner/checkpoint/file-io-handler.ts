@@ -32,7 +32,7 @@ function readBytes(file: string): ArrayBuffer {
  * `tf.loadLayersModel(fileIOHandler(dir))` without tfjs-node. Files are flushed to disk
  * when written.
  */
-export function fileIOHandler(dir: string): tf.io.IOHandler {
+export function fileIOHandler(dir: string): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       if (artifacts.modelTopology instanceof ArrayBuffer) {

@@ -4,6 +4,7 @@ import type { RunState } from '../../core/run-state.js';
 import type { EventStage } from '../../core/stages.js';
 import type { BaseRunner } from '../base-runner.js';
 import { isSingleOptimizer } from '../optim/build-optimizer.js';
+import type { OptimizerState, ParamGroupOptimizer } from '../optim/param-group-optimizer.js';
 import { defaultFilenameTmpl, formatCheckpointName, type CheckpointMeta, type LoadedCheckpoint, type OptimizerStates } from './checkpoint-io.js';
 import { hookflowVersion } from './hookflow-version.js';
 
@@ -154,21 +155,26 @@ export function restoreOptimizers(runner: BaseRunner, checkpoint: LoadedCheckpoi
   }
   const opt = runner.optimizer;
   if (!opt) throw new Error(`${where} has optimizer state but the runner has no optimizer (pass resumeOptimizer: false to skip it)`);
-  const runnerNames = isSingleOptimizer(opt) ? [] : Object.keys(opt);
   const describe = (names: string[]) => (names.length ? `named optimizers (${names.join(', ')})` : 'a single optimizer');
   const savedNames = saved.kind === 'single' ? [] : Object.keys(saved.states);
-  if ((saved.kind === 'single') !== isSingleOptimizer(opt)) {
-    throw new Error(`${where} holds the state of ${describe(savedNames)}, but the runner has ${describe(runnerNames)}`);
-  }
-  const pairs = isSingleOptimizer(opt) ? [['', opt, (saved as { state: never }).state] as const]
-    : Object.entries(opt).map(([name, o]) => [name, o, (saved as { states: Record<string, never> }).states[name]] as const);
-  for (const [name, optimizer, state] of pairs) {
-    if (!state) throw new Error(`${where} has no state for optimizer '${name}' (it has ${savedNames.join(', ')})`);
+  const mismatch = () => new Error(`${where} holds the state of ${describe(savedNames)}, but the runner has ${describe(isSingleOptimizer(opt) ? [] : Object.keys(opt))}`);
+  const load = (name: string, optimizer: ParamGroupOptimizer, state: OptimizerState) => {
     try {
       optimizer.loadStateDict(state);
     } catch (error) {
       throw new Error(`${where}: ${name ? `optimizer '${name}': ` : ''}${(error as Error).message}`);
     }
+  };
+  if (saved.kind === 'single') {
+    if (!isSingleOptimizer(opt)) throw mismatch();
+    load('', opt, saved.state);
+    return;
+  }
+  if (isSingleOptimizer(opt)) throw mismatch();
+  for (const [name, optimizer] of Object.entries(opt)) {
+    const state = saved.states[name];
+    if (!state) throw new Error(`${where} has no state for optimizer '${name}' (it has ${savedNames.join(', ')})`);
+    load(name, optimizer, state);
   }
 }
 

@@ -30,6 +30,8 @@ export interface TrainableModel<B = unknown> {
   namedWeights(): Map<string, tf.Variable>;
   /** Multiplier applied to the loss before differentiation (loss scaling); 1 by default. */
   lossScale: number;
+  /** The tfjs LayersModel behind the model, if any: checkpoints store its topology for `tf.loadLayersModel`. */
+  readonly net?: tf.LayersModel;
 }
 
 /** Frees the gradients left in `outputs` by hooks that did not consume them. */

@@ -1,0 +1,172 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { inject, injectable, optional } from 'inversify';
+import { z } from 'zod';
+import { TOKENS } from '../core/di.js';
+import { ConfigError } from '../core/errors.js';
+import { Hook } from '../core/hook.js';
+import { RegisterHook } from '../core/hooks-registry.js';
+import type { ProcessGroup } from '../core/services.js';
+import type { BaseRunner } from '../runner/base-runner.js';
+import { defaultFilenameTmpl, formatCheckpointName, type CheckpointIO } from '../runner/checkpoint/checkpoint-io.js';
+import type { TrainableModel } from '../runner/model/trainable-model.js';
+import { parseOptions } from './parse-options.js';
+
+const minusOneOrPositive = (what: string) => z.number().int().refine((v) => v === -1 || v > 0, `must be -1 (${what}) or a positive integer`);
+
+/** Options of {@link CheckpointHook} (MMCV `checkpoint_config`). */
+export const CheckpointHookOptions = z.object({
+  /** Save every this many epochs (`byEpoch`) or iterations; -1: no periodic checkpoints. */
+  interval: minusOneOrPositive('no periodic checkpoints').optional(),
+  /** Count epochs (saving after train epochs) or iterations (saving after train iterations). */
+  byEpoch: z.boolean().optional(),
+  /** Store the optimizer state(s) too. */
+  saveOptimizer: z.boolean().optional(),
+  /** Save to `<outDir>/<basename(workDir)>` instead of the work dir. */
+  outDir: z.string().min(1).nullish(),
+  /** Keep only the newest this many periodic checkpoints; -1 keeps all. */
+  maxKeepCkpts: minusOneOrPositive('keep all').optional(),
+  /** Also save at the end of training (the last epoch or iteration, or where a stop request ended it). */
+  saveLast: z.boolean().optional(),
+  /** Average the non-trainable weights (batch-norm statistics) across ranks before saving. */
+  syncBuffer: z.boolean().optional(),
+  /** Name template (`{}` becomes the count); default `epoch_{}` or `iter_{}` by `byEpoch`. */
+  filenameTmpl: z.string().min(1).optional(),
+  /** Point `latest` at each new checkpoint. */
+  createSymlink: z.boolean().optional(),
+  /** Extra meta stored in every checkpoint. */
+  meta: z.record(z.string(), z.unknown()).nullish(),
+}).strict();
+export type CheckpointHookOptions = z.input<typeof CheckpointHookOptions>;
+
+/**
+ * Averages a model's non-trainable float32 weights (batch-norm moving statistics: MMCV's
+ * buffers) across the ranks of `group`, in place. A no-op in a single process.
+ */
+export async function allReduceBuffers(model: TrainableModel<any>, group: ProcessGroup): Promise<void> {
+  if (group.worldSize === 1) return;
+  const params = model.params();
+  const buffers = [...model.namedWeights()].filter(([key, v]) => !params.has(key) && v.dtype === 'float32').map(([, v]) => v);
+  if (buffers.length === 0) return;
+  const averaged = await group.allReduceMean(buffers.map((v) => Float32Array.from(v.dataSync() as Float32Array)));
+  buffers.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(averaged[i]!, v.shape, 'float32'))));
+}
+
+/**
+ * Saves checkpoints periodically and at the end of training (MMCV `CheckpointHook`), on rank 0,
+ * as `epoch_N` / `iter_N` directories plus `latest`. A checkpoint is written once the stage is
+ * over, so it holds the state of every hook after that stage (a lower-priority early-stopping
+ * hook included); `runner.meta.hookMsgs.lastCkpt` then names it, and with `maxKeepCkpts` the
+ * older periodic checkpoints are removed as MMCV does (walking back until one is missing).
+ */
+@RegisterHook()
+@injectable()
+export class CheckpointHook extends Hook<BaseRunner> {
+  readonly interval: number;
+  readonly byEpoch: boolean;
+  readonly saveOptimizer: boolean;
+  readonly outDir: string | null;
+  readonly maxKeepCkpts: number;
+  readonly saveLast: boolean;
+  readonly syncBuffer: boolean;
+  readonly filenameTmpl: string;
+  readonly createSymlink: boolean;
+  readonly meta: Record<string, unknown> | null;
+  /** Where the checkpoints go: the work dir, or `<outDir>/<basename(workDir)>` (set in beforeRun). */
+  saveDir: string | null = null;
+  private readonly processGroup: ProcessGroup | undefined;
+  private readonly checkpointIO: CheckpointIO | undefined;
+
+  constructor(
+    @inject(TOKENS.HookOptions) @optional() options: CheckpointHookOptions = {},
+    @inject(TOKENS.ProcessGroup) @optional() processGroup?: ProcessGroup,
+    @inject(TOKENS.CheckpointIO) @optional() checkpointIO?: CheckpointIO,
+  ) {
+    super();
+    const opts = parseOptions(CheckpointHookOptions, options, 'CheckpointHook');
+    this.interval = opts.interval ?? -1;
+    this.byEpoch = opts.byEpoch ?? true;
+    this.saveOptimizer = opts.saveOptimizer ?? true;
+    this.outDir = opts.outDir ?? null;
+    this.maxKeepCkpts = opts.maxKeepCkpts ?? -1;
+    this.saveLast = opts.saveLast ?? true;
+    this.syncBuffer = opts.syncBuffer ?? false;
+    this.filenameTmpl = opts.filenameTmpl ?? defaultFilenameTmpl(this.byEpoch);
+    this.createSymlink = opts.createSymlink ?? true;
+    this.meta = opts.meta ?? null;
+    if (this.maxKeepCkpts > 0 && !this.filenameTmpl.includes('{}')) {
+      // Old checkpoints are found by number; without one, pruning would remove the newest.
+      throw new ConfigError('CheckpointHook.filenameTmpl', `must contain '{}' when maxKeepCkpts is set; got '${this.filenameTmpl}'`);
+    }
+    this.processGroup = processGroup;
+    this.checkpointIO = checkpointIO;
+  }
+
+  override beforeRun(runner: BaseRunner): void {
+    if (this.outDir) {
+      this.saveDir = runner.workDir ? path.join(path.resolve(this.outDir), path.basename(runner.workDir)) : path.resolve(this.outDir);
+    } else if (runner.workDir) {
+      this.saveDir = runner.workDir;
+    } else {
+      throw new ConfigError('CheckpointHook.outDir', 'is required when the runner has no workDir');
+    }
+    runner.logger.info(`Checkpoints will be saved to ${this.saveDir}.`);
+  }
+
+  override afterTrainEpoch(runner: BaseRunner): void {
+    if (!this.byEpoch) return;
+    const due = this.everyNEpochs(runner, this.interval) || (this.saveLast && this.isLastEpoch(runner));
+    this.schedule(runner, due, `${runner.epoch + 1} epochs`);
+  }
+
+  override afterTrainIter(runner: BaseRunner): void {
+    if (this.byEpoch) return;
+    const due = this.everyNIters(runner, this.interval) || (this.saveLast && this.isLastIter(runner));
+    this.schedule(runner, due, `${runner.iter + 1} iterations`);
+  }
+
+  /** Saves once the stage is over: when due, or (saveLast) when a hook asked the run to stop. */
+  private schedule(runner: BaseRunner, due: boolean, at: string): void {
+    if (!due && !this.saveLast) return;
+    runner.deferUntilStageEnd(async () => {
+      if (!due && !runner.stopRequested) return;
+      runner.logger.info(`Saving checkpoint at ${at}`);
+      await this.save(runner);
+    });
+  }
+
+  private async save(runner: BaseRunner): Promise<void> {
+    if (this.syncBuffer) await allReduceBuffers(runner.model, this.processGroup ?? runner.processGroup);
+    if (runner.rank !== 0) return;
+    const saveDir = this.saveDir;
+    if (saveDir === null) throw new Error('CheckpointHook: beforeRun has not run (register the hook before run())');
+    // Recorded before saving, so the checkpoint's meta names itself (what a resumed run saved last).
+    if (runner.meta) {
+      const msgs = (runner.meta.hookMsgs ??= {}) as Record<string, unknown>;
+      msgs.lastCkpt = path.join(saveDir, formatCheckpointName(this.filenameTmpl, this.count(runner)));
+    }
+    await runner.saveCheckpoint(saveDir, {
+      filenameTmpl: this.filenameTmpl,
+      byEpoch: this.byEpoch,
+      saveOptimizer: this.saveOptimizer,
+      createSymlink: this.createSymlink,
+      meta: this.meta,
+    });
+    if (this.maxKeepCkpts > 0 && this.interval > 0) this.prune(runner, saveDir);
+  }
+
+  /** Completed epochs or iterations, once the stage is over: the number in the checkpoint's name. */
+  private count(runner: BaseRunner): number {
+    return this.byEpoch ? runner.epoch : runner.iter;
+  }
+
+  /** MMCV's walk: from `current - maxKeepCkpts * interval` down by `interval`, stop at the first gap. */
+  private prune(runner: BaseRunner, saveDir: string): void {
+    const io = this.checkpointIO ?? runner.checkpointIO;
+    for (let step = this.count(runner) - this.maxKeepCkpts * this.interval; step > 0; step -= this.interval) {
+      const old = path.join(saveDir, formatCheckpointName(this.filenameTmpl, step));
+      if (!io.exists(old)) break;
+      io.remove(old);
+    }
+  }
+}
