@@ -8,3 +8,4 @@ export * from './core/index.js';
 export * from './runner/index.js';
 export * from './hooks/index.js';
 export * from './backend/index.js';
+export * from './nn/index.js';

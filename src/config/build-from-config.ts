@@ -7,6 +7,8 @@ import { ConfigError } from '../core/errors.js';
 import { TOKENS } from '../core/di.js';
 import type { Logger } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
+import path from 'node:path';
+import { findLatestCheckpoint } from '../runner/checkpoint/find-latest-checkpoint.js';
 import { DataLoader } from '../runner/data/data-loader.js';
 import { DATASETS } from '../runner/data/dataset.js';
 import { MODELS } from '../runner/model/models.js';
@@ -31,6 +33,22 @@ export interface BuiltRun {
 /** Options of {@link buildFromConfig} that do not belong in the config file. */
 export interface BuildOptions {
   logger?: Logger;
+}
+
+/**
+ * `resumeFrom` (or, with `autoResume`, the newest valid checkpoint where CheckpointHook writes)
+ * restores weights, optimizer, counters, meta and hook states; `loadFrom` loads weights only.
+ */
+async function restoreFromCheckpoint(runner: BaseRunner, config: HookflowConfig): Promise<void> {
+  let from = config.resumeFrom ?? null;
+  if (!from && config.autoResume && runner.workDir) {
+    const outDir = (config.checkpointConfig as { outDir?: string } | null | undefined)?.outDir;
+    const dir = outDir ? path.join(outDir, path.basename(runner.workDir)) : runner.workDir;
+    from = findLatestCheckpoint(dir);
+    if (!from) runner.logger.info(`autoResume: no valid checkpoint in ${dir}, starting from scratch`);
+  }
+  if (from) await runner.resume(from);
+  else if (config.loadFrom) await runner.loadCheckpoint(config.loadFrom);
 }
 
 /** Validates a loaded config, naming the key and what is allowed on failure. */
@@ -94,6 +112,8 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
     timerConfig: config.timerConfig === undefined ? { type: 'IterTimerHook' } : config.timerConfig,
     customHooksConfig: config.customHooks,
   });
+
+  await restoreFromCheckpoint(runner, config);
 
   const workflow = (config.workflow ?? [['train', 1]]) as Workflow;
   const dataLoaders = workflow.map(([mode]) => (mode === 'train' ? trainLoader : valLoader!));

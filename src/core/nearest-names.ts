@@ -9,7 +9,10 @@ export function nearestNames(wanted: string, names: Iterable<string>, limit = 3)
   return [...names]
     .map((name) => {
       const lower = name.toLowerCase();
-      const distance = lower.includes(target) || target.includes(lower) ? 0.5 : leven(target, lower);
+      // Same letters in another case first, then containment (closest length first), then edits.
+      const distance = lower === target ? 0
+        : lower.includes(target) || target.includes(lower) ? 0.5 + Math.abs(lower.length - target.length) / 1000
+          : leven(target, lower);
       return { name, distance };
     })
     .filter(({ name, distance }) => distance <= Math.max(2, Math.ceil(Math.max(name.length, wanted.length) * 0.4)))

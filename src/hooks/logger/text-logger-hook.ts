@@ -62,15 +62,11 @@ export class TextLoggerHook extends LoggerHook {
   protected log(runner: LoggerRunner): Record<string, unknown> {
     const output = runner.logBuffer.output;
     const record: Record<string, unknown> = { mode: this.getMode(runner), epoch: this.getEpoch(runner) };
-    if (output.has('evalIterNum')) {
-      record.iter = output.get('evalIterNum');
-      output.delete('evalIterNum');
-    } else {
-      record.iter = this.getIter(runner, true);
-    }
+    // evalIterNum stays in the output (MMCV pops it): later loggers read it to label the results 'val'.
+    record.iter = output.has('evalIterNum') ? output.get('evalIterNum') : this.getIter(runner, true);
     record.lr = runner.lrForLog();
     record.momentum = runner.momentumForLog();
-    for (const [k, v] of output) record[k] = v;
+    for (const [k, v] of output) if (k !== 'evalIterNum') record[k] = v;
     this.logText(record, runner);
     this.logJson(record, runner);
     return record;

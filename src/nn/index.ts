@@ -1,0 +1,3 @@
+/** Forward (pre-)hooks on tfjs layers and mmcv.cnn-style weight initialisers. */
+export * from './forward-hooks.js';
+export * from './initializers.js';
