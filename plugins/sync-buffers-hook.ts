@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { inject, injectable, optional } from 'inversify';
 import { z } from 'zod';
 import { TOKENS } from '../src/core/di.js';
@@ -7,7 +6,9 @@ import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { ProcessGroup } from '../src/core/services.js';
 import { parseOptions } from '../src/hooks/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
-import type { TrainableModel } from '../src/runner/model/trainable-model.js';
+import { averageBuffersAcrossRanks, modelBuffers } from '../src/runner/model/buffers.js';
+
+export { modelBuffers };
 
 const SyncBuffersHookOptions = z.object({
   /** Average the buffers across ranks (false: the hook does nothing). */
@@ -15,15 +16,6 @@ const SyncBuffersHookOptions = z.object({
 }).strict();
 /** Options of {@link SyncBuffersHook} (MMCV `distributed`). */
 export type SyncBuffersHookOptions = z.input<typeof SyncBuffersHookOptions>;
-
-/**
- * The model's buffers: weights that are not trainable parameters (batch-norm moving mean and
- * variance), by key, float32 only (the only dtype an average keeps meaningful).
- */
-export function modelBuffers(model: TrainableModel<any>): Array<[string, tf.Variable]> {
-  const params = model.params();
-  return [...model.namedWeights()].filter(([key, v]) => !params.has(key) && v.dtype === 'float32');
-}
 
 /**
  * Averages the model's buffers across ranks after every train and val epoch (and once at the
@@ -51,24 +43,7 @@ export class SyncBuffersHook extends Hook<BaseRunner> {
 
   override afterEpoch(runner: BaseRunner): void | Promise<void> {
     const group = this.group ?? runner.processGroup;
-    if (!this.distributed || group.worldSize <= 1) return undefined;
-    const buffers = modelBuffers(runner.model);
-    if (buffers.length === 0) return undefined;
-    return this.sync(group, buffers);
-  }
-
-  private async sync(group: ProcessGroup, buffers: Array<[string, tf.Variable]>): Promise<void> {
-    // Copies: on the cpu backend dataSync() hands out the tensor's own storage.
-    const local = buffers.map(([, v]) => new Float32Array(v.dataSync()));
-    const averaged = await group.allReduceMean(local);
-    if (!Array.isArray(averaged) || averaged.length !== buffers.length) {
-      throw new Error(`the process group returned ${Array.isArray(averaged) ? averaged.length : typeof averaged} arrays for ${buffers.length} buffers`);
-    }
-    buffers.forEach(([key], i) => {
-      if (averaged[i]!.length !== local[i]!.length) {
-        throw new Error(`the process group returned ${averaged[i]!.length} values for buffer ${key}, which has ${local[i]!.length}`);
-      }
-    });
-    tf.tidy(() => buffers.forEach(([, v], i) => v.assign(tf.tensor(averaged[i]!, v.shape, 'float32'))));
+    if (!this.distributed || group.worldSize <= 1 || modelBuffers(runner.model).length === 0) return undefined;
+    return averageBuffersAcrossRanks(runner.model, group);
   }
 }

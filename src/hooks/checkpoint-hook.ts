@@ -9,7 +9,7 @@ import { RegisterHook } from '../core/hooks-registry.js';
 import type { ProcessGroup } from '../core/services.js';
 import type { BaseRunner } from '../runner/base-runner.js';
 import { defaultFilenameTmpl, formatCheckpointName, type CheckpointIO } from '../runner/checkpoint/checkpoint-io.js';
-import type { TrainableModel } from '../runner/model/trainable-model.js';
+import { averageBuffersAcrossRanks } from '../runner/model/buffers.js';
 import { parseOptions } from './parse-options.js';
 
 const minusOneOrPositive = (what: string) => z.number().int().refine((v) => v === -1 || v > 0, `must be -1 (${what}) or a positive integer`);
@@ -38,19 +38,6 @@ export const CheckpointHookOptions = z.object({
   meta: z.record(z.string(), z.unknown()).nullish(),
 }).strict();
 export type CheckpointHookOptions = z.input<typeof CheckpointHookOptions>;
-
-/**
- * Averages a model's non-trainable float32 weights (batch-norm moving statistics: MMCV's
- * buffers) across the ranks of `group`, in place. A no-op in a single process.
- */
-export async function allReduceBuffers(model: TrainableModel<any>, group: ProcessGroup): Promise<void> {
-  if (group.worldSize === 1) return;
-  const params = model.params();
-  const buffers = [...model.namedWeights()].filter(([key, v]) => !params.has(key) && v.dtype === 'float32').map(([, v]) => v);
-  if (buffers.length === 0) return;
-  const averaged = await group.allReduceMean(buffers.map((v) => Float32Array.from(v.dataSync() as Float32Array)));
-  buffers.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(averaged[i]!, v.shape, 'float32'))));
-}
 
 /**
  * Saves checkpoints periodically and at the end of training (MMCV `CheckpointHook`), on rank 0,
@@ -136,7 +123,7 @@ export class CheckpointHook extends Hook<BaseRunner> {
   }
 
   private async save(runner: BaseRunner): Promise<void> {
-    if (this.syncBuffer) await allReduceBuffers(runner.model, this.processGroup ?? runner.processGroup);
+    if (this.syncBuffer) await averageBuffersAcrossRanks(runner.model, this.processGroup ?? runner.processGroup);
     if (runner.rank !== 0) return;
     const saveDir = this.saveDir;
     if (saveDir === null) throw new Error('CheckpointHook: beforeRun has not run (register the hook before run())');

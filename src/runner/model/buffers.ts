@@ -1,0 +1,34 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ProcessGroup } from '../../core/services.js';
+import type { TrainableModel } from './trainable-model.js';
+
+/**
+ * The model's buffers: weights that are not trained parameters (batch-norm moving mean and
+ * variance), by key, float32 only (the only dtype an average keeps meaningful).
+ */
+export function modelBuffers(model: TrainableModel<any>): Array<[string, tf.Variable]> {
+  const params = model.params();
+  return [...model.namedWeights()].filter(([key, v]) => !params.has(key) && v.dtype === 'float32');
+}
+
+/**
+ * Averages the model's buffers across the ranks of `group` and writes the averages back
+ * (MMCV's `allreduce_params` over buffers). A no-op with one rank or no buffers.
+ */
+export async function averageBuffersAcrossRanks(model: TrainableModel<any>, group: ProcessGroup): Promise<void> {
+  if (group.worldSize <= 1) return;
+  const buffers = modelBuffers(model);
+  if (buffers.length === 0) return;
+  // Copies: on the cpu backend dataSync() hands out the tensor's own storage.
+  const local = buffers.map(([, v]) => new Float32Array(v.dataSync()));
+  const averaged = await group.allReduceMean(local);
+  if (!Array.isArray(averaged) || averaged.length !== buffers.length) {
+    throw new Error(`the process group returned ${Array.isArray(averaged) ? averaged.length : typeof averaged} arrays for ${buffers.length} buffers`);
+  }
+  buffers.forEach(([key], i) => {
+    if (averaged[i]!.length !== local[i]!.length) {
+      throw new Error(`the process group returned ${averaged[i]!.length} values for buffer ${key}, which has ${local[i]!.length}`);
+    }
+  });
+  tf.tidy(() => buffers.forEach(([, v], i) => v.assign(tf.tensor(averaged[i]!, v.shape, 'float32'))));
+}
