@@ -1,5 +1,4 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { inject, injectable, optional } from 'inversify';
 import { z } from 'zod';
 import { TOKENS } from '../core/di.js';
