@@ -8,9 +8,8 @@ import { Dispatcher } from '../core/dispatcher.js';
 import { ConfigError } from '../core/errors.js';
 import type { Hook, HookResult } from '../core/hook.js';
 import { formatHookInfo } from '../core/hook-info.js';
-import { HOOKS, isHook } from '../core/hooks-registry.js';
-import { getPriority, type PriorityLike } from '../core/priority.js';
-import type { BuildConfig } from '../core/registry.js';
+import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
+import type { PriorityLike } from '../core/priority.js';
 import { INITIAL_RUN_STATE, foldRunState, type RunState } from '../core/run-state.js';
 import type { RunnerView } from '../core/runner-view.js';
 import { consoleLogger, singleProcessGroup, systemClock, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
@@ -23,6 +22,7 @@ import {
 } from './checkpoint/runner-checkpoint.js';
 import { FileLogger } from './file-logger.js';
 import { LogBuffer } from './log-buffer.js';
+import { timestampOf } from './timestamp.js';
 import type { TrainableModel, StepOutputs } from './model/trainable-model.js';
 import { isSingleOptimizer, type Optimizers } from './optim/build-optimizer.js';
 import { registerTrainingHooks, type TrainingHooksConfig } from './register-training-hooks.js';
@@ -65,11 +65,6 @@ export interface StopRequest {
   source?: string;
 }
 
-function timestampOf(date: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}_${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
-}
-
 /**
  * What both runners share (MMCV `BaseRunner`): the model, optimizer(s), counters (the fold of
  * the run's stage events), the hook dispatcher, the DI container and the event stream.
@@ -99,6 +94,7 @@ export abstract class BaseRunner implements RunnerView {
   protected maxEpochsValue: number | undefined;
   protected maxItersValue: number | undefined;
   protected readonly dispatcher = new Dispatcher<BaseRunner>();
+  private readonly registrar: HookRegistrar<BaseRunner>;
   private readonly eventSubject = new Subject<StageEvent>();
   private readonly listeners: Array<(event: StageEvent) => void> = [];
   private currentEvent: StageEvent | undefined;
@@ -106,7 +102,6 @@ export abstract class BaseRunner implements RunnerView {
   private lastStage: EventStage | null = null;
   private deferred: Array<() => void | Promise<void>> = [];
   private stopRequest: StopRequest | undefined;
-  private readonly usedIds = new Set<string>();
 
   /** Every stage event, in order, after the stage's hooks have run (payload complete). */
   readonly events$: Observable<StageEvent> = this.eventSubject.asObservable();
@@ -148,6 +143,7 @@ export abstract class BaseRunner implements RunnerView {
     this.container.bind(TOKENS.WorkDir).toConstantValue(this.workDir);
     this.container.bind(TOKENS.ProcessGroup).toConstantValue(this.processGroup);
     this.container.bind(TOKENS.CheckpointIO).toConstantValue(new FileCheckpointIO());
+    this.registrar = new HookRegistrar(this.dispatcher, this.container);
   }
 
   get epoch(): number { return this.state.epoch; }
@@ -175,38 +171,20 @@ export abstract class BaseRunner implements RunnerView {
   abstract run(dataLoaders: RunnerLoader[], workflow: Workflow): Promise<void>;
 
   /**
-   * Registers a hook at `priority` (stable: after hooks of equal priority). A hook instance
-   * can be registered once; its `hookId` must be unique in the runner.
+   * Registers a hook at `priority` (default: its `defaultPriority`, else NORMAL), stable: after
+   * hooks of equal priority. A hook instance can be registered once; its `hookId` must be unique
+   * in the runner.
    */
-  registerHook(hook: Hook<any>, priority: PriorityLike = 'NORMAL'): void {
-    if (!isHook(hook)) throw new TypeError(`registerHook: expected a Hook instance; got ${hook === null ? 'null' : typeof hook}`);
-    if (hook.priority !== undefined) {
-      throw new Error(`${hook.constructor.name} is already registered (its priority is set); create a new instance to register it again`);
-    }
-    const value = getPriority(priority);
-    let id = hook.hookId ?? hook.constructor.name;
-    if (hook.hookId !== undefined && this.usedIds.has(id)) throw new ConfigError('name', `hook id '${id}' is already used in this runner`);
-    for (let n = 2; this.usedIds.has(id); n++) id = `${hook.constructor.name}#${n}`;
-    this.usedIds.add(id);
-    hook.hookId = id;
-    hook.priority = value;
-    this.dispatcher.add(hook);
+  registerHook(hook: Hook<any>, priority?: PriorityLike): void {
+    this.registrar.register(hook, priority);
   }
 
   /**
    * Builds a hook from `{ type, priority?, name?, ...options }` through the runner's container
    * and registers it. `name` becomes the hook id (the key of its checkpointed state).
    */
-  registerHookFromConfig(cfg: BuildConfig & { priority?: PriorityLike; name?: string }): Hook<any> {
-    if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
-      throw new ConfigError('hook', `a hook config must be an object with a 'type'; got ${JSON.stringify(cfg)}`);
-    }
-    const { priority = 'NORMAL', name, ...rest } = cfg;
-    const resolved = getPriority(priority);
-    const hook = HOOKS.build(rest, undefined, this.container);
-    if (name !== undefined) hook.hookId = name;
-    this.registerHook(hook, resolved);
-    return hook;
+  registerHookFromConfig(cfg: HookConfig): Hook<any> {
+    return this.registrar.registerFromConfig(cfg);
   }
 
   /** Registers MMCV's default hooks in MMCV's order and priorities, then the custom hooks. */

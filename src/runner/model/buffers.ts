@@ -15,20 +15,33 @@ export function modelBuffers(model: TrainableModel<any>): Array<[string, tf.Vari
  * Averages the model's buffers across the ranks of `group` and writes the averages back
  * (MMCV's `allreduce_params` over buffers). A no-op with one rank or no buffers.
  */
-export async function averageBuffersAcrossRanks(model: TrainableModel<any>, group: ProcessGroup): Promise<void> {
+export function averageBuffersAcrossRanks(model: TrainableModel<any>, group: ProcessGroup): Promise<void> {
+  return exchangeBuffers(model, group, (local) => group.allReduceMean(local));
+}
+
+/**
+ * Replaces every rank's buffers with rank 0's (MMCV DistEvalHook's `broadcast_bn_buffer`).
+ * A no-op with one rank or no buffers.
+ */
+export function broadcastBuffersFromRankZero(model: TrainableModel<any>, group: ProcessGroup): Promise<void> {
+  return exchangeBuffers(model, group, (local) => group.broadcast(local));
+}
+
+/** Sends the model's buffers through `exchange` (a collective) and writes back what it returns. */
+async function exchangeBuffers(model: TrainableModel<any>, group: ProcessGroup, exchange: (local: Float32Array[]) => Promise<Float32Array[]>): Promise<void> {
   if (group.worldSize <= 1) return;
   const buffers = modelBuffers(model);
   if (buffers.length === 0) return;
   // Copies: on the cpu backend dataSync() hands out the tensor's own storage.
   const local = buffers.map(([, v]) => new Float32Array(v.dataSync()));
-  const averaged = await group.allReduceMean(local);
-  if (!Array.isArray(averaged) || averaged.length !== buffers.length) {
-    throw new Error(`the process group returned ${Array.isArray(averaged) ? averaged.length : typeof averaged} arrays for ${buffers.length} buffers`);
+  const received = await exchange(local);
+  if (!Array.isArray(received) || received.length !== buffers.length) {
+    throw new Error(`the process group returned ${Array.isArray(received) ? received.length : typeof received} arrays for ${buffers.length} buffers`);
   }
   buffers.forEach(([key], i) => {
-    if (averaged[i]!.length !== local[i]!.length) {
-      throw new Error(`the process group returned ${averaged[i]!.length} values for buffer ${key}, which has ${local[i]!.length}`);
+    if (received[i]!.length !== local[i]!.length) {
+      throw new Error(`the process group returned ${received[i]!.length} values for buffer ${key}, which has ${local[i]!.length}`);
     }
   });
-  tf.tidy(() => buffers.forEach(([, v], i) => v.assign(tf.tensor(averaged[i]!, v.shape, 'float32'))));
+  tf.tidy(() => buffers.forEach(([, v], i) => v.assign(tf.tensor(received[i]!, v.shape, 'float32'))));
 }
