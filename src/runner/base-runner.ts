@@ -23,7 +23,7 @@ import {
 import { FileLogger } from './file-logger.js';
 import { LogBuffer } from './log-buffer.js';
 import { timestampOf } from './timestamp.js';
-import type { TrainableModel, StepOutputs } from './model/trainable-model.js';
+import { releaseOutputs, type StepOutputs, type TrainableModel } from './model/trainable-model.js';
 import { isSingleOptimizer, type Optimizers } from './optim/build-optimizer.js';
 import { registerTrainingHooks, type TrainingHooksConfig } from './register-training-hooks.js';
 
@@ -416,6 +416,26 @@ export abstract class BaseRunner implements RunnerView {
     this.logger.info(`workflow: ${JSON.stringify(workflow)}, max: ${limit}`);
   }
 
+  /**
+   * One iteration on `batch` (MMCV `run_iter` between its hooks): the before-iteration stage with
+   * `changes` applied to the counters, the model step (with gradients in train mode), the
+   * after-iteration stage, then the step's leftover gradients and the batch are released.
+   */
+  protected async runIteration(mode: Mode, batch: unknown, changes: Partial<Omit<RunState, 'seq'>>): Promise<void> {
+    const train = mode === 'train';
+    this.dataBatch = batch;
+    let pending = this.emit(train ? 'beforeTrainIter' : 'beforeValIter', changes);
+    if (pending) await pending;
+    const outputs = train ? this.model.trainStep(batch) : this.model.valStep(batch);
+    this.outputs = outputs;
+    this.logBuffer.update(outputs.logVars, outputs.numSamples);
+    pending = this.emit(train ? 'afterTrainIter' : 'afterValIter', undefined, this.iterPayload(outputs));
+    if (pending) await pending;
+    releaseOutputs(outputs);
+    disposeBatch(batch);
+    this.dataBatch = undefined;
+  }
+
   /** Payload of an after-iteration event: the step's log vars, its sample count and the lr. */
   protected iterPayload(outputs: StepOutputs): EventPayload {
     const payload: EventPayload = { logVars: outputs.logVars, numSamples: outputs.numSamples };
@@ -430,6 +450,11 @@ export abstract class BaseRunner implements RunnerView {
   protected runEndPayload(): EventPayload | undefined {
     return this.stopRequest ? { stopReason: this.stopRequest.reason, stopSource: this.stopRequest.source ?? null } : undefined;
   }
+}
+
+/** Disposable batches (tensors) are released after their iteration. */
+export function disposeBatch(batch: unknown): void {
+  (batch as { dispose?: () => void } | null)?.dispose?.();
 }
 
 async function runInOrder(tasks: Array<() => void | Promise<void>>): Promise<void> {

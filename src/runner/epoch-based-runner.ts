@@ -1,12 +1,6 @@
 import { ConfigError } from '../core/errors.js';
 import type { EventStage } from '../core/stages.js';
-import { BaseRunner, type RunnerLoader, type Workflow } from './base-runner.js';
-import { releaseOutputs } from './model/trainable-model.js';
-
-/** Disposable batches (tensors) are released after their iteration. */
-function disposeBatch(batch: unknown): void {
-  (batch as { dispose?: () => void } | null)?.dispose?.();
-}
+import { BaseRunner, disposeBatch, type RunnerLoader, type Workflow } from './base-runner.js';
 
 /**
  * Runs whole epochs (MMCV `EpochBasedRunner`): `iter` advances after each train iteration,
@@ -64,17 +58,7 @@ export class EpochBasedRunner extends BaseRunner {
         i++;
         continue;
       }
-      this.dataBatch = batch;
-      let pending = this.emit('beforeTrainIter', { innerIter: i });
-      if (pending) await pending;
-      const outputs = this.model.trainStep(batch);
-      this.outputs = outputs;
-      this.logBuffer.update(outputs.logVars, outputs.numSamples);
-      pending = this.emit('afterTrainIter', undefined, this.iterPayload(outputs));
-      if (pending) await pending;
-      releaseOutputs(outputs);
-      disposeBatch(batch);
-      this.dataBatch = undefined;
+      await this.runIteration('train', batch, { innerIter: i });
       i++;
       if (this.stopRequested) break;
     }
@@ -88,17 +72,7 @@ export class EpochBasedRunner extends BaseRunner {
     await this.emit('beforeValEpoch', { mode: 'val' });
     let i = 0;
     for (const batch of loader) {
-      this.dataBatch = batch;
-      let pending = this.emit('beforeValIter', { innerIter: i });
-      if (pending) await pending;
-      const outputs = this.model.valStep(batch);
-      this.outputs = outputs;
-      this.logBuffer.update(outputs.logVars, outputs.numSamples);
-      pending = this.emit('afterValIter', undefined, this.iterPayload(outputs));
-      if (pending) await pending;
-      releaseOutputs(outputs);
-      disposeBatch(batch);
-      this.dataBatch = undefined;
+      await this.runIteration('val', batch, { innerIter: i });
       i++;
     }
     await this.emit('afterValEpoch');

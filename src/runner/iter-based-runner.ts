@@ -1,7 +1,6 @@
 import { ConfigError } from '../core/errors.js';
 import { BaseRunner, type RunnerLoader, type Workflow } from './base-runner.js';
 import { IterLoader } from './iter-loader.js';
-import { releaseOutputs } from './model/trainable-model.js';
 
 /**
  * Runs a fixed number of training iterations (MMCV `IterBasedRunner`): each workflow entry is
@@ -52,35 +51,13 @@ export class IterBasedRunner extends BaseRunner {
     this.dataLoader = loader;
     const batch = loader.next();
     // The pass the batch belongs to (MMCV reads it before fetching, so it lags at wrap-arounds).
-    const epoch = loader.epoch;
-    this.dataBatch = batch;
-    let pending = this.emit('beforeTrainIter', { mode: 'train', epoch, innerIter });
-    if (pending) await pending;
-    const outputs = this.model.trainStep(batch);
-    this.outputs = outputs;
-    this.logBuffer.update(outputs.logVars, outputs.numSamples);
-    pending = this.emit('afterTrainIter', undefined, this.iterPayload(outputs));
-    if (pending) await pending;
-    releaseOutputs(outputs);
-    (batch as { dispose?: () => void })?.dispose?.();
-    this.dataBatch = undefined;
+    await this.runIteration('train', batch, { mode: 'train', epoch: loader.epoch, innerIter });
   }
 
   /** One validation iteration (no gradients; `iter` unchanged). */
   async val(loader: IterLoader, innerIter: number): Promise<void> {
     this.model.eval();
     this.dataLoader = loader;
-    const batch = loader.next();
-    this.dataBatch = batch;
-    let pending = this.emit('beforeValIter', { mode: 'val', innerIter });
-    if (pending) await pending;
-    const outputs = this.model.valStep(batch);
-    this.outputs = outputs;
-    this.logBuffer.update(outputs.logVars, outputs.numSamples);
-    pending = this.emit('afterValIter', undefined, this.iterPayload(outputs));
-    if (pending) await pending;
-    releaseOutputs(outputs);
-    (batch as { dispose?: () => void })?.dispose?.();
-    this.dataBatch = undefined;
+    await this.runIteration('val', loader.next(), { mode: 'val', innerIter });
   }
 }
