@@ -9,3 +9,4 @@ export * from './runner/index.js';
 export * from './hooks/index.js';
 export * from './backend/index.js';
 export * from './nn/index.js';
+export * from './replay/index.js';

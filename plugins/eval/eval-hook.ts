@@ -275,7 +275,8 @@ export class EvalHook extends Hook<BaseRunner> {
       // The loggers clear the buffer at the start of an epoch, so MMCV never logs these.
       runner.logger.info(`Evaluation before training (${unit} ${progress}): ${formatMetrics(metrics)}`);
     }
-    runner.annotate({ metrics });
+    // evalIterNum marks results that went into the log buffer (a journal replay feeds them back there).
+    runner.annotate(when === 'after' ? { metrics, evalIterNum: this.dataloader.length } : { metrics });
     if (this.saveBest !== null) this.considerBest(runner, metrics, `${unit}_${progress}`, `${progress} ${unit}`);
   }
 

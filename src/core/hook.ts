@@ -1,3 +1,5 @@
+import { onMethods, onSubscriptions } from './on.js';
+import type { PriorityLike } from './priority.js';
 import { AGGREGATE_TO_STAGES, STAGES, type AggregateStage, type EventStage, type Stage } from './stages.js';
 import type { RunnerView } from './runner-view.js';
 import type { StageEvent } from './stage-event.js';
@@ -27,6 +29,8 @@ export interface HookSubscription<R extends RunnerView = RunnerView> {
 export class Hook<R extends RunnerView = RunnerView> {
   /** Set once by the runner at registration; a hook instance is registered at most once. */
   priority?: number;
+  /** The priority used when the hook is registered without one (default NORMAL). */
+  defaultPriority?: PriorityLike;
   /** Stable id (config `name`, else the class name, numbered when repeated); keys checkpointed state. */
   hookId?: string;
 
@@ -79,23 +83,26 @@ export class Hook<R extends RunnerView = RunnerView> {
   }
 
   /**
-   * The stages this hook takes part in, in canonical order: every stage method its class
-   * (or an intermediate base class) overrides, plus the stages behind each overridden aggregate.
-   * Instance-level assignments do not count, as in MMCV.
+   * The stages this hook's stage methods take part in, in canonical order: every stage method
+   * its class (or an intermediate base class) overrides, plus the stages behind each overridden
+   * aggregate. Instance-level assignments do not count, as in MMCV. Methods decorated with
+   * `@On` do not count either: they run through their `@On` subscriptions only.
    */
   getTriggeredStages(): Stage[] {
+    const decorated = onMethods(this);
     const found = new Set<Stage>();
-    for (const stage of STAGES) if (overrides(this, stage)) found.add(stage);
+    for (const stage of STAGES) if (overrides(this, stage) && !decorated.has(stage)) found.add(stage);
     for (const [aggregate, stages] of Object.entries(AGGREGATE_TO_STAGES) as Array<[AggregateStage, readonly Stage[]]>) {
-      if (overrides(this, aggregate)) stages.forEach((s) => found.add(s));
+      if (overrides(this, aggregate) && !decorated.has(aggregate)) stages.forEach((s) => found.add(s));
     }
     return STAGES.filter((s) => found.has(s));
   }
 
   /**
-   * Everything the dispatcher calls on this hook. The default subscribes each triggered stage
-   * to its method, and each overridden `beforeEpoch`/`afterEpoch` to the aggregate call that
-   * IterBasedRunner makes. Subclasses with other ways of subscribing (`@On`, pipelines) extend it.
+   * Everything the dispatcher calls on this hook: each triggered stage's method, each
+   * overridden `beforeEpoch`/`afterEpoch` at the aggregate call that IterBasedRunner makes,
+   * then the `@On` subscriptions of the class (with their `filterText`). Subclasses with other
+   * ways of subscribing (pipelines) extend it.
    */
   getSubscriptions(): HookSubscription<R>[] {
     const subs: HookSubscription<R>[] = this.getTriggeredStages().map((stage) => ({
@@ -103,9 +110,13 @@ export class Hook<R extends RunnerView = RunnerView> {
       label: stage,
       handler: (runner: R) => this[stage](runner),
     }));
+    const decorated = onMethods(this);
     for (const aggregate of ['beforeEpoch', 'afterEpoch'] as const) {
-      if (overrides(this, aggregate)) subs.push({ stage: aggregate, label: aggregate, handler: (runner: R) => this[aggregate](runner) });
+      if (overrides(this, aggregate) && !decorated.has(aggregate)) {
+        subs.push({ stage: aggregate, label: aggregate, handler: (runner: R) => this[aggregate](runner) });
+      }
     }
+    subs.push(...onSubscriptions<R>(this));
     return subs;
   }
 

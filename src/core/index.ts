@@ -13,3 +13,8 @@ export * from './errors.js';
 export * from './services.js';
 export * from './nearest-names.js';
 export type { RunnerView } from './runner-view.js';
+export * from './on.js';
+export * from './pipeline.js';
+export * from './profiler.js';
+export * from './hook-registration.js';
+export * from './journal/index.js';

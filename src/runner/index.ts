@@ -28,3 +28,4 @@ export * from './checkpoint/find-latest-checkpoint.js';
 export * from './checkpoint/hookflow-version.js';
 export type { SaveCheckpointOptions, LoadCheckpointOptions, ResumeOptions, RunSnapshot } from './checkpoint/runner-checkpoint.js';
 export * from './model/buffers.js';
+export * from './timestamp.js';

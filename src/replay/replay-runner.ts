@@ -1,0 +1,294 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Container } from 'inversify';
+import { Observable, Subject } from 'rxjs';
+import { TOKENS } from '../core/di.js';
+import { Dispatcher } from '../core/dispatcher.js';
+import type { Hook, HookResult } from '../core/hook.js';
+import { formatHookInfo } from '../core/hook-info.js';
+import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
+import { UNKNOWN_CONTEXT, type JournalContext, type JournalSession } from '../core/journal/journal-format.js';
+import { readJournal, type Journal, type JournalRecord } from '../core/journal/journal-reader.js';
+import type { PriorityLike } from '../core/priority.js';
+import { INITIAL_RUN_STATE, foldRunState, type RunState } from '../core/run-state.js';
+import { consoleLogger, singleProcessGroup, type Clock, type Logger } from '../core/services.js';
+import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
+import type { Mode } from '../core/stages.js';
+import { LoggerHook } from '../hooks/logger/logger-hook.js';
+import type { LoggerRunner } from '../hooks/logger/logger-runner.js';
+import { FileLogger } from '../runner/file-logger.js';
+import { LogBuffer } from '../runner/log-buffer.js';
+import { timestampOf } from '../runner/timestamp.js';
+
+/** Options of {@link ReplayRunner}. */
+export interface ReplayRunnerOptions {
+  /** Where the replayed hooks write (created); with it, messages also go to `<workDir>/<timestamp>.log`. */
+  workDir?: string | null;
+  /** Where messages go (default the console). */
+  logger?: Logger;
+  /** Names the log files; default the recorded run's timestamp (per session), else the current time. */
+  timestamp?: string;
+  /** `runner.meta`; default the recorded run's meta (per session), else `{}`. */
+  meta?: Record<string, unknown> | null;
+  /** Runner facts for events the journal has none for (event arrays): run length, loader length. */
+  context?: Partial<JournalContext>;
+  /** Parent of the runner's container. */
+  parentContainer?: Container;
+}
+
+/** Something to replay: a journal path, a journal already read, or events. */
+export type ReplaySource = string | Journal | readonly StageEvent[];
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function numbersOf(value: unknown): Record<string, number> | undefined {
+  if (!isObject(value)) return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+/**
+ * Drives hooks from recorded stage events, without a model, data or tensor backend: the
+ * counters come from the events (the runner's fold), the run facts from the journal's context
+ * lines, the lr and momentum from the iteration payloads, and the log buffer is fed from the
+ * payloads as the live run fed it: `dataTime` at the start of an iteration, `logVars` (weighted
+ * by `numSamples`) then `time` at its end, and evaluation `metrics` (with `evalIterNum`) at the
+ * train stage where they were computed, after flushing the training log first when that stage
+ * is an iteration (EvalHook's by-iteration behaviour). Logger hooks (TextLoggerHook,
+ * TensorboardLoggerHook) replayed this way write what they wrote live.
+ *
+ * The container provides the logger, the work dir, a single-process group, and a clock that
+ * reads the time of the event being replayed.
+ */
+export class ReplayRunner implements LoggerRunner {
+  readonly logBuffer = new LogBuffer();
+  readonly workDir: string | null;
+  readonly rank = 0;
+  readonly worldSize = 1;
+  readonly container: Container;
+  /** Messages: to the current session's `<timestamp>.log` (with a work dir) and the sink. */
+  readonly logger: Logger;
+  /** The time of the event being replayed. */
+  readonly clock: Clock;
+  meta: Record<string, unknown> | null;
+  timestamp: string;
+
+  private readonly sink: Logger;
+  private readonly options: ReplayRunnerOptions;
+  private readonly dispatcher = new Dispatcher<ReplayRunner>();
+  private readonly registrar: HookRegistrar<ReplayRunner>;
+  private readonly eventSubject = new Subject<StageEvent>();
+  private readonly listeners: Array<(event: StageEvent) => void> = [];
+  private readonly fileLoggers = new Map<string, FileLogger>();
+  private fileLogger: FileLogger | undefined;
+  private state: RunState = { ...INITIAL_RUN_STATE };
+  private context: JournalContext = UNKNOWN_CONTEXT;
+  private loader: { readonly length: number } | null = null;
+  private session: JournalSession | undefined;
+  private currentEvent: StageEvent | undefined;
+  private lastTime = 0;
+  private lr: number | Record<string, number> | undefined;
+  private momentum: number | Record<string, number> | undefined;
+
+  /** Every replayed event, after its hooks ran (with what they annotated). */
+  readonly events$: Observable<StageEvent> = this.eventSubject.asObservable();
+
+  constructor(options: ReplayRunnerOptions = {}) {
+    this.options = options;
+    this.workDir = options.workDir ? path.resolve(options.workDir) : null;
+    if (this.workDir) fs.mkdirSync(this.workDir, { recursive: true });
+    this.sink = options.logger ?? consoleLogger;
+    this.timestamp = options.timestamp ?? timestampOf(new Date());
+    this.meta = options.meta !== undefined ? options.meta : {};
+    const current = () => this.fileLogger ?? this.sink;
+    this.logger = {
+      info: (m) => current().info(m),
+      warn: (m) => current().warn(m),
+      error: (m) => current().error(m),
+    };
+    this.clock = { now: () => this.currentEvent?.time ?? this.lastTime };
+    this.applyContext(UNKNOWN_CONTEXT);
+    this.container = new Container({ parent: options.parentContainer, defaultScope: 'Singleton' });
+    this.container.bind(TOKENS.Runner).toConstantValue(this);
+    this.container.bind(TOKENS.Logger).toConstantValue(this.logger);
+    this.container.bind(TOKENS.Clock).toConstantValue(this.clock);
+    this.container.bind(TOKENS.WorkDir).toConstantValue(this.workDir);
+    this.container.bind(TOKENS.ProcessGroup).toConstantValue(singleProcessGroup);
+    this.registrar = new HookRegistrar(this.dispatcher, this.container);
+  }
+
+  get epoch(): number { return this.state.epoch; }
+  get iter(): number { return this.state.iter; }
+  get innerIter(): number { return this.state.innerIter; }
+  get mode(): Mode | null { return this.state.mode; }
+  get seq(): number { return this.state.seq; }
+  /** The counters: the fold of the events replayed so far. */
+  get runState(): Readonly<RunState> { return this.state; }
+  get maxEpochs(): number | undefined { return this.context.maxEpochs ?? undefined; }
+  get maxIters(): number | undefined { return this.context.maxIters ?? undefined; }
+  /** A stand-in for the loader of the loop in progress: only its length is known. */
+  get dataLoader(): { readonly length: number } | null { return this.loader; }
+  get hooks(): readonly Hook<any>[] { return this.dispatcher.hooks; }
+  /** The event being dispatched, while hooks run. */
+  get event(): StageEvent | undefined { return this.currentEvent; }
+
+  /** Registers a hook, as `BaseRunner.registerHook` does. */
+  registerHook(hook: Hook<any>, priority?: PriorityLike): void {
+    this.registrar.register(hook, priority);
+  }
+
+  /** Builds a hook from `{ type, priority?, name?, ...options }` through the container and registers it. */
+  registerHookFromConfig(cfg: HookConfig): Hook<any> {
+    return this.registrar.registerFromConfig(cfg);
+  }
+
+  /** The hook plan in MMCV's `get_hook_info` layout. */
+  hookInfo(withFilters = false): string {
+    return formatHookInfo(this.hooks, withFilters);
+  }
+
+  /** The lr of the last replayed iteration (first group, or `{ name: lr }`). */
+  lrForLog(): number | Record<string, number> {
+    if (this.lr === undefined) throw new Error('the replayed events carry no lr (the run had no optimizer)');
+    return this.lr;
+  }
+
+  /** The momentum of the last replayed iteration, like {@link lrForLog}. */
+  momentumForLog(): number | Record<string, number> {
+    if (this.momentum === undefined) throw new Error('the replayed events carry no momentum (the run had no optimizer)');
+    return this.momentum;
+  }
+
+  /** Adds scalars to the payload of the event being replayed (a copy: the source is untouched). */
+  annotate(values: Record<string, Scalar | Record<string, Scalar>>): void {
+    if (!this.currentEvent) throw new Error('annotate() can only be called while a stage is being dispatched');
+    this.currentEvent.payload = { ...(this.currentEvent.payload ?? {}), ...values };
+  }
+
+  /** A synchronous listener for every replayed event, before `events$`; returns an unsubscribe function. */
+  addEventListener(listener: (event: StageEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
+  }
+
+  /**
+   * Replays a whole history (a journal path, a journal, or events) from a fresh state, awaiting
+   * hooks as the live runner does. Log files written during it are closed at the end.
+   */
+  async run(source: ReplaySource): Promise<void> {
+    const records = this.recordsOf(source);
+    this.state = { ...INITIAL_RUN_STATE };
+    try {
+      for (const record of records) {
+        const pending = this.feed(record.event, record);
+        if (pending) await pending;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Replays one event: counters from it, the log buffer fed from its payload, its hooks in
+   * priority order, then the fold. `recorded` carries the journal's context and session for
+   * it. Returns a promise when a hook is asynchronous.
+   */
+  feed(event: StageEvent, recorded: Partial<Pick<JournalRecord, 'context' | 'session'>> = {}): HookResult {
+    if (recorded.session && recorded.session !== this.session) this.applySession(recorded.session);
+    else if (!this.fileLogger) this.openLog();
+    this.applyContext(recorded.context ?? UNKNOWN_CONTEXT);
+    const current: StageEvent = { ...event, ...(event.payload ? { payload: { ...event.payload } } : {}) };
+    const s = this.state;
+    this.state = { seq: s.seq, mode: current.mode, epoch: current.epoch, iter: current.iter, innerIter: current.innerIter };
+    this.currentEvent = current;
+    this.absorb(current);
+    const pending = this.dispatcher.dispatch(current, this);
+    return pending ? pending.then(() => this.commit(current)) : this.commit(current);
+  }
+
+  private commit(event: StageEvent): void {
+    this.state = foldRunState(this.state, event);
+    this.currentEvent = undefined;
+    this.lastTime = event.time;
+    for (const listener of this.listeners) listener(event);
+    this.eventSubject.next(event);
+  }
+
+  /** What the live runner and its timer and eval hooks put into the log buffer at this stage. */
+  private absorb(event: StageEvent): void {
+    const p: EventPayload = event.payload ?? {};
+    if (p.lr !== undefined) this.lr = p.lr as number | Record<string, number>;
+    if (p.momentum !== undefined) this.momentum = p.momentum as number | Record<string, number>;
+    const buffer = this.logBuffer;
+    switch (event.stage) {
+      case 'beforeTrainIter':
+      case 'beforeValIter':
+        if (typeof p.dataTime === 'number') buffer.update({ dataTime: p.dataTime });
+        break;
+      case 'afterTrainIter':
+      case 'afterValIter': {
+        const logVars = numbersOf(p.logVars);
+        if (logVars) buffer.update(logVars, typeof p.numSamples === 'number' ? p.numSamples : 1);
+        if (typeof p.time === 'number') buffer.update({ time: p.time });
+        break;
+      }
+    }
+    const metrics = numbersOf(p.metrics);
+    if (!metrics || (event.stage !== 'afterTrainIter' && event.stage !== 'afterTrainEpoch')) return;
+    if (event.stage === 'afterTrainIter') {
+      // EvalHook by iteration logs the training values first, then leaves only its results.
+      for (const hook of this.hooks) if (hook instanceof LoggerHook) hook.afterTrainIter(this);
+      buffer.clear();
+    }
+    if (typeof p.evalIterNum === 'number') buffer.output.set('evalIterNum', p.evalIterNum);
+    for (const [key, value] of Object.entries(metrics)) buffer.output.set(key, value);
+    buffer.ready = true;
+  }
+
+  private applyContext(recorded: JournalContext): void {
+    const fallback = this.options.context ?? {};
+    const context: JournalContext = {
+      maxEpochs: recorded.maxEpochs ?? fallback.maxEpochs ?? null,
+      maxIters: recorded.maxIters ?? fallback.maxIters ?? null,
+      dataLoaderLength: recorded.dataLoaderLength ?? fallback.dataLoaderLength ?? null,
+    };
+    if (context.dataLoaderLength !== this.loader?.length) {
+      this.loader = context.dataLoaderLength === null ? null : { length: context.dataLoaderLength };
+    }
+    this.context = context;
+  }
+
+  /** A new session is a new live run: its timestamp names the log files, its meta is `runner.meta`. */
+  private applySession(session: JournalSession): void {
+    this.session = session;
+    this.timestamp = this.options.timestamp ?? session.timestamp ?? this.timestamp;
+    if (this.options.meta === undefined) this.meta = session.meta ?? {};
+    this.openLog();
+  }
+
+  /** With a work dir, messages also go to `<workDir>/<timestamp>.log`, as in a live run. */
+  private openLog(): void {
+    if (!this.workDir) return;
+    let logger = this.fileLoggers.get(this.timestamp);
+    if (!logger) this.fileLoggers.set(this.timestamp, (logger = new FileLogger(path.join(this.workDir, `${this.timestamp}.log`), this.sink)));
+    this.fileLogger = logger;
+  }
+
+  /** Closes the log files (run() does it at its end; call it after feeding events yourself). */
+  close(): void {
+    for (const logger of this.fileLoggers.values()) logger.close();
+    this.fileLoggers.clear();
+    this.fileLogger = undefined;
+    this.session = undefined;
+  }
+
+  private recordsOf(source: ReplaySource): Array<Pick<JournalRecord, 'event'> & Partial<JournalRecord>> {
+    if (typeof source === 'string') return readJournal(source, { logger: this.sink }).records;
+    if (Array.isArray(source)) return source.map((event) => ({ event }));
+    return (source as Journal).records;
+  }
+}

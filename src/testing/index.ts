@@ -1,0 +1,10 @@
+/**
+ * hookflow's test kit (`hookflow/testing`): a toy runner (MMEngine's RunnerTestCase), stage
+ * recording, hand-made events, driving hooks from events (lists, journals, marbles) and golden
+ * journal comparison.
+ */
+export * from './toy-runner.js';
+export * from './record-stages.js';
+export * from './stage-events.js';
+export * from './drive-hook.js';
+export * from './golden.js';

@@ -1,0 +1,224 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Hook } from '../../src/core/hook.js';
+import { JournalError, encodeLine, type JournalSession } from '../../src/core/journal/journal-format.js';
+import { parseJournal, readJournal } from '../../src/core/journal/journal-reader.js';
+import { attachJournal } from '../../src/core/journal/journal-writer.js';
+import { replay } from '../../src/core/journal/replay.js';
+import { INITIAL_RUN_STATE, foldRunState } from '../../src/core/run-state.js';
+import { MemoryLogger } from '../../src/core/services.js';
+import type { StageEvent } from '../../src/core/stage-event.js';
+import { CheckpointHook } from '../../src/hooks/checkpoint-hook.js';
+import type { BaseRunner } from '../../src/runner/base-runner.js';
+import { buildToyRunner, diffJournals, expectJournalsMatch, recordStages, stageEvents } from '../../src/testing/index.js';
+import { lastValueFrom, toArray } from 'rxjs';
+import { tempDir } from '../helpers/tiny.js';
+
+/** Asks the run to stop after training iteration `at` (0-based). */
+class StopAt extends Hook<BaseRunner> {
+  constructor(private readonly at: number) { super(); }
+  override afterTrainIter(runner: BaseRunner): void {
+    if (runner.iter === this.at) runner.requestStop(`stop at ${this.at}`, 'StopAt');
+  }
+}
+
+/** Puts a NaN into the payload, as a diverged loss would. */
+class Diverges extends Hook<BaseRunner> {
+  override afterTrainIter(runner: BaseRunner): void {
+    if (runner.iter === 1) runner.annotate({ gradNorm: Number.NaN, big: Number.POSITIVE_INFINITY });
+  }
+}
+
+const session = (fields: Partial<JournalSession> = {}): JournalSession =>
+  ({ type: 'start', fromSeq: 0, time: 0, runner: 'EpochBasedRunner', timestamp: '20250101_000000', meta: {}, ...fields });
+
+describe('journal writer and reader', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('round-trips a real EpochBasedRunner run: reading events.jsonl gives the events of events$', async () => {
+    const toy = buildToyRunner({ workDir: dir, maxEpochs: 2 });
+    toy.runner.registerHook(new Diverges());
+    const recording = recordStages(toy.runner);
+    const detach = attachJournal(toy.runner);
+    await toy.run();
+    detach();
+    const journal = readJournal(path.join(dir, 'events.jsonl'));
+    expect(journal.events).to.have.length(recording.events.length).and.to.have.length(1 + 2 * (1 + 3 * 2 + 1) + 2 * (1 + 2 * 2 + 1) + 1);
+    expect(journal.events).to.deep.equal(recording.events);
+    const diverged = journal.events.find((e) => e.stage === 'afterTrainIter' && e.iter === 1)!;
+    expect(diverged.payload!.gradNorm).to.be.NaN;
+    expect(diverged.payload!.big).to.equal(Number.POSITIVE_INFINITY);
+    expect(journal.events.find((e) => e.stage === 'afterTrainIter')!.payload).to.have.keys('logVars', 'numSamples', 'lr', 'momentum', 'time');
+    // One session, recording what the runner was.
+    expect(journal.sessions).to.have.length(1);
+    expect(journal.sessions[0]).to.deep.include({ type: 'start', fromSeq: 0, runner: 'EpochBasedRunner', timestamp: toy.runner.timestamp, meta: {} });
+    // The run facts hooks read: run length, and the length of the loader in use.
+    const contextAt = (stage: string) => journal.records.find((r) => r.event.stage === stage)!.context;
+    expect(contextAt('beforeRun')).to.deep.equal({ maxEpochs: 2, maxIters: 6, dataLoaderLength: null });
+    expect(contextAt('beforeTrainIter')).to.deep.equal({ maxEpochs: 2, maxIters: 6, dataLoaderLength: 3 });
+    expect(contextAt('afterValIter')).to.deep.equal({ maxEpochs: 2, maxIters: 6, dataLoaderLength: 2 });
+    // A context line is written only when the facts change: beforeRun, then each loader switch.
+    const lines = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes('"type":"context"'))).to.have.length(1 + 4);
+    expect(lines[0]).to.match(/^\{"type":"start","fromSeq":0,"time":\d+(\.\d+)?,"runner":"EpochBasedRunner","timestamp":"\d{8}_\d{6}","meta":\{\}\}$/);
+    toy.cleanup();
+  });
+
+  it('round-trips an IterBasedRunner run, and replay() emits the history', async () => {
+    const toy = buildToyRunner({ kind: 'iter', workDir: dir, maxIters: 5, workflow: [['train', 2], ['val', 1]] });
+    const recording = recordStages(toy.runner);
+    const detach = attachJournal(toy.runner, { path: path.join(dir, 'logs', 'journal.jsonl') });
+    await toy.run();
+    detach();
+    const file = path.join(dir, 'logs', 'journal.jsonl');
+    const replayed = await lastValueFrom(replay(file).pipe(toArray()));
+    expect(replayed).to.deep.equal(recording.events);
+    expect(replayed.map((e) => e.stage).slice(0, 3)).to.deep.equal(['beforeRun', 'beforeEpoch', 'beforeTrainIter']);
+    expect(readJournal(file).records.at(-1)!.context).to.deep.equal({ maxEpochs: null, maxIters: 5, dataLoaderLength: 2 });
+    expect(await lastValueFrom(replay(recording.events).pipe(toArray()))).to.deep.equal(recording.events);
+  });
+
+  it('needs a work dir or a path', () => {
+    const toy = buildToyRunner({ workDir: false });
+    expect(() => attachJournal(toy.runner)).to.throw('attachJournal: the runner has no workDir; pass { path } to say where the journal goes');
+  });
+
+  it('ignores a torn last line with a warning, and rejects a malformed line elsewhere naming it', () => {
+    const events = stageEvents(['beforeRun', 'beforeTrainEpoch', 'beforeTrainIter']);
+    const file = path.join(dir, 'events.jsonl');
+    const whole = encodeLine(session()) + events.map((e) => encodeLine(e)).join('');
+    fs.writeFileSync(file, `${whole}{"seq":4,"stage":"afterTr`);
+    const logger = new MemoryLogger();
+    const journal = readJournal(file, { logger });
+    expect(journal.events).to.deep.equal(events);
+    expect(logger.lines).to.deep.equal([{ level: 'warn', message: `${file}:5: ignoring a torn last line (the run was interrupted while writing it)` }]);
+
+    // The same broken text with its newline was not torn by a crash: an error.
+    fs.writeFileSync(file, `${whole}{"seq":4,"stage":"afterTr\n`);
+    expect(() => readJournal(file, { logger })).to.throw(JournalError, `${file}:5: not valid JSON (`);
+    // In the middle: an error naming the line.
+    const lines = whole.split('\n');
+    lines.splice(2, 0, 'oops');
+    fs.writeFileSync(file, lines.join('\n'));
+    expect(() => readJournal(file, { logger })).to.throw(JournalError, `${file}:3: not valid JSON (Unexpected token`);
+    const bad = (text: string) => () => parseJournal(text, { source: 'j', logger });
+    expect(bad('{"seq":1,"stage":"beforeRn","mode":null,"epoch":0,"iter":0,"innerIter":0,"time":0}\n')).to.throw('j:1: event stage "beforeRn" is not a stage');
+    expect(bad('{"seq":1,"stage":"beforeRun","mode":null,"epoch":-1,"iter":0,"innerIter":0,"time":0}\n')).to.throw('j:1: event epoch must be an integer >= 0; got -1');
+    expect(bad('{"type":"checkpoint"}\n')).to.throw(`j:1: unknown record type "checkpoint"; expected 'start', 'resume' or 'context'`);
+    expect(bad('[1,2]\n')).to.throw('j:1: expected a JSON object; got [1,2]');
+    expect(bad(encodeLine(events[0]!) + encodeLine(events[2]!))).to.throw('j:2: event seq 3 does not follow seq 1');
+  });
+
+  it('reads a resumed journal as one coherent history: events after a resume marker replace those after its seq', () => {
+    const first = stageEvents([
+      'beforeRun', 'beforeTrainEpoch', ['beforeTrainIter', { iter: 0 }], ['afterTrainIter', { iter: 0 }], 'afterTrainEpoch',
+      ['beforeTrainEpoch', { epoch: 1, iter: 1 }], ['beforeTrainIter', { epoch: 1, iter: 1 }], ['afterTrainIter', { epoch: 1, iter: 1 }],
+    ]);
+    // Resumed from the checkpoint taken after seq 5 (afterTrainEpoch), as a new runner would.
+    const resumed = stageEvents([
+      ['beforeRun', { epoch: 1, iter: 1, mode: 'train' }], ['beforeTrainEpoch', { epoch: 1, iter: 1 }],
+      ['beforeTrainIter', { epoch: 1, iter: 1 }], ['afterTrainIter', { epoch: 1, iter: 1, payload: { logVars: { loss: 0.5 }, numSamples: 4 } }],
+      ['afterTrainEpoch', { epoch: 1, iter: 2 }], ['afterRun', { epoch: 2, iter: 2, mode: 'train' }],
+    ]).map((e) => ({ ...e, seq: e.seq + 5 }));
+    const context = { type: 'context' as const, maxEpochs: 2, maxIters: 2, dataLoaderLength: 1 };
+    const text = encodeLine(session()) + encodeLine(context) + first.map((e) => encodeLine(e)).join('')
+      + encodeLine(session({ type: 'resume', fromSeq: 5, timestamp: '20250101_000100' })) + encodeLine({ ...context, dataLoaderLength: null })
+      + resumed.map((e) => encodeLine(e)).join('');
+    const journal = parseJournal(text, { source: 'j' });
+    expect(journal.events).to.deep.equal([...first.slice(0, 5), ...resumed]);
+    expect(journal.events.map((e) => e.seq)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(journal.sessions.map((s) => [s.type, s.fromSeq, s.timestamp])).to.deep.equal([['start', 0, '20250101_000000'], ['resume', 5, '20250101_000100']]);
+    expect(journal.records.map((r) => r.session.fromSeq)).to.deep.equal([0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 5]);
+    expect(journal.records[5]!.context.dataLoaderLength).to.equal(null);
+    expect(journal.records[4]!.line).to.equal(7);
+    // The counters of the history are the fold of its events.
+    const final = journal.events.reduce(foldRunState, INITIAL_RUN_STATE);
+    expect(final).to.deep.equal({ seq: 11, mode: 'train', epoch: 2, iter: 2, innerIter: 0 });
+
+    // A resume from beyond the recorded history would leave a gap.
+    const gap = encodeLine(session()) + first.slice(0, 3).map((e) => encodeLine(e)).join('') + encodeLine(session({ type: 'resume', fromSeq: 4 }));
+    expect(() => parseJournal(gap, { source: 'j' })).to.throw('j:5: resume from seq 4 leaves a gap: the history before it ends at seq 3');
+    // A fresh run appended to an old journal replaces its history.
+    const again = parseJournal(text + encodeLine(session()) + encodeLine(first[0]!), { source: 'j' });
+    expect(again.events).to.deep.equal([first[0]]);
+  });
+
+  it('a real stop and resume: the journal continues from the checkpoint and matches an uninterrupted run', async () => {
+    const journalOf = (d: string) => path.join(d, 'events.jsonl');
+    // Uninterrupted: 3 epochs of 3 iterations.
+    const { dir: fullDir, cleanup: cleanFull } = tempDir();
+    const full = buildToyRunner({ workDir: fullDir, maxEpochs: 3, workflow: [['train', 1]] });
+    attachJournal(full.runner);
+    await full.run();
+
+    // Stopped after epoch 1 (checkpoint epoch_1), then resumed by a new runner in the same work dir.
+    const first = buildToyRunner({ workDir: dir, maxEpochs: 3, workflow: [['train', 1]] });
+    first.runner.registerHook(new CheckpointHook({ interval: 1 }));
+    first.runner.registerHook(new StopAt(2), 'LOW');
+    attachJournal(first.runner);
+    await first.run();
+    const stopped = readJournal(journalOf(dir)).events;
+    expect(stopped.at(-1)!.payload).to.deep.equal({ stopReason: 'stop at 2', stopSource: 'StopAt' });
+
+    const second = buildToyRunner({ workDir: dir, maxEpochs: 3, workflow: [['train', 1]], seed: 0 });
+    second.runner.registerHook(new CheckpointHook({ interval: 1 }));
+    const logger = new MemoryLogger();
+    const meta = await second.runner.resume(path.join(dir, 'epoch_1'));
+    attachJournal(second.runner);
+    await second.run();
+
+    const journal = readJournal(journalOf(dir), { logger });
+    expect(logger.lines).to.deep.equal([]);
+    expect(journal.sessions.map((s) => [s.type, s.fromSeq])).to.deep.equal([['start', 0], ['resume', meta.seq]]);
+    const history = journal.events;
+    const k = meta.seq;
+    expect(history[k - 1]).to.include({ stage: 'afterTrainEpoch', epoch: 0, iter: 3 });
+    // The stopped run's afterRun (after seq k) is gone; the resumed run's beforeRun continues the fold.
+    expect(history[k]).to.include({ stage: 'beforeRun', seq: k + 1 });
+    const foldBefore = history.slice(0, k).reduce(foldRunState, INITIAL_RUN_STATE);
+    expect([history[k]!.epoch, history[k]!.iter]).to.deep.equal([foldBefore.epoch, foldBefore.iter]);
+    expect(history.map((e) => e.seq)).to.deep.equal(history.map((_, i) => i + 1));
+
+    // Resume conformance: apart from the resumed beforeRun, the history is the uninterrupted one.
+    const uninterrupted = readJournal(journalOf(fullDir)).events;
+    expectJournalsMatch(history.slice(0, k), uninterrupted.slice(0, k));
+    expect(diffJournals(history.slice(k + 1), uninterrupted.slice(k), { ignore: ['seq'], tolerance: 1e-6 })).to.deep.equal([]);
+    // And the comparison does see differences.
+    expect(diffJournals(history.slice(k), uninterrupted.slice(k), { ignore: ['seq'] }).slice(0, 2)).to.deep.equal([
+      `the history has ${history.length - k} events (expected ${uninterrupted.length - k})`,
+      'event 1 (beforeTrainEpoch): stage is "beforeRun" (expected "beforeTrainEpoch")',
+    ]);
+    cleanFull();
+  });
+
+  it('cuts off a torn tail before appending, so a resumed session never extends the broken line', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    const toy = buildToyRunner({ workDir: dir, maxEpochs: 1, workflow: [['train', 1]] });
+    attachJournal(toy.runner);
+    await toy.run();
+    const good = fs.readFileSync(file, 'utf8');
+    fs.appendFileSync(file, '{"seq":99,"sta');
+    const again = buildToyRunner({ workDir: dir, maxEpochs: 1, workflow: [['train', 1]] });
+    attachJournal(again.runner);
+    await again.run();
+    expect(again.logger.lines.filter((l) => l.level === 'warn')).to.deep.equal([{ level: 'warn', message: `journal: cut off a torn last line (14 bytes) of ${file}, left by an interrupted run` }]);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text.startsWith(good)).to.equal(true);
+    const journal = readJournal(file);
+    // The second run started afresh (seq 1), so it replaced the first run's history.
+    expect(journal.sessions.map((s) => s.type)).to.deep.equal(['start', 'start']);
+    expect(journal.events.map((e) => e.seq)).to.deep.equal(journal.events.map((_, i) => i + 1));
+    expect(journal.records[0]!.line).to.be.greaterThan(good.split('\n').length - 1);
+  });
+
+  it('accepts events appended without a session line (a bare listener): the history starts at the first one', () => {
+    const events: StageEvent[] = stageEvents(['beforeRun', ['afterTrainIter', { payload: { logVars: { loss: 1 }, numSamples: 2, lr: { a: 0.1, b: 0.2 } } }]]);
+    const text = events.map((e) => encodeLine(e)).join('');
+    expect(parseJournal(text).events).to.deep.equal(events);
+    expect(parseJournal(text).sessions).to.deep.equal([{ type: 'start', fromSeq: 0, time: 0, runner: null, timestamp: null, meta: null }]);
+  });
+});
