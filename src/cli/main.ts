@@ -8,7 +8,8 @@ import '../hooks/index.js';
 import '../../plugins/index.js';
 import { buildFromConfig } from '../config/build-from-config.js';
 import { ConfigError } from '../core/errors.js';
-import { MemoryLogger } from '../core/services.js';
+import { MemoryLogger, consoleLogger } from '../core/services.js';
+import { replayJournal } from '../replay/replay-journal.js';
 import { resolveConfig, trainCommand } from './train-command.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,6 +55,23 @@ program.command('print-config')
   .action(async (config: string, opts) => {
     const raw = await resolveConfig(config, opts);
     console.log(opts.format === 'yaml' ? YAML.stringify(raw) : JSON.stringify(raw, null, 2));
+  });
+
+program.command('replay')
+  .description('drive hooks from a recorded journal (events.jsonl): regenerate logs or TensorBoard files without model, data or backend')
+  .argument('<journal>', 'an events.jsonl file')
+  .requiredOption('--hook <json...>', "hook config(s), e.g. '{\"type\":\"TensorboardLoggerHook\"}'", collect)
+  .option('--work-dir <dir>', 'where the hooks write (default: <journal dir>/replay)')
+  .action(async (journal: string, opts: { hook: string[]; workDir?: string }) => {
+    const hooks = opts.hook.map((text, i) => {
+      try {
+        return JSON.parse(text) as Record<string, unknown>;
+      } catch (error) {
+        throw new ConfigError(`--hook[${i}]`, `is not JSON: ${(error as Error).message}`);
+      }
+    });
+    const workDir = opts.workDir ?? path.join(path.dirname(path.resolve(journal)), 'replay');
+    await replayJournal(journal, hooks, { workDir, logger: consoleLogger });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

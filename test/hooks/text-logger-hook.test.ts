@@ -168,3 +168,14 @@ describe('tensor hygiene', () => {
     expect(new Set(counts.slice(1)).size).to.equal(1);
   });
 });
+
+describe('several loggers', () => {
+  it('each keeps its own interval (MMCV lets a later logger log whenever an earlier one averaged)', async () => {
+    const { runner, train, logger } = tinyRunner({ maxEpochs: 1, numSamples: 24, batchSize: 4 });
+    runner.registerTrainingHooks({ optimizerConfig: {}, logConfig: { hooks: [{ type: 'TextLoggerHook', interval: 2 }, { type: 'TextLoggerHook', interval: 3 }] } });
+    await runner.run([train], [['train', 1]]);
+    const logged = logger.lines.map((l) => l.message).filter((m) => m.startsWith('Epoch [')).map((m) => m.slice(0, m.indexOf('\t')));
+    // First logger at 2, 4, 6; second at 3, 6 (each line once per logger that is due).
+    expect(logged).to.deep.equal(['Epoch [1][2/6]', 'Epoch [1][3/6]', 'Epoch [1][4/6]', 'Epoch [1][6/6]', 'Epoch [1][6/6]']);
+  });
+});

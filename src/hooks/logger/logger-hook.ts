@@ -51,11 +51,18 @@ export abstract class LoggerHook extends Hook<LoggerRunner> {
     runner.logBuffer.clear();
   }
 
+  /**
+   * Averages and logs when this logger's own interval is due (or when evaluation results wait in
+   * the buffer). MMCV logs whenever any earlier logger made the buffer ready, so a second logger
+   * ignored its own interval; here each logger keeps its own, and the last one clears the output
+   * after every iteration so nothing stale reaches the epoch's closing stage.
+   */
   override afterTrainIter(runner: LoggerRunner): void {
-    if (this.byEpoch && this.everyNInnerIters(runner, this.interval)) runner.logBuffer.average(this.interval);
-    else if (!this.byEpoch && this.everyNIters(runner, this.interval)) runner.logBuffer.average(this.interval);
-    else if (!this.ignoreLast && this.endOfEpoch(runner)) runner.logBuffer.average(this.interval);
-    this.flush(runner);
+    const due = this.byEpoch ? this.everyNInnerIters(runner, this.interval) : this.everyNIters(runner, this.interval);
+    const last = !due && !this.ignoreLast && this.endOfEpoch(runner);
+    if (due || last) runner.logBuffer.average(this.interval);
+    if ((due || last || runner.logBuffer.output.has('evalIterNum')) && runner.logBuffer.ready) this.log(runner);
+    if (this.resetFlag) runner.logBuffer.clearOutput();
   }
 
   override afterTrainEpoch(runner: LoggerRunner): void {
