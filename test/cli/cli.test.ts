@@ -55,6 +55,28 @@ RegisterHook()(CountItersHook);
     expect(files.some((f) => /^\d{8}_\d{6}\.log\.json$/.test(f))).to.equal(true);
   });
 
+  it('journals the run, resumes it with --auto-resume, and replays the journal into TensorBoard files', () => {
+    fs.writeFileSync(path.join(dir, 'tiny.json'), JSON.stringify(tinyConfig({ checkpointConfig: { interval: 1 } })));
+    const work = path.join(dir, 'work');
+    let run = hookflow(['train', 'tiny.json', '--work-dir', work], dir);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(fs.readdirSync(work)).to.include.members(['events.jsonl', 'epoch_1', 'epoch_2', 'latest']);
+    run = hookflow(['train', 'tiny.json', '--work-dir', work, '--auto-resume', '--cfg-options', 'runner.maxEpochs=3'], dir);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.contain('resumed epoch 2, iter 6');
+    expect(run.stdout).to.not.contain('Epoch [2]');
+    expect(run.stdout).to.contain('Epoch [3][3/3]');
+    const lines = fs.readFileSync(path.join(work, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'resume')).to.have.length(1);
+    const replay = hookflow(['replay', path.join(work, 'events.jsonl'), '--hook', '{"type":"TensorboardLoggerHook","interval":1}'], dir);
+    expect(replay.code, replay.stderr).to.equal(0);
+    // One event file per recorded session (the first run and the resumed one), as live.
+    expect(fs.readdirSync(path.join(work, 'replay', 'tf_logs')).filter((f) => f.startsWith('events.out.tfevents.'))).to.have.length(2);
+    const bad = hookflow(['replay', path.join(work, 'events.jsonl'), '--hook', '{type'], dir);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/^hookflow: config error: --hook\[0\]: is not JSON/);
+  });
+
   it('prints the hook plan with priorities', () => {
     writePlugin();
     fs.writeFileSync(path.join(dir, 'tiny.json'), JSON.stringify(tinyConfig({ customImports: ['./count-hook.mjs'], customHooks: [{ type: 'CountItersHook', priority: 89 }] })));
