@@ -5,6 +5,7 @@ import '../hooks/index.js';
 import { MemoryLogger } from '../core/services.js';
 import type { RunnerLoader, RunnerOptions, Workflow } from '../runner/base-runner.js';
 import { DataLoader } from '../runner/data/data-loader.js';
+import { sliceDataset } from '../runner/data/dataset.js';
 import { Synthetic } from '../runner/data/synthetic.js';
 import { EpochBasedRunner } from '../runner/epoch-based-runner.js';
 import { IterBasedRunner } from '../runner/iter-based-runner.js';
@@ -28,6 +29,8 @@ export interface ToyRunnerOptions extends Partial<Omit<RunnerOptions, 'model' | 
   workflow?: Workflow;
   /** A fresh temp dir (true, default), a given dir, or none (false). */
   workDir?: boolean | string;
+  /** Default: MLP 4-8-3 seeded with `seed` (a model of yours must take 4 inputs and give 3 classes). */
+  model?: Classifier;
   /** Default: a MemoryLogger (see `ToyRun.logger`). */
   logger?: MemoryLogger;
   /** Passed to `registerTrainingHooks` (default `{ optimizerConfig: {} }`: OptimizerHook and IterTimerHook); null registers none. */
@@ -59,17 +62,19 @@ export interface ToyRun {
 export function buildToyRunner(options: ToyRunnerOptions = {}): ToyRun {
   const {
     kind = 'epoch', numSamples = 12, valSamples = 6, batchSize = 4, seed = 0, workflow = [['train', 1], ['val', 1]],
-    workDir: dirOption = true, logger = new MemoryLogger(), trainingHooks = { optimizerConfig: {} }, ...rest
+    workDir: dirOption = true, logger = new MemoryLogger(), trainingHooks = { optimizerConfig: {} }, model: given, ...rest
   } = options;
   const workDir = dirOption === true ? fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-toy-')) : dirOption === false ? null : dirOption;
-  const model = MLPClassifier({ inputShape: [4], hiddenUnits: [8], numClasses: 3, seed });
+  const model = given ?? MLPClassifier({ inputShape: [4], hiddenUnits: [8], numClasses: 3, seed });
   const optimizer = new SGD(model.params(), { lr: 0.1, momentum: 0.9 });
   const limits = kind === 'epoch' ? { maxEpochs: rest.maxEpochs ?? 2 } : { maxIters: rest.maxIters ?? 6 };
   const Runner = kind === 'epoch' ? EpochBasedRunner : IterBasedRunner;
   const runner = new Runner({ ...rest, ...limits, model, optimizer, logger, workDir });
   if (trainingHooks) runner.registerTrainingHooks(trainingHooks);
-  const train = new DataLoader(new Synthetic({ numSamples, inputShape: [4], numClasses: 3, seed }), { batchSize, shuffle: true, seed });
-  const val = new DataLoader(new Synthetic({ numSamples: valSamples, inputShape: [4], numClasses: 3, seed: seed + 1 }), { batchSize });
+  // Train and val are disjoint samples of one distribution (Synthetic's class centres depend on the seed).
+  const all = new Synthetic({ numSamples: numSamples + valSamples, inputShape: [4], numClasses: 3, seed });
+  const train = new DataLoader(sliceDataset(all, 0, numSamples), { batchSize, shuffle: true, seed });
+  const val = new DataLoader(sliceDataset(all, numSamples, numSamples + valSamples), { batchSize });
   const dataLoaders = workflow.map(([mode]) => (mode === 'train' ? train : val));
   return {
     runner, model, optimizer, logger, train, val, dataLoaders, workflow, workDir,

@@ -2,14 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import '../../src/hooks/index.js';
-import { MemoryLogger } from '../../src/core/services.js';
-import { DataLoader } from '../../src/runner/data/data-loader.js';
-import { Synthetic } from '../../src/runner/data/synthetic.js';
-import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
-import { IterBasedRunner } from '../../src/runner/iter-based-runner.js';
-import { MLPClassifier } from '../../src/runner/model/models.js';
-import { SGD } from '../../src/runner/optim/sgd.js';
+import type { MemoryLogger } from '../../src/core/services.js';
 import type { RunnerOptions } from '../../src/runner/base-runner.js';
+import type { Classifier } from '../../src/runner/model/classifier.js';
+import { buildToyRunner } from '../../src/testing/toy-runner.js';
 
 /** A fresh temp dir, removed by the returned cleanup function. */
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -18,23 +14,23 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 }
 
 /** Options of {@link tinyRunner}. */
-export interface TinyOptions extends Partial<RunnerOptions> {
+export interface TinyOptions extends Partial<Omit<RunnerOptions, 'model' | 'logger'>> {
+  model?: Classifier;
+  logger?: MemoryLogger;
   kind?: 'epoch' | 'iter';
   numSamples?: number;
   batchSize?: number;
   seed?: number;
 }
 
-/** A real tiny run: MLP 4-8-3 on Synthetic data, SGD, quiet logger. */
+/**
+ * The test kit's toy run with no hooks registered and no work dir unless given: a real tiny
+ * run (MLP 4-8-3 on Synthetic data, SGD lr 0.1 momentum 0.9, quiet logger) whose val split has
+ * as many samples as the train split.
+ */
 export function tinyRunner(options: TinyOptions = {}) {
-  const { kind = 'epoch', numSamples = 12, batchSize = 4, seed = 0, ...rest } = options;
-  const model = MLPClassifier({ inputShape: [4], hiddenUnits: [8], numClasses: 3, seed });
-  const optimizer = new SGD(model.params(), { lr: 0.1, momentum: 0.9 });
-  const logger = new MemoryLogger();
-  const Runner = kind === 'epoch' ? EpochBasedRunner : IterBasedRunner;
-  const runner = new Runner({ model, optimizer, logger, ...(kind === 'epoch' ? { maxEpochs: 2 } : { maxIters: 5 }), ...rest });
-  const dataset = new Synthetic({ numSamples, inputShape: [4], numClasses: 3, seed });
-  const train = new DataLoader(dataset, { batchSize, shuffle: true, seed });
-  const val = new DataLoader(dataset, { batchSize });
-  return { runner, model, optimizer, logger, train, val };
+  const { numSamples = 12, workDir, optimizer, ...rest } = options;
+  const toy = buildToyRunner({ ...rest, numSamples, valSamples: numSamples, workDir: workDir ?? false, trainingHooks: null });
+  if (optimizer !== undefined) toy.runner.optimizer = optimizer;
+  return toy;
 }

@@ -20,3 +20,15 @@ export const DATASETS = new Registry<ArrayDataset>('dataset');
 export function sampleSize(dataset: Pick<ArrayDataset, 'sampleShape'>): number {
   return dataset.sampleShape.reduce((a, b) => a * b, 1);
 }
+
+/** Samples `[start, end)` of `dataset`, sharing its storage (e.g. a held-out split of one distribution). */
+export function sliceDataset(dataset: ArrayDataset, start: number, end: number): ArrayDataset {
+  const size = sampleSize(dataset);
+  return {
+    length: end - start,
+    sampleShape: dataset.sampleShape,
+    numClasses: dataset.numClasses,
+    features: dataset.features.subarray(start * size, end * size),
+    labels: dataset.labels.subarray(start, end),
+  };
+}
