@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { Hook, type HookResult, type HookSubscription } from '../src/core/hook.js';
+import { HOOK_METHOD_NAMES, stagesOf, subscriptionsFor, Hook, type HookResult, type HookSubscription } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { EventStage, Stage } from '../src/core/stages.js';
 import { parseOptions } from '../src/hooks/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
-import { HOOK_METHOD_NAMES, stagesOf, subscriptionsFor } from './subscriptions.js';
 
 /** What a closure runs: the runner in, optionally a promise the stage waits for. */
 export type ClosureFn = (runner: BaseRunner) => HookResult;

@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { Hook, type HookSubscription } from '../src/core/hook.js';
+import { stagesOf, subscriptionsFor, Hook, type HookSubscription } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { EventStage, Stage } from '../src/core/stages.js';
 import { parseOptions } from '../src/hooks/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
-import { stagesOf, subscriptionsFor } from './subscriptions.js';
 
 const EmptyCacheHookOptions = z.object({
   /** Release before every train and val epoch. */

@@ -4,7 +4,6 @@
  */
 export * from './tensorboard/event-file-writer.js';
 export * from './tensorboard/event-file-reader.js';
-export * from './subscriptions.js';
 export * from './ordered-queue.js';
 export * from './closure-hook.js';
 export * from './empty-cache-hook.js';

@@ -1,6 +1,6 @@
 import { onMethods, onSubscriptions } from './on.js';
 import type { PriorityLike } from './priority.js';
-import { AGGREGATE_TO_STAGES, STAGES, type AggregateStage, type EventStage, type Stage } from './stages.js';
+import { AGGREGATE_STAGES, AGGREGATE_TO_STAGES, STAGES, isStage, type EventStage, type Stage } from './stages.js';
 import type { RunnerView } from './runner-view.js';
 import type { StageEvent } from './stage-event.js';
 
@@ -89,35 +89,17 @@ export class Hook<R extends RunnerView = RunnerView> {
    * `@On` do not count either: they run through their `@On` subscriptions only.
    */
   getTriggeredStages(): Stage[] {
-    const decorated = onMethods(this);
-    const found = new Set<Stage>();
-    for (const stage of STAGES) if (overrides(this, stage) && !decorated.has(stage)) found.add(stage);
-    for (const [aggregate, stages] of Object.entries(AGGREGATE_TO_STAGES) as Array<[AggregateStage, readonly Stage[]]>) {
-      if (overrides(this, aggregate) && !decorated.has(aggregate)) stages.forEach((s) => found.add(s));
-    }
-    return STAGES.filter((s) => found.has(s));
+    return stagesOf(overriddenMethods(this));
   }
 
   /**
    * Everything the dispatcher calls on this hook: each triggered stage's method, each
    * overridden `beforeEpoch`/`afterEpoch` at the aggregate call that IterBasedRunner makes,
    * then the `@On` subscriptions of the class (with their `filterText`). Subclasses with other
-   * ways of subscribing (pipelines) extend it.
+   * ways of subscribing (pipelines, option-dependent stages) override it.
    */
   getSubscriptions(): HookSubscription<R>[] {
-    const subs: HookSubscription<R>[] = this.getTriggeredStages().map((stage) => ({
-      stage,
-      label: stage,
-      handler: (runner: R) => this[stage](runner),
-    }));
-    const decorated = onMethods(this);
-    for (const aggregate of ['beforeEpoch', 'afterEpoch'] as const) {
-      if (overrides(this, aggregate) && !decorated.has(aggregate)) {
-        subs.push({ stage: aggregate, label: aggregate, handler: (runner: R) => this[aggregate](runner) });
-      }
-    }
-    subs.push(...onSubscriptions<R>(this));
-    return subs;
+    return [...subscriptionsFor(this, overriddenMethods(this)), ...onSubscriptions<R>(this)];
   }
 
   /** State that must survive resume; undefined when the hook has none. */
@@ -130,4 +112,36 @@ export class Hook<R extends RunnerView = RunnerView> {
 export function overrides(hook: Hook<any>, method: EventStage): boolean {
   const proto = Object.getPrototypeOf(hook) as Record<string, unknown>;
   return proto[method] !== (Hook.prototype as unknown as Record<string, unknown>)[method];
+}
+
+/** Every method name a hook can run at: the ten stages, then the four aggregates. */
+export const HOOK_METHOD_NAMES: readonly EventStage[] = [...STAGES, ...AGGREGATE_STAGES];
+
+/** The stage and aggregate methods the class of `hook` overrides, except `@On`-decorated ones. */
+function overriddenMethods(hook: Hook<any>): EventStage[] {
+  const decorated = onMethods(hook);
+  return HOOK_METHOD_NAMES.filter((method) => overrides(hook, method) && !decorated.has(method));
+}
+
+/** The stages behind `methods`, in canonical order (an aggregate stands for its train and val stages). */
+export function stagesOf(methods: readonly EventStage[]): Stage[] {
+  const found = new Set<Stage>();
+  for (const method of methods) {
+    for (const stage of isStage(method) ? [method] : AGGREGATE_TO_STAGES[method]) found.add(stage);
+  }
+  return STAGES.filter((s) => found.has(s));
+}
+
+/**
+ * Subscriptions calling `hook[stage]` for every stage behind `methods`, plus the direct
+ * `beforeEpoch`/`afterEpoch` calls IterBasedRunner makes when those aggregates are listed:
+ * what the class would subscribe to if it overrode exactly `methods` (plugins whose stages
+ * depend on their options use it).
+ */
+export function subscriptionsFor<R extends RunnerView>(hook: Hook<R>, methods: readonly EventStage[]): HookSubscription<R>[] {
+  const subs: HookSubscription<R>[] = stagesOf(methods).map((stage) => ({ stage, label: stage, handler: (runner: R) => hook[stage](runner) }));
+  for (const aggregate of ['beforeEpoch', 'afterEpoch'] as const) {
+    if (methods.includes(aggregate)) subs.push({ stage: aggregate, label: aggregate, handler: (runner: R) => hook[aggregate](runner) });
+  }
+  return subs;
 }
