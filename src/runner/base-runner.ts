@@ -240,7 +240,8 @@ export abstract class BaseRunner implements RunnerView {
   /** Adds scalars to the payload of the event being dispatched (journaled with it). */
   annotate(values: Record<string, Scalar | Record<string, Scalar>>): void {
     if (!this.currentEvent) throw new Error('annotate() can only be called while a stage is being dispatched');
-    this.currentEvent.payload = { ...(this.currentEvent.payload ?? {}), ...values };
+    // Each event owns its payload object, so it is extended in place (this runs per iteration).
+    Object.assign((this.currentEvent.payload ??= {}), values);
   }
 
   /**
