@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, WASM_TRAINING_KERNELS } from '../src/backend/index.js';
+import { seeded } from '../test/helpers/seeded.js';
 
 type BackendName = 'cpu' | 'wasm';
 
@@ -29,20 +30,6 @@ interface Subject {
 }
 
 const BATCH = 64;
-
-/** Deterministic uniform values in [-1, 1) (mulberry32), so both backends see the same numbers. */
-function seeded(n: number, seed: number, scale = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 function buildCnn(): tf.LayersModel {
   const m = tf.sequential();

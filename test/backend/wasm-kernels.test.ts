@@ -7,6 +7,7 @@ import {
   conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, registerWasmTrainingKernels,
   WASM_TRAINING_KERNELS,
 } from '../../src/backend/index.js';
+import { seeded } from '../helpers/seeded.js';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | Shape4Pad;
@@ -71,20 +72,6 @@ function expectClose(kernel: string, actual: Out, expected: { values: ArrayLike<
   const err = relError(actual.values, expected.values);
   worst.set(kernel, Math.max(worst.get(kernel) ?? 0, err));
   expect(err, `${kernel} rel. error for ${JSON.stringify(context)}`).to.be.at.most(TOLERANCE);
-}
-
-/** Deterministic uniform values in [-1, 1) (mulberry32). */
-function seeded(n: number, seed: number, scale = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
 }
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -12,17 +12,8 @@ import { LATEST, verifyCheckpoint } from '../../src/runner/checkpoint/checkpoint
 import { fileIOHandler } from '../../src/runner/checkpoint/file-io-handler.js';
 import { Classifier } from '../../src/runner/model/classifier.js';
 import { buildRun } from '../fixtures/checkpoint-run.js';
+import { rejection, thrown } from '../helpers/errors.js';
 import { tempDir } from '../helpers/tiny.js';
-
-function thrown(fn: () => unknown): Error {
-  try { fn(); } catch (e) { return e as Error; }
-  throw new Error('expected an error');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try { await promise; } catch (e) { return e as Error; }
-  throw new Error('expected a rejection');
-}
 
 /** Checkpoint directories in `dir`, sorted by their number. */
 function checkpoints(dir: string): string[] {

@@ -8,13 +8,13 @@ import {
 } from '../../src/hooks/lr-updater/index.js';
 import { tinyRunner } from '../helpers/tiny.js';
 import {
-  ITERS_PER_EPOCH, MAX_EPOCHS, MAX_ITERS, MMCV_OPTIMIZERS, OPTIMIZERS, at, expectClose, expectValues, recordRun, rejection, thrown,
+  ITERS_PER_EPOCH, MMCV_OPTIMIZERS, OPTIMIZERS, at, describePolicyMatrix, knownPoliciesFor, refCyclic, expectClose, expectValues, recordRun,
+  rejection, thrown,
+  type PolicyCase, type RefCtx as Ctx,
 } from './schedule-helpers.js';
 
 // ---- Reference formulas, written from the specification (not from the implementation) ----
 
-/** What a reference policy gets: the progress and the run length in the schedule's unit, the iteration, the base lr, the optimizer name. */
-interface Ctx { byEpoch: boolean; progress: number; max: number; iter: number; maxIters: number; base: number; name: string | null }
 
 const cosAnneal = (start: number, end: number, f: number, weight = 1) => end + 0.5 * weight * (start - end) * (Math.cos(Math.PI * f) + 1);
 const linAnneal = (start: number, end: number, f: number) => start + (end - start) * f;
@@ -40,17 +40,6 @@ function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-function refCyclic(targetRatio: [number, number], cyclicTimes: number, stepRatioUp: number, gamma: number, anneal: typeof linAnneal) {
-  return ({ iter, maxIters, base }: Ctx) => {
-    const L = Math.floor(maxIters / cyclicTimes);
-    const up = Math.trunc(stepRatioUp * L);
-    const ci = iter % L;
-    const scale = gamma ** Math.floor(iter / L);
-    if (ci < up) return anneal(base, base * (1 - scale + targetRatio[0] * scale), ci / up);
-    return anneal(base * (1 - scale + targetRatio[0] * scale), base * targetRatio[1], (ci - up) / (L - up));
-  };
-}
-
 function refOneCycle(maxLr: (name: string | null) => number, o: { total?: number; pct: number; div: number; finalDiv: number; three: boolean; anneal: typeof linAnneal }) {
   return ({ iter, maxIters, name }: Ctx) => {
     const total = o.total ?? maxIters;
@@ -68,14 +57,6 @@ function refOneCycle(maxLr: (name: string | null) => number, o: { total?: number
 }
 
 /** One LR policy of the matrix: its config (per mode and optimizer shape) and its reference. */
-interface PolicyCase {
-  title: string;
-  policy: string;
-  iterOnly?: boolean;
-  options: (byEpoch: boolean, named: boolean) => Record<string, unknown>;
-  ref: (ctx: Ctx) => number;
-}
-
 const CASES: PolicyCase[] = [
   { title: 'fixed', policy: 'fixed', options: () => ({}), ref: ({ base }) => base },
   { title: 'step (int, gamma, minLr)', policy: 'step', options: () => ({ step: 2, gamma: 0.5, minLr: 0.02 }), ref: refStep(2, 0.5, 0.02) },
@@ -140,53 +121,11 @@ const CASES: PolicyCase[] = [
   },
 ];
 
-/** LR warmup from the specification: it multiplies the regular lr during the first W iterations. */
-function refWarmup(warmup: string | null, regular: number, cur: number, W: number, ratio: number): number {
-  if (warmup === null || cur >= W) return regular;
-  if (warmup === 'constant') return regular * ratio;
-  if (warmup === 'linear') return regular * (1 - (1 - cur / W) * (1 - ratio));
-  return regular * ratio ** (1 - cur / W);
-}
-
 const BASE_LR: Record<string, number> = { single: 0.1, a: 0.1, b: 0.01 };
-
-const MODES = [
-  { title: 'by epoch (EpochBasedRunner)', kind: 'epoch', byEpoch: true },
-  { title: 'by iteration (EpochBasedRunner)', kind: 'epoch', byEpoch: false },
-  { title: 'by iteration (IterBasedRunner, byEpoch defaulted)', kind: 'iter', byEpoch: false },
-] as const;
-
-const WARMUPS = [null, 'constant', 'linear', 'exp'] as const;
-const WARMUP_ITERS = 5;
-const WARMUP_RATIO = 0.25;
 
 describe('LR updater hooks', () => {
   describe('every policy against the reference formulas, iteration by iteration', () => {
-    for (const c of CASES) {
-      describe(c.title, () => {
-        for (const mode of MODES) {
-          if (c.iterOnly && mode.byEpoch) continue;
-          for (const warmup of WARMUPS) {
-            for (const shape of ['single', 'named'] as const) {
-              it(`${mode.title}, warmup ${warmup ?? 'none'}, ${shape === 'single' ? 'one optimizer' : 'two named optimizers'}`, async () => {
-                const lrConfig: Record<string, unknown> = { policy: c.policy, ...c.options(mode.byEpoch, shape === 'named') };
-                if (mode.kind === 'epoch') lrConfig.byEpoch = mode.byEpoch;
-                if (warmup) Object.assign(lrConfig, { warmup, warmupIters: WARMUP_ITERS, warmupRatio: WARMUP_RATIO });
-                const { records } = await recordRun({ kind: mode.kind, optimizer: OPTIMIZERS[shape], hooks: { lrConfig } });
-                expect(records.map((r) => r.iter)).to.deep.equal([...Array(MAX_ITERS).keys()]);
-                expectValues(records, 'lr', (r, name) => {
-                  const ctx: Ctx = {
-                    byEpoch: mode.byEpoch, progress: mode.byEpoch ? r.epoch : r.iter, max: mode.byEpoch ? MAX_EPOCHS : MAX_ITERS, iter: r.iter, maxIters: MAX_ITERS,
-                    base: BASE_LR[name ?? 'single']!, name,
-                  };
-                  return refWarmup(warmup, c.ref(ctx), r.iter, WARMUP_ITERS, WARMUP_RATIO);
-                });
-              });
-            }
-          }
-        }
-      });
-    }
+    describePolicyMatrix({ key: 'lr', cases: CASES, base: BASE_LR, warmupRatio: 0.25, shapeTitles: { single: 'one optimizer', named: 'two named optimizers' } });
   });
 
   describe('MMCV test figures (10 iterations, lr 0.02 / model2 0.01)', () => {
@@ -368,13 +307,7 @@ describe('LR updater hooks', () => {
     });
 
     it('lists the known policies for an unknown one', () => {
-      const { runner, optimizer } = tinyRunner();
-      const error = thrown(() => runner.registerTrainingHooks({ lrConfig: { policy: 'stepp' } }));
-      optimizer.dispose();
-      expect(error).to.be.instanceOf(ConfigError);
-      const prefix = "lrConfig.policy: 'stepp' is not a known policy; known policies: ";
-      expect(error.message.startsWith(prefix), error.message).to.equal(true);
-      expect(error.message.slice(prefix.length).split(', ').sort()).to.deep.equal([
+      expect(knownPoliciesFor('lrConfig', 'stepp')).to.deep.equal([
         'CosineAnnealing', 'CosineRestart', 'Cyclic', 'Exp', 'Fixed', 'FlatCosineAnnealing', 'Inv', 'LinearAnnealing', 'OneCycle', 'Poly', 'Step',
       ]);
     });

@@ -7,13 +7,13 @@ import {
 } from '../../src/hooks/momentum-updater/index.js';
 import { tinyRunner } from '../helpers/tiny.js';
 import {
-  MAX_EPOCHS, MAX_ITERS, MMCV_OPTIMIZERS, OPTIMIZERS, at, expectClose, expectValues, recordRun, rejection, thrown,
+  MMCV_OPTIMIZERS, OPTIMIZERS, at, describePolicyMatrix, knownPoliciesFor, refCyclic, expectClose, recordRun, rejection, thrown,
+  type PolicyCase,
+  type RefCtx as Ctx,
 } from './schedule-helpers.js';
 
 // ---- Reference formulas, written from the specification (not from the implementation) ----
 
-/** What a reference policy gets: the progress and run length in the schedule's unit, the iteration, the base momentum, the optimizer name. */
-interface Ctx { progress: number; max: number; iter: number; maxIters: number; base: number; name: string | null }
 
 const cosAnneal = (start: number, end: number, f: number) => end + 0.5 * (start - end) * (Math.cos(Math.PI * f) + 1);
 const linAnneal = (start: number, end: number, f: number) => start + (end - start) * f;
@@ -23,17 +23,6 @@ function refStep(step: number | number[], gamma: number, min: number | null) {
     const e = typeof step === 'number' ? Math.floor(progress / step) : step.filter((s) => progress >= s).length;
     const m = base * gamma ** e;
     return min === null ? m : Math.max(m, min);
-  };
-}
-
-function refCyclic(targetRatio: [number, number], cyclicTimes: number, stepRatioUp: number, gamma: number, anneal: typeof linAnneal) {
-  return ({ iter, maxIters, base }: Ctx) => {
-    const L = Math.floor(maxIters / cyclicTimes);
-    const up = Math.trunc(stepRatioUp * L);
-    const ci = iter % L;
-    const scale = gamma ** Math.floor(iter / L);
-    const peak = 1 - scale + targetRatio[0] * scale;
-    return ci < up ? anneal(base, base * peak, ci / up) : anneal(base * peak, base * targetRatio[1], (ci - up) / (L - up));
   };
 }
 
@@ -52,14 +41,6 @@ function refOneCycle(low: (name: string | null) => number, high: number, pct: nu
     }
     throw new Error('no phases');
   };
-}
-
-interface PolicyCase {
-  title: string;
-  policy: string;
-  iterOnly?: boolean;
-  options: (named: boolean) => Record<string, unknown>;
-  ref: (ctx: Ctx) => number;
 }
 
 const CASES: PolicyCase[] = [
@@ -82,7 +63,7 @@ const CASES: PolicyCase[] = [
   { title: 'OneCycle (defaults)', policy: 'OneCycle', iterOnly: true, options: () => ({}), ref: refOneCycle(() => 0.85, 0.95, 0.3, false, cosAnneal) },
   {
     title: 'OneCycle (three phases, per-optimizer baseMomentum, linear)', policy: 'OneCycle', iterOnly: true,
-    options: (named) => ({ baseMomentum: named ? { a: 0.8, b: [0.7] } : 0.8, maxMomentum: 0.9, threePhase: true, pctStart: 0.25, annealStrategy: 'linear' }),
+    options: (_byEpoch, named) => ({ baseMomentum: named ? { a: 0.8, b: [0.7] } : 0.8, maxMomentum: 0.9, threePhase: true, pctStart: 0.25, annealStrategy: 'linear' }),
     ref: refOneCycle((name) => (name === 'b' ? 0.7 : 0.8), 0.9, 0.25, true, linAnneal),
   },
   {
@@ -91,54 +72,14 @@ const CASES: PolicyCase[] = [
   },
 ];
 
-/** Momentum warmup from the specification: it divides the regular momentum during the first W iterations. */
-function refWarmup(warmup: string | null, regular: number, cur: number, W: number, ratio: number): number {
-  if (warmup === null || cur >= W) return regular;
-  if (warmup === 'constant') return regular / ratio;
-  if (warmup === 'linear') return regular / (1 - (1 - cur / W) * (1 - ratio));
-  return regular / ratio ** (1 - cur / W);
-}
-
 /** SGD's momentum for the single optimizer and `a`; Adam's betas[0] for `b`. */
 const BASE_MOMENTUM: Record<string, number> = { single: 0.9, a: 0.9, b: 0.8 };
 
-const MODES = [
-  { title: 'by epoch (EpochBasedRunner)', kind: 'epoch', byEpoch: true },
-  { title: 'by iteration (EpochBasedRunner)', kind: 'epoch', byEpoch: false },
-  { title: 'by iteration (IterBasedRunner, byEpoch defaulted)', kind: 'iter', byEpoch: false },
-] as const;
-
-const WARMUPS = [null, 'constant', 'linear', 'exp'] as const;
-const WARMUP_ITERS = 5;
-const WARMUP_RATIO = 0.5;
-
 describe('momentum updater hooks', () => {
   describe('every policy against the reference formulas, iteration by iteration', () => {
-    for (const c of CASES) {
-      describe(c.title, () => {
-        for (const mode of MODES) {
-          if (c.iterOnly && mode.byEpoch) continue;
-          for (const warmup of WARMUPS) {
-            for (const shape of ['single', 'named'] as const) {
-              it(`${mode.title}, warmup ${warmup ?? 'none'}, ${shape === 'single' ? 'one SGD' : 'SGD and Adam (betas[0])'}`, async () => {
-                const momentumConfig: Record<string, unknown> = { policy: c.policy, ...c.options(shape === 'named') };
-                if (mode.kind === 'epoch') momentumConfig.byEpoch = mode.byEpoch;
-                if (warmup) Object.assign(momentumConfig, { warmup, warmupIters: WARMUP_ITERS, warmupRatio: WARMUP_RATIO });
-                const { records } = await recordRun({ kind: mode.kind, optimizer: OPTIMIZERS[shape], hooks: { momentumConfig } });
-                expect(records.map((r) => r.iter)).to.deep.equal([...Array(MAX_ITERS).keys()]);
-                expectValues(records, 'momentum', (r, name) => {
-                  const ctx: Ctx = {
-                    progress: mode.byEpoch ? r.epoch : r.iter, max: mode.byEpoch ? MAX_EPOCHS : MAX_ITERS, iter: r.iter, maxIters: MAX_ITERS,
-                    base: BASE_MOMENTUM[name ?? 'single']!, name,
-                  };
-                  return refWarmup(warmup, c.ref(ctx), r.iter, WARMUP_ITERS, WARMUP_RATIO);
-                });
-              });
-            }
-          }
-        }
-      });
-    }
+    describePolicyMatrix({
+      key: 'momentum', cases: CASES, base: BASE_MOMENTUM, warmupRatio: 0.5, shapeTitles: { single: 'one SGD', named: 'SGD and Adam (betas[0])' },
+    });
   });
 
   describe('MMCV test figures (10 iterations, momentum 0.95 / model2 0.9)', () => {
@@ -236,12 +177,7 @@ describe('momentum updater hooks', () => {
     });
 
     it('lists the known momentum policies for an unknown one', () => {
-      const { runner, optimizer } = tinyRunner();
-      const error = thrown(() => runner.registerTrainingHooks({ momentumConfig: { policy: 'exp' } }));
-      optimizer.dispose();
-      const prefix = "momentumConfig.policy: 'exp' is not a known policy; known policies: ";
-      expect(error.message.startsWith(prefix), error.message).to.equal(true);
-      expect(error.message.slice(prefix.length).split(', ').sort()).to.deep.equal(['CosineAnnealing', 'Cyclic', 'LinearAnnealing', 'OneCycle', 'Step']);
+      expect(knownPoliciesFor('momentumConfig', 'exp')).to.deep.equal(['CosineAnnealing', 'Cyclic', 'LinearAnnealing', 'OneCycle', 'Step']);
       expect(HOOKS.has('MomentumUpdaterHook')).to.equal(false);
     });
   });

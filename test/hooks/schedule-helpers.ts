@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import '../../src/hooks/index.js';
 import '../../src/hooks/lr-updater/index.js';
 import '../../src/hooks/momentum-updater/index.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { Hook } from '../../src/core/hook.js';
 import { MemoryLogger } from '../../src/core/services.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
@@ -15,6 +16,10 @@ import type { Classifier } from '../../src/runner/model/classifier.js';
 import { MLPClassifier } from '../../src/runner/model/models.js';
 import { buildOptimizers, isSingleOptimizer, type Optimizers } from '../../src/runner/optim/build-optimizer.js';
 import type { TrainingHooksConfig } from '../../src/runner/register-training-hooks.js';
+import { thrown } from '../helpers/errors.js';
+import { tinyRunner } from '../helpers/tiny.js';
+
+export { rejection, thrown } from '../helpers/errors.js';
 
 /** One value per param group, for one optimizer or per named optimizer. */
 export type Values = number[] | Record<string, number[]>;
@@ -149,22 +154,106 @@ export function expectClose(actual: number | Record<string, number>, expected: n
   for (const k of Object.keys(e)) expect(relClose(a[k]!, e[k]!), `${what}${k ? `.${k}` : ''}: got ${a[k]}, expected ${e[k]}`).to.equal(true);
 }
 
-/** What `fn` throws (fails when it returns). */
-export function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error');
+/** The run modes every policy is checked in. */
+export const MODES = [
+  { title: 'by epoch (EpochBasedRunner)', kind: 'epoch', byEpoch: true },
+  { title: 'by iteration (EpochBasedRunner)', kind: 'epoch', byEpoch: false },
+  { title: 'by iteration (IterBasedRunner, byEpoch defaulted)', kind: 'iter', byEpoch: false },
+] as const;
+
+/** No warmup and the three warmup kinds. */
+export const WARMUPS = [null, 'constant', 'linear', 'exp'] as const;
+export const WARMUP_ITERS = 5;
+
+/** What a reference policy gets: the progress and the run length in the schedule's unit, the iteration, the base value, the optimizer name. */
+export interface RefCtx { byEpoch: boolean; progress: number; max: number; iter: number; maxIters: number; base: number; name: string | null }
+
+/** One policy configuration and its reference formula (written from the specification). */
+export interface PolicyCase {
+  title: string;
+  policy: string;
+  /** Per-iteration schedules are not run by epoch. */
+  iterOnly?: boolean;
+  options: (byEpoch: boolean, named: boolean) => Record<string, unknown>;
+  ref: (ctx: RefCtx) => number;
 }
 
-/** The rejection of a promise (fails when it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
+/** The cyclic schedule from the specification: `cyclicTimes` cycles up to `targetRatio[0]` (pulled to 1 by `gamma ** cycle`) and down to `targetRatio[1]`. */
+export function refCyclic(targetRatio: [number, number], cyclicTimes: number, stepRatioUp: number, gamma: number,
+  anneal: (start: number, end: number, f: number) => number) {
+  return ({ iter, maxIters, base }: RefCtx) => {
+    const L = Math.floor(maxIters / cyclicTimes);
+    const up = Math.trunc(stepRatioUp * L);
+    const ci = iter % L;
+    const scale = gamma ** Math.floor(iter / L);
+    const peak = 1 - scale + targetRatio[0] * scale;
+    return ci < up ? anneal(base, base * peak, ci / up) : anneal(base * peak, base * targetRatio[1], (ci - up) / (L - up));
+  };
+}
+
+/** Warmup from the specification at iteration `cur`: the lr is multiplied by this factor, the momentum divided (1 from `W` on). */
+export function refWarmupFactor(warmup: string | null, cur: number, W: number, ratio: number): number {
+  if (warmup === null || cur >= W) return 1;
+  if (warmup === 'constant') return ratio;
+  if (warmup === 'linear') return 1 - (1 - cur / W) * (1 - ratio);
+  return ratio ** (1 - cur / W);
+}
+
+/** Settings of {@link describePolicyMatrix}. */
+export interface PolicyMatrix {
+  key: 'lr' | 'momentum';
+  cases: PolicyCase[];
+  /** Base value per optimizer (`single`, `a`, `b`). */
+  base: Record<string, number>;
+  warmupRatio: number;
+  /** Test-title words for {@link OPTIMIZERS}' two shapes. */
+  shapeTitles: { single: string; named: string };
+}
+
+/**
+ * Defines one test per case, run mode ({@link MODES}), warmup ({@link WARMUPS}) and optimizer
+ * shape, checking every iteration's value against the case's reference formula with warmup.
+ */
+export function describePolicyMatrix(m: PolicyMatrix): void {
+  const configKey = m.key === 'lr' ? 'lrConfig' : 'momentumConfig';
+  for (const c of m.cases) {
+    describe(c.title, () => {
+      for (const mode of MODES) {
+        if (c.iterOnly && mode.byEpoch) continue;
+        for (const warmup of WARMUPS) {
+          for (const shape of ['single', 'named'] as const) {
+            it(`${mode.title}, warmup ${warmup ?? 'none'}, ${m.shapeTitles[shape]}`, async () => {
+              const config: Record<string, unknown> = { policy: c.policy, ...c.options(mode.byEpoch, shape === 'named') };
+              if (mode.kind === 'epoch') config.byEpoch = mode.byEpoch;
+              if (warmup) Object.assign(config, { warmup, warmupIters: WARMUP_ITERS, warmupRatio: m.warmupRatio });
+              const { records } = await recordRun({ kind: mode.kind, optimizer: OPTIMIZERS[shape], hooks: { [configKey]: config } });
+              expect(records.map((r) => r.iter)).to.deep.equal([...Array(MAX_ITERS).keys()]);
+              expectValues(records, m.key, (r, name) => {
+                const ctx: RefCtx = {
+                  byEpoch: mode.byEpoch, progress: mode.byEpoch ? r.epoch : r.iter, max: mode.byEpoch ? MAX_EPOCHS : MAX_ITERS, iter: r.iter, maxIters: MAX_ITERS,
+                  base: m.base[name ?? 'single']!, name,
+                };
+                const factor = refWarmupFactor(warmup, r.iter, WARMUP_ITERS, m.warmupRatio);
+                return m.key === 'lr' ? c.ref(ctx) * factor : c.ref(ctx) / factor;
+              });
+            });
+          }
+        }
+      }
+    });
   }
-  throw new Error('expected a rejection');
+}
+
+/**
+ * Registers `{ policy }` under `configKey` on a tiny runner, checks that it throws a ConfigError
+ * naming the policy, and returns the listed known policies, sorted.
+ */
+export function knownPoliciesFor(configKey: 'lrConfig' | 'momentumConfig', policy: string): string[] {
+  const { runner, optimizer } = tinyRunner();
+  const error = thrown(() => runner.registerTrainingHooks({ [configKey]: { policy } }));
+  optimizer.dispose();
+  expect(error).to.be.instanceOf(ConfigError);
+  const prefix = `${configKey}.policy: '${policy}' is not a known policy; known policies: `;
+  expect(error.message.startsWith(prefix), error.message).to.equal(true);
+  return error.message.slice(prefix.length).split(', ').sort();
 }

@@ -11,17 +11,8 @@ import {
 import { fileIOHandler } from '../../src/runner/checkpoint/file-io-handler.js';
 import { findLatestCheckpoint } from '../../src/runner/checkpoint/find-latest-checkpoint.js';
 import { buildRun } from '../fixtures/checkpoint-run.js';
+import { rejection, thrown } from '../helpers/errors.js';
 import { tempDir } from '../helpers/tiny.js';
-
-function thrown(fn: () => unknown): Error {
-  try { fn(); } catch (e) { return e as Error; }
-  throw new Error('expected an error');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try { await promise; } catch (e) { return e as Error; }
-  throw new Error('expected a rejection');
-}
 
 /** Trains a 2-epoch run with a checkpoint per epoch in `workDir`. */
 async function trainedRun(workDir: string) {

@@ -3,57 +3,25 @@
  * filter gradient of conv2d, conv1d and the pointwise half of separableConv2d.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  allocF32, assertShape, geometryOf, heapF32, nchwToNhwc,
-  type ConvGeometry, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend,
-} from './util.js';
+import { allocF32, heapF32, nchwToNhwc, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
+import { forEachTap, gatherDyRows, gemmPlan, parseConvBackprop } from './conv-backprop.js';
 
 /**
  * dW[wR, wC, d1, d2] = Σ x[b, yR·sH − top + wR·dH, yC·sW − left + wC·dW, d1] · dy[b, yR, yC, d2]
  * over NHWC arrays. Accumulates in float64 because each weight sums batch × outH × outW terms.
  */
 export function conv2dBackpropFilterNhwc(x: ArrayLike<number>, dy: ArrayLike<number>, g: ConvGeometry): Float64Array {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
-    filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, padTop, padLeft } = g;
+  const { inChannels, outChannels, filterHeight, filterWidth } = g;
   const acc = new Float64Array(filterHeight * filterWidth * inChannels * outChannels);
-  const wRowSize = filterWidth * inChannels * outChannels;
   const wColSize = inChannels * outChannels;
-  for (let b = 0; b < batchSize; b++) {
-    for (let yR = 0; yR < outHeight; yR++) {
-      const xR0 = yR * strideHeight - padTop;
-      for (let wR = 0; wR < filterHeight; wR++) {
-        const xR = xR0 + wR * dilationHeight;
-        if (xR < 0 || xR >= inHeight) continue;
-        const xRowOff = (b * inHeight + xR) * inWidth;
-        const dyRowOff = (b * outHeight + yR) * outWidth;
-        for (let yC = 0; yC < outWidth; yC++) {
-          const xC0 = yC * strideWidth - padLeft;
-          const dyOff = (dyRowOff + yC) * outChannels;
-          for (let wC = 0; wC < filterWidth; wC++) {
-            const xC = xC0 + wC * dilationWidth;
-            if (xC < 0 || xC >= inWidth) continue;
-            const xOff = (xRowOff + xC) * inChannels;
-            let o = wR * wRowSize + wC * wColSize;
-            for (let d1 = 0; d1 < inChannels; d1++, o += outChannels) {
-              const xv = x[xOff + d1];
-              for (let d2 = 0; d2 < outChannels; d2++) acc[o + d2] += xv * dy[dyOff + d2];
-            }
-          }
-        }
-      }
+  forEachTap(g, (xOff, dyOff, tap) => {
+    let o = tap * wColSize;
+    for (let d1 = 0; d1 < inChannels; d1++, o += outChannels) {
+      const xv = x[xOff + d1];
+      for (let d2 = 0; d2 < outChannels; d2++) acc[o + d2] += xv * dy[dyOff + d2];
     }
-  }
+  });
   return acc;
-}
-
-interface Attrs {
-  strides: number | [number, number];
-  pad: ConvPad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: DimRoundingMode;
-  filterShape: [number, number, number, number];
-  /** Not sent by tfjs 4.22 (its conv2d gradient refuses dilation > 1) but honoured if present. */
-  dilations?: number | [number, number];
 }
 
 /** How {@link conv2dBackpropFilterWith} computes the gradient. */
@@ -74,7 +42,6 @@ export interface Conv2dBackpropFilterOptions {
 
 const AUTO_MATMUL_MIN_MACS = 1 << 16;
 const DEFAULT_CHUNK_COLUMNS = 8192;
-const MAX_CHUNK_FLOATS = 1 << 22;
 
 /** Kernel function: inputs `x`, `dy`; attrs as tfjs's `Conv2DBackpropFilterAttrs`. NHWC and NCHW. */
 export function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
@@ -83,16 +50,8 @@ export function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
 
 /** {@link conv2dBackpropFilter} with an explicit choice of algorithm (for tests and benchmarks). */
 export function conv2dBackpropFilterWith(args: KernelArgs, options: Conv2dBackpropFilterOptions): tf.TensorInfo {
-  const backend = args.backend as WasmBackend;
-  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations } = args.attrs as unknown as Attrs;
-  const format = tf.backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
-  const ci = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, dilations ?? 1, pad,
-    dimRoundingMode, false, format);
-  assertShape('Conv2DBackpropFilter', 'dy', dy.shape, ci.outShape);
-  const g = geometryOf(ci);
-  const channelsFirst = format === 'channelsFirst';
+  const { backend, dy, operand: x, gradShape: filterShape, g, channelsFirst } =
+    parseConvBackprop('Conv2DBackpropFilter', args, 'filter', false);
 
   const macs = g.batchSize * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels * g.outChannels;
   const path = options.path ?? 'auto';
@@ -123,19 +82,14 @@ export function conv2dBackpropFilterWith(args: KernelArgs, options: Conv2dBackpr
  */
 function backpropFilterByMatMul(backend: WasmBackend, x: tf.TensorInfo, dy: tf.TensorInfo, g: ConvGeometry,
   channelsFirst: boolean, chunkColumns: number): Float64Array {
-  const matMul = tf.getKernel('BatchMatMul', 'wasm');
-  if (matMul == null) throw new Error('Conv2DBackpropFilter: the wasm BatchMatMul kernel is not registered');
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
     filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, padTop, padLeft } = g;
-  const K = filterHeight * filterWidth * inChannels;
-  const totalRows = batchSize * outHeight;
-  const rowsPerChunk = Math.max(1, Math.floor(Math.min(chunkColumns, MAX_CHUNK_FLOATS / K) / outWidth));
+  const { matMul, K, totalRows, rowsPerChunk } = gemmPlan('Conv2DBackpropFilter', g, chunkColumns);
   // Element strides of x for either layout.
   const xBatch = inHeight * inWidth * inChannels;
   const xChan = channelsFirst ? inHeight * inWidth : 1;
   const xRow = channelsFirst ? inWidth : inWidth * inChannels;
   const xCol = channelsFirst ? 1 : inChannels;
-  const perImage = outHeight * outWidth;
   const acc = new Float64Array(K * outChannels);
 
   for (let r0 = 0; r0 < totalRows; r0 += rowsPerChunk) {
@@ -170,19 +124,7 @@ function backpropFilterByMatMul(backend: WasmBackend, x: tf.TensorInfo, dy: tf.T
           }
         }
       }
-      if (channelsFirst) {
-        // dY is [N, outC, outH, outW]: gather the chunk's rows into [M, outC].
-        for (let r = r0, m = 0; r < r1; r++) {
-          const b = Math.floor(r / outHeight);
-          const base = b * outChannels * perImage + (r - b * outHeight) * outWidth;
-          for (let yC = 0; yC < outWidth; yC++, m++) {
-            for (let c = 0; c < outChannels; c++) dyc[m * outChannels + c] = dyv[base + c * perImage + yC];
-          }
-        }
-      } else {
-        const start = r0 * outWidth * outChannels;
-        dyc.set(dyv.subarray(start, start + M * outChannels));
-      }
+      gatherDyRows(dyv, dyc, g, r0, r1, channelsFirst);
       const product = matMul.kernelFunc({
         inputs: { a: colT, b: dyChunk }, backend, attrs: { transposeA: false, transposeB: false },
       }) as tf.TensorInfo;

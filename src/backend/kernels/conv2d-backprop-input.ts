@@ -9,43 +9,23 @@
  * problems keep the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  assertShape, geometryOf, heapF32, nhwcToNchw,
-  type ConvGeometry, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend,
-} from './util.js';
-
-interface Attrs {
-  strides: number | [number, number];
-  pad: ConvPad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: DimRoundingMode;
-  inputShape: [number, number, number, number];
-  /** Not sent by tfjs 4.22 (its conv2d gradient refuses dilation > 1) but honoured if present. */
-  dilations?: number | [number, number];
-}
+import { heapF32, nhwcToNchw, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
+import { gatherDyRows, gemmPlan, parseConvBackprop } from './conv-backprop.js';
 
 const AUTO_GEMM_MIN_MACS = 1 << 18;
 const CHUNK_COLUMNS = 8192;
-const MAX_CHUNK_FLOATS = 1 << 22;
 
 /**
  * Kernel function using the GEMM + col2im algorithm for any geometry: inputs `dy`, `filter`;
  * attrs as tfjs's `Conv2DBackpropInputAttrs`; NHWC and NCHW.
  */
 export function conv2dBackpropInputByGemm(args: KernelArgs, chunkColumns = CHUNK_COLUMNS): tf.TensorInfo {
-  const backend = args.backend as WasmBackend;
-  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape, dilations } = args.attrs as unknown as Attrs;
-  const format = tf.backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC');
-  const ci = tf.backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, dilations ?? 1, pad,
-    dimRoundingMode, false, format);
-  assertShape('Conv2DBackpropInput', 'dy', dy.shape, ci.outShape);
-  const g = geometryOf(ci);
-  const dxNhwc = backpropInputNhwcByGemm(backend, dy, filter, g, format === 'channelsFirst', chunkColumns);
+  const { backend, dy, operand: filter, gradShape: inputShape, g, channelsFirst } =
+    parseConvBackprop('Conv2DBackpropInput', args, 'input', false);
+  const dxNhwc = backpropInputNhwcByGemm(backend, dy, filter, g, channelsFirst, chunkColumns);
   const out = backend.makeOutput([...inputShape], 'float32');
   const values = backend.typedArrayFromHeap(out) as Float32Array;
-  if (format === 'channelsFirst') nhwcToNchw(dxNhwc, values, g.batchSize, g.inChannels, g.inHeight, g.inWidth);
+  if (channelsFirst) nhwcToNchw(dxNhwc, values, g.batchSize, g.inChannels, g.inHeight, g.inWidth);
   else values.set(dxNhwc);
   return out;
 }
@@ -53,14 +33,9 @@ export function conv2dBackpropInputByGemm(args: KernelArgs, chunkColumns = CHUNK
 /** Returns dx in NHWC order. */
 function backpropInputNhwcByGemm(backend: WasmBackend, dy: tf.TensorInfo, filter: tf.TensorInfo, g: ConvGeometry,
   channelsFirst: boolean, chunkColumns: number): Float32Array {
-  const matMul = tf.getKernel('BatchMatMul', 'wasm');
-  if (matMul == null) throw new Error('Conv2DBackpropInput: the wasm BatchMatMul kernel is not registered');
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
     filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, padTop, padLeft } = g;
-  const K = filterHeight * filterWidth * inChannels;
-  const perImage = outHeight * outWidth;
-  const totalRows = batchSize * outHeight;
-  const rowsPerChunk = Math.max(1, Math.floor(Math.min(chunkColumns, MAX_CHUNK_FLOATS / K) / outWidth));
+  const { matMul, K, totalRows, rowsPerChunk } = gemmPlan('Conv2DBackpropInput', g, chunkColumns);
   const dx = new Float32Array(batchSize * inHeight * inWidth * inChannels);
 
   // Wᵀ [outC, K], the GEMM's weight operand. A fresh tensor: XNNPACK's packed weights are cached
@@ -79,18 +54,7 @@ function backpropInputNhwcByGemm(backend: WasmBackend, dy: tf.TensorInfo, filter
       try {
         const dyv = heapF32(backend, dy);
         const dyc = backend.typedArrayFromHeap(dyChunk) as Float32Array;
-        if (channelsFirst) {
-          for (let r = r0, m = 0; r < r1; r++) {
-            const b = Math.floor(r / outHeight);
-            const base = b * outChannels * perImage + (r - b * outHeight) * outWidth;
-            for (let yC = 0; yC < outWidth; yC++, m++) {
-              for (let c = 0; c < outChannels; c++) dyc[m * outChannels + c] = dyv[base + c * perImage + yC];
-            }
-          }
-        } else {
-          const start = r0 * outWidth * outChannels;
-          dyc.set(dyv.subarray(start, start + M * outChannels));
-        }
+        gatherDyRows(dyv, dyc, g, r0, r1, channelsFirst);
         const product = matMul.kernelFunc({
           inputs: { a: dyChunk, b: filterT }, backend, attrs: { transposeA: false, transposeB: false },
         }) as tf.TensorInfo;
@@ -139,7 +103,7 @@ export function hasConv2dBackpropInputSpeedup(config: tf.KernelConfig): boolean 
 export function withConv2dBackpropInputSpeedup(original: tf.KernelConfig): tf.KernelConfig {
   const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const { dilations } = args.attrs as unknown as Attrs;
+    const { dilations } = args.attrs as { dilations?: number | [number, number] };
     const macs = tf.util.sizeFromShape(dy.shape) * tf.util.sizeFromShape(filter.shape.slice(0, 3));
     // The native kernel ignores a dilations attr, so dilated requests always take the GEMM path.
     const dilated = dilations != null && (typeof dilations === 'number' ? dilations !== 1 : dilations.some((d) => d !== 1));

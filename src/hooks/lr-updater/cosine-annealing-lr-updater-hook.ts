@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { RegisterHook } from '../../core/hooks-registry.js';
 import { parseOptions } from '../parse-options.js';
 import type { ScheduleRunner } from '../param-updater/param-updater-hook.js';
-import { AnnealTarget, maxProgressOf, progressOf } from '../param-updater/schedules.js';
+import { AnnealTarget } from '../param-updater/schedules.js';
 import { annealingCos } from './annealing.js';
 import { LrUpdaterHook, LrUpdaterHookOptions, MinLrFields } from './lr-updater-hook.js';
 
@@ -22,7 +22,6 @@ export class CosineAnnealingLrUpdaterHook extends LrUpdaterHook {
   }
 
   protected getLr(runner: ScheduleRunner, baseLr: number): number {
-    const factor = progressOf(runner, this.byEpoch) / maxProgressOf(runner, this.byEpoch, this.owner);
-    return annealingCos(baseLr, this.target.of(baseLr), factor);
+    return this.target.overRun(runner, this.byEpoch, this.owner, baseLr, annealingCos);
   }
 }

@@ -3,7 +3,7 @@ import { RegisterHook } from '../../core/hooks-registry.js';
 import { annealingCos } from '../lr-updater/annealing.js';
 import { parseOptions } from '../parse-options.js';
 import type { ScheduleRunner } from '../param-updater/param-updater-hook.js';
-import { AnnealTarget, maxProgressOf, progressOf } from '../param-updater/schedules.js';
+import { AnnealTarget } from '../param-updater/schedules.js';
 import { MinMomentumFields, MomentumUpdaterHook, MomentumUpdaterHookOptions } from './momentum-updater-hook.js';
 
 /** Options of {@link CosineAnnealingMomentumUpdaterHook}. */
@@ -22,7 +22,6 @@ export class CosineAnnealingMomentumUpdaterHook extends MomentumUpdaterHook {
   }
 
   protected getMomentum(runner: ScheduleRunner, baseMomentum: number): number {
-    const factor = progressOf(runner, this.byEpoch) / maxProgressOf(runner, this.byEpoch, this.owner);
-    return annealingCos(baseMomentum, this.target.of(baseMomentum), factor);
+    return this.target.overRun(runner, this.byEpoch, this.owner, baseMomentum, annealingCos);
   }
 }

@@ -69,6 +69,15 @@ export class AnnealTarget {
   of(base: number): number {
     return this.ratio !== null ? base * this.ratio : this.min!;
   }
+
+  /**
+   * The CosineAnnealing / LinearAnnealing value: `anneal` from `base` to this target by the
+   * fraction of the run done (`epoch / maxEpochs` or `iter / maxIters`).
+   */
+  overRun(runner: ScheduleRunner, byEpoch: boolean, owner: string, base: number,
+    anneal: (start: number, end: number, factor: number) => number): number {
+    return anneal(base, this.of(base), progressOf(runner, byEpoch) / maxProgressOf(runner, byEpoch, owner));
+  }
 }
 
 // ---- Cyclic --------------------------------------------------------------------------------
