@@ -15,13 +15,18 @@ export async function timeMs(fn: () => unknown | Promise<unknown>): Promise<numb
 }
 
 /**
- * Runs every variant `rounds` times, interleaved (A B C A B C ...) so that machine noise hits
- * all of them alike, and returns the median time of each.
+ * Runs every variant `rounds` times, interleaved and rotated (A B C, B C A, C A B, ...) so that
+ * machine noise and the after-effects of one variant (GC) hit all of them alike, and returns
+ * the median time of each.
  */
 export async function interleaved(variants: Record<string, () => unknown | Promise<unknown>>, rounds: number): Promise<Record<string, number>> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  const entries = Object.entries(variants);
+  const samples: Record<string, number[]> = Object.fromEntries(entries.map(([k]) => [k, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const [name, fn] of Object.entries(variants)) samples[name]!.push(await timeMs(fn));
+    for (let k = 0; k < entries.length; k++) {
+      const [name, fn] = entries[(r + k) % entries.length]!;
+      samples[name]!.push(await timeMs(fn));
+    }
   }
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 }
