@@ -6,7 +6,7 @@ import { Adagrad } from '../../src/runner/optim/adagrad.js';
 import { Adam, AdamW } from '../../src/runner/optim/adam.js';
 import { buildOptimizers, isSingleOptimizer } from '../../src/runner/optim/build-optimizer.js';
 import { clipGradNorm } from '../../src/runner/optim/clip-grad.js';
-import type { ParamGroup, ParamGroupOptimizer } from '../../src/runner/optim/param-group-optimizer.js';
+import type { ParamGroupOptimizer } from '../../src/runner/optim/param-group-optimizer.js';
 import { RMSProp } from '../../src/runner/optim/rmsprop.js';
 import { SGD } from '../../src/runner/optim/sgd.js';
 
