@@ -10,3 +10,8 @@ export * from './hooks/index.js';
 export * from './backend/index.js';
 export * from './nn/index.js';
 export * from './replay/index.js';
+export * from './config/build-from-config.js';
+export * from './config/load-config.js';
+export * from './config/merge.js';
+export * from './config/config-schema.js';
+export * from './config/custom-imports.js';
