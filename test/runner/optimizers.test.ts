@@ -310,6 +310,9 @@ describe('optimizer validation', () => {
     ['an option of another optimizer', () => new Adam(params, { lr: 0.1, momentum: 0.9 } as never),
       "optimizer: unknown option 'momentum'; allowed options: lr, betas, eps, weightDecay"],
     ['no parameters', () => new SGD(new Map(), { lr: 0.1 }), 'optimizer.params: selects no trainable parameter'],
+    ['a momentum given as a string', () => new SGD(params, { lr: 0.1, momentum: '0.9' as never }), 'optimizer.momentum: must be a finite number; got "0.9"'],
+    ['a switch given as a string', () => new RMSProp(params, { lr: 0.1, centered: 'yes' as never }), 'optimizer.centered: must be true or false; got "yes"'],
+    ['a NaN alpha', () => new RMSProp(params, { lr: 0.1, alpha: NaN }), 'optimizer.alpha: must be >= 0; got NaN'],
   ];
   for (const [what, build, message] of cases) {
     it(`rejects ${what}`, () => {

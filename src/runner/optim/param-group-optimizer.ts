@@ -35,6 +35,9 @@ export interface OptimizerOptions {
   weightDecay?: number;
 }
 
+/** Hyper-parameters that are switches; every other one (but `betas`) is a number. */
+const BOOLEAN_OPTIONS: ReadonlySet<string> = new Set(['nesterov', 'centered']);
+
 /**
  * PyTorch-style optimizer over named tfjs variables, with parameter groups whose
  * hyper-parameters may change at every iteration. Subclasses implement one update rule.
@@ -62,6 +65,14 @@ export abstract class ParamGroupOptimizer {
     }
     if (defaults.eps !== undefined && !(typeof defaults.eps === 'number' && defaults.eps >= 0)) {
       throw new ConfigError('optimizer.eps', `must be a number >= 0; got ${defaults.eps}`);
+    }
+    // Every other value's type: a string '0.9' would pass a `>= 0` check and fail only at the first step.
+    for (const [key, value] of Object.entries(defaults)) {
+      if (key === 'betas') continue; // a pair, checked by the optimizers that have it
+      const flag = BOOLEAN_OPTIONS.has(key);
+      if (flag ? typeof value !== 'boolean' : !(typeof value === 'number' && Number.isFinite(value))) {
+        throw new ConfigError(`optimizer.${key}`, `must be ${flag ? 'true or false' : 'a finite number'}; got ${JSON.stringify(value)}`);
+      }
     }
     if (params.size === 0) throw new ConfigError('optimizer.params', 'selects no trainable parameter');
     this.params = params;
