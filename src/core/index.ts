@@ -18,3 +18,4 @@ export * from './pipeline.js';
 export * from './profiler.js';
 export * from './hook-registration.js';
 export * from './journal/index.js';
+export * from './stage-cycle.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Container } from 'inversify';
-import { Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { TOKENS } from '../core/di.js';
 import { Dispatcher } from '../core/dispatcher.js';
 import type { Hook, HookResult } from '../core/hook.js';
@@ -10,7 +10,8 @@ import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
 import { UNKNOWN_CONTEXT, type JournalContext, type JournalSession } from '../core/journal/journal-format.js';
 import { readJournal, type Journal, type JournalRecord } from '../core/journal/journal-reader.js';
 import type { PriorityLike } from '../core/priority.js';
-import { INITIAL_RUN_STATE, foldRunState, type RunState } from '../core/run-state.js';
+import { INITIAL_RUN_STATE, type RunState } from '../core/run-state.js';
+import { StageCycle } from '../core/stage-cycle.js';
 import { consoleLogger, singleProcessGroup, type Clock, type Logger } from '../core/services.js';
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
 import type { Mode } from '../core/stages.js';
@@ -78,21 +79,19 @@ export class ReplayRunner implements LoggerRunner {
   private readonly options: ReplayRunnerOptions;
   private readonly dispatcher = new Dispatcher<ReplayRunner>();
   private readonly registrar: HookRegistrar<ReplayRunner>;
-  private readonly eventSubject = new Subject<StageEvent>();
-  private readonly listeners: Array<(event: StageEvent) => void> = [];
+  /** Counters, the event in progress, listeners and end-of-stage tasks, as in the live runner. */
+  private readonly cycle = new StageCycle<ReplayRunner>(this.dispatcher);
   private readonly fileLoggers = new Map<string, FileLogger>();
   private fileLogger: FileLogger | undefined;
-  private state: RunState = { ...INITIAL_RUN_STATE };
   private context: JournalContext = UNKNOWN_CONTEXT;
   private loader: { readonly length: number } | null = null;
   private session: JournalSession | undefined;
-  private currentEvent: StageEvent | undefined;
   private lastTime = 0;
   private lr: number | Record<string, number> | undefined;
   private momentum: number | Record<string, number> | undefined;
 
   /** Every replayed event, after its hooks ran (with what they annotated). */
-  readonly events$: Observable<StageEvent> = this.eventSubject.asObservable();
+  readonly events$: Observable<StageEvent> = this.cycle.events$;
 
   constructor(options: ReplayRunnerOptions = {}) {
     this.options = options;
@@ -107,7 +106,8 @@ export class ReplayRunner implements LoggerRunner {
       warn: (m) => current().warn(m),
       error: (m) => current().error(m),
     };
-    this.clock = { now: () => this.currentEvent?.time ?? this.lastTime };
+    this.clock = { now: () => this.cycle.event?.time ?? this.lastTime };
+    this.cycle.addEventListener((event) => { this.lastTime = event.time; });
     this.applyContext(UNKNOWN_CONTEXT);
     this.container = new Container({ parent: options.parentContainer, defaultScope: 'Singleton' });
     this.container.bind(TOKENS.Runner).toConstantValue(this);
@@ -118,6 +118,7 @@ export class ReplayRunner implements LoggerRunner {
     this.registrar = new HookRegistrar(this.dispatcher, this.container);
   }
 
+  private get state(): Readonly<RunState> { return this.cycle.state; }
   get epoch(): number { return this.state.epoch; }
   get iter(): number { return this.state.iter; }
   get innerIter(): number { return this.state.innerIter; }
@@ -131,7 +132,7 @@ export class ReplayRunner implements LoggerRunner {
   get dataLoader(): { readonly length: number } | null { return this.loader; }
   get hooks(): readonly Hook<any>[] { return this.dispatcher.hooks; }
   /** The event being dispatched, while hooks run. */
-  get event(): StageEvent | undefined { return this.currentEvent; }
+  get event(): StageEvent | undefined { return this.cycle.event; }
 
   /** Registers a hook, as `BaseRunner.registerHook` does. */
   registerHook(hook: Hook<any>, priority?: PriorityLike): void {
@@ -162,17 +163,17 @@ export class ReplayRunner implements LoggerRunner {
 
   /** Adds scalars to the payload of the event being replayed (a copy: the source is untouched). */
   annotate(values: Record<string, Scalar | Record<string, Scalar>>): void {
-    if (!this.currentEvent) throw new Error('annotate() can only be called while a stage is being dispatched');
-    this.currentEvent.payload = { ...(this.currentEvent.payload ?? {}), ...values };
+    this.cycle.annotate(values);
+  }
+
+  /** Runs `task` once the replayed stage is over, as the live runner does. */
+  deferUntilStageEnd(task: () => void | Promise<void>): void {
+    this.cycle.defer(task);
   }
 
   /** A synchronous listener for every replayed event, before `events$`; returns an unsubscribe function. */
   addEventListener(listener: (event: StageEvent) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const at = this.listeners.indexOf(listener);
-      if (at >= 0) this.listeners.splice(at, 1);
-    };
+    return this.cycle.addEventListener(listener);
   }
 
   /**
@@ -181,7 +182,7 @@ export class ReplayRunner implements LoggerRunner {
    */
   async run(source: ReplaySource): Promise<void> {
     const records = this.recordsOf(source);
-    this.state = { ...INITIAL_RUN_STATE };
+    this.cycle.restore(INITIAL_RUN_STATE);
     try {
       for (const record of records) {
         const pending = this.feed(record.event, record);
@@ -202,20 +203,7 @@ export class ReplayRunner implements LoggerRunner {
     else if (!this.fileLogger) this.openLog();
     this.applyContext(recorded.context ?? UNKNOWN_CONTEXT);
     const current: StageEvent = { ...event, ...(event.payload ? { payload: { ...event.payload } } : {}) };
-    const s = this.state;
-    this.state = { seq: s.seq, mode: current.mode, epoch: current.epoch, iter: current.iter, innerIter: current.innerIter };
-    this.currentEvent = current;
-    this.absorb(current);
-    const pending = this.dispatcher.dispatch(current, this);
-    return pending ? pending.then(() => this.commit(current)) : this.commit(current);
-  }
-
-  private commit(event: StageEvent): void {
-    this.state = foldRunState(this.state, event);
-    this.currentEvent = undefined;
-    this.lastTime = event.time;
-    for (const listener of this.listeners) listener(event);
-    this.eventSubject.next(event);
+    return this.cycle.run(current, this, () => this.absorb(current));
   }
 
   /** What the live runner and its timer and eval hooks put into the log buffer at this stage. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Container } from 'inversify';
-import { Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { TOKENS } from '../core/di.js';
 import { Dispatcher } from '../core/dispatcher.js';
 import { ConfigError } from '../core/errors.js';
@@ -10,7 +10,8 @@ import type { Hook, HookResult } from '../core/hook.js';
 import { formatHookInfo } from '../core/hook-info.js';
 import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
 import type { PriorityLike } from '../core/priority.js';
-import { INITIAL_RUN_STATE, foldRunState, type RunState } from '../core/run-state.js';
+import { foldRunState, type RunState } from '../core/run-state.js';
+import { StageCycle } from '../core/stage-cycle.js';
 import type { RunnerView } from '../core/runner-view.js';
 import { consoleLogger, singleProcessGroup, systemClock, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
@@ -90,21 +91,16 @@ export abstract class BaseRunner implements RunnerView {
   /** The loader of the loop in progress. */
   dataLoader: LoaderLike | null = null;
 
-  protected state: RunState = { ...INITIAL_RUN_STATE };
   protected maxEpochsValue: number | undefined;
   protected maxItersValue: number | undefined;
   protected readonly dispatcher = new Dispatcher<BaseRunner>();
   private readonly registrar: HookRegistrar<BaseRunner>;
-  private readonly eventSubject = new Subject<StageEvent>();
-  private readonly listeners: Array<(event: StageEvent) => void> = [];
-  private currentEvent: StageEvent | undefined;
-  /** Stage of the last finished event (a checkpoint records what it was taken after). */
-  private lastStage: EventStage | null = null;
-  private deferred: Array<() => void | Promise<void>> = [];
+  /** Counters, the event in progress, listeners and end-of-stage tasks. */
+  private readonly cycle = new StageCycle<BaseRunner>(this.dispatcher);
   private stopRequest: StopRequest | undefined;
 
   /** Every stage event, in order, after the stage's hooks have run (payload complete). */
-  readonly events$: Observable<StageEvent> = this.eventSubject.asObservable();
+  readonly events$: Observable<StageEvent> = this.cycle.events$;
 
   constructor(options: RunnerOptions) {
     const { model, optimizer = null, workDir = null, meta = {}, maxEpochs, maxIters } = options;
@@ -146,6 +142,8 @@ export abstract class BaseRunner implements RunnerView {
     this.registrar = new HookRegistrar(this.dispatcher, this.container);
   }
 
+  /** The counters: the fold of the events so far. */
+  protected get state(): Readonly<RunState> { return this.cycle.state; }
   get epoch(): number { return this.state.epoch; }
   get iter(): number { return this.state.iter; }
   get innerIter(): number { return this.state.innerIter; }
@@ -161,7 +159,7 @@ export abstract class BaseRunner implements RunnerView {
   /** Hooks in execution order. */
   get hooks(): readonly Hook<any>[] { return this.dispatcher.hooks; }
   /** The event being dispatched, while hooks run. */
-  get event(): StageEvent | undefined { return this.currentEvent; }
+  get event(): StageEvent | undefined { return this.cycle.event; }
   /** The pending stop request, if a hook asked the run to end. */
   get stopRequested(): StopRequest | undefined { return this.stopRequest; }
   /** Where checkpoints are stored (`TOKENS.CheckpointIO` in the container; rebind to change it). */
@@ -239,9 +237,7 @@ export abstract class BaseRunner implements RunnerView {
 
   /** Adds scalars to the payload of the event being dispatched (journaled with it). */
   annotate(values: Record<string, Scalar | Record<string, Scalar>>): void {
-    if (!this.currentEvent) throw new Error('annotate() can only be called while a stage is being dispatched');
-    // Each event owns its payload object, so it is extended in place (this runs per iteration).
-    Object.assign((this.currentEvent.payload ??= {}), values);
+    this.cycle.annotate(values);
   }
 
   /**
@@ -250,8 +246,7 @@ export abstract class BaseRunner implements RunnerView {
    * state after the whole stage, not halfway through it.
    */
   deferUntilStageEnd(task: () => void | Promise<void>): void {
-    if (!this.currentEvent) throw new Error('deferUntilStageEnd() can only be called while a stage is being dispatched');
-    this.deferred.push(task);
+    this.cycle.defer(task);
   }
 
   /**
@@ -259,11 +254,7 @@ export abstract class BaseRunner implements RunnerView {
    * journal writer uses this); returns an unsubscribe function.
    */
   addEventListener(listener: (event: StageEvent) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const at = this.listeners.indexOf(listener);
-      if (at >= 0) this.listeners.splice(at, 1);
-    };
+    return this.cycle.addEventListener(listener);
   }
 
   /** Forget the cached per-stage hook lists (after a hook changed what it subscribes to). */
@@ -278,7 +269,7 @@ export abstract class BaseRunner implements RunnerView {
 
   /** Restores counters (used by resume); the next event continues after `seq`. */
   restoreState(state: Partial<RunState>): void {
-    this.state = { ...this.state, ...state };
+    this.cycle.restore(state);
   }
 
   /**
@@ -288,10 +279,10 @@ export abstract class BaseRunner implements RunnerView {
    * `meta.iter` are those counts. Hooks with `stateDict()` are saved by hook id.
    */
   async saveCheckpoint(outDir: string, options: SaveCheckpointOptions = {}): Promise<string> {
-    const event = this.currentEvent;
+    const event = this.cycle.event;
     const snapshot: RunSnapshot = event
       ? { state: foldRunState(this.state, event), stage: event.stage }
-      : { state: { ...this.state }, stage: this.lastStage };
+      : { state: { ...this.state }, stage: this.cycle.lastStage };
     return saveRunnerCheckpoint(this, outDir, snapshot, options);
   }
 
@@ -318,7 +309,7 @@ export abstract class BaseRunner implements RunnerView {
    * `resumeFrom`): then the `beforeRun` event is renumbered to continue the checkpoint's history.
    */
   async resume(checkpoint: string, options: ResumeOptions = {}): Promise<CheckpointMeta> {
-    const event = this.currentEvent;
+    const event = this.cycle.event;
     if (event && event.stage !== 'beforeRun') {
       throw new Error(`resume() must be called before run() or from a beforeRun hook; it was called during ${event.stage}`);
     }
@@ -337,7 +328,7 @@ export abstract class BaseRunner implements RunnerView {
     this.meta = { ...(this.meta ?? {}), ...kept };
     this.restoreState(meta.runState);
     if (event) Object.assign(event, { ...meta.runState, seq: meta.runState.seq + 1 });
-    this.lastStage = meta.stage;
+    this.cycle.lastStage = meta.stage;
     this.continueFrom(meta.stage);
     this.logger.info(`resumed epoch ${this.epoch}, iter ${this.iter}`);
     return meta;
@@ -351,8 +342,8 @@ export abstract class BaseRunner implements RunnerView {
   }
 
   /**
-   * Starts `stage`: counters become `changes` applied to the current state, hooks run, then the
-   * counters advance as {@link foldRunState} says and the event is published.
+   * Starts `stage`: an event with `changes` applied to the current counters, run through its
+   * hooks by the {@link StageCycle}.
    */
   protected emit(stage: EventStage, changes?: Partial<Omit<RunState, 'seq'>>, payload?: EventPayload): HookResult {
     const s = this.state;
@@ -366,23 +357,7 @@ export abstract class BaseRunner implements RunnerView {
       time: this.clock.now(),
     };
     if (payload) event.payload = payload;
-    this.state = { seq: s.seq, mode: event.mode, epoch: event.epoch, iter: event.iter, innerIter: event.innerIter };
-    this.currentEvent = event;
-    const pending = this.dispatcher.dispatch(event, this);
-    if (pending) return pending.then(() => this.commit(event));
-    return this.commit(event);
-  }
-
-  private commit(event: StageEvent): HookResult {
-    this.state = foldRunState(this.state, event);
-    this.currentEvent = undefined;
-    this.lastStage = event.stage;
-    for (const listener of this.listeners) listener(event);
-    this.eventSubject.next(event);
-    if (this.deferred.length === 0) return undefined;
-    const tasks = this.deferred;
-    this.deferred = [];
-    return runInOrder(tasks);
+    return this.cycle.run(event, this);
   }
 
   /** Checks `run()`'s arguments as MMCV does, with messages that say what is wrong. */
@@ -456,10 +431,6 @@ export abstract class BaseRunner implements RunnerView {
 /** Disposable batches (tensors) are released after their iteration. */
 export function disposeBatch(batch: unknown): void {
   (batch as { dispose?: () => void } | null)?.dispose?.();
-}
-
-async function runInOrder(tasks: Array<() => void | Promise<void>>): Promise<void> {
-  for (const task of tasks) await task();
 }
 
 function firstOfGroups(values: number[] | Record<string, number[]>): number | Record<string, number> {
