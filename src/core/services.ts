@@ -35,23 +35,48 @@ export class MemoryLogger implements Logger {
   text(): string { return this.lines.map((l) => l.message).join('\n'); }
 }
 
+/** How `ProcessGroup.allReduce` combines the ranks' values, element by element. */
+export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
+
 /**
- * Collective operations across training processes (ranks). One process is rank 0 of a world of
- * size 1, where every operation is the identity.
+ * Collective operations across training processes (ranks), MMCV's `torch.distributed` seam.
+ * Every rank must call the same collectives in the same order with arrays of the same lengths;
+ * array collectives work in place on the arrays passed (so buffers can be allocated once and
+ * reused) and resolve with those same arrays. Object collectives carry any value that
+ * `structuredClone` accepts, of any size per rank. One process is rank 0 of a world of size 1,
+ * where every operation is the identity.
  */
 export interface ProcessGroup {
   readonly rank: number;
   readonly worldSize: number;
-  /** Element-wise mean of `values` over all ranks (each rank passes its own). */
+  /** This process's rank among the ranks on its machine (MMCV's local rank). */
+  readonly localRank: number;
+  /** Element-wise reduction of `values` over all ranks, in place. */
+  allReduce(values: Float32Array[], op?: ReduceOp): Promise<Float32Array[]>;
+  /** Element-wise mean of `values` over all ranks, in place (`allReduce(values, 'mean')`). */
   allReduceMean(values: Float32Array[]): Promise<Float32Array[]>;
-  /** Rank 0's values, on every rank. */
-  broadcast(values: Float32Array[]): Promise<Float32Array[]>;
+  /** The root rank's values, copied in place into every rank's arrays. */
+  broadcast(values: Float32Array[], root?: number): Promise<Float32Array[]>;
+  /** The root rank's value, on every rank. */
+  broadcastObject<T>(value: T, root?: number): Promise<T>;
+  /** Every rank's value, in rank order, on every rank. */
+  allGather<T>(value: T): Promise<T[]>;
+  /** Every rank's value, in rank order, on the root rank; `undefined` on the others. */
+  gather<T>(value: T, root?: number): Promise<T[] | undefined>;
+  /** Resolves once every rank has reached it. */
+  barrier(): Promise<void>;
 }
 
 /** The single-process group. */
 export const singleProcessGroup: ProcessGroup = {
   rank: 0,
   worldSize: 1,
+  localRank: 0,
+  allReduce: async (values) => values,
   allReduceMean: async (values) => values,
   broadcast: async (values) => values,
+  broadcastObject: async (value) => value,
+  allGather: async (value) => [value],
+  gather: async (value) => [value],
+  barrier: async () => undefined,
 };

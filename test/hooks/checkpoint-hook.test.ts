@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
 import { Hook } from '../../src/core/hook.js';
 import { HOOKS } from '../../src/core/hooks-registry.js';
-import type { ProcessGroup } from '../../src/core/services.js';
+import { singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
 import { CheckpointHook } from '../../src/hooks/checkpoint-hook.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
 import { LATEST, verifyCheckpoint } from '../../src/runner/checkpoint/checkpoint-io.js';
@@ -126,7 +126,7 @@ describe('CheckpointHook', () => {
   });
 
   it('writes nothing on ranks other than 0', async () => {
-    const group: ProcessGroup = { rank: 1, worldSize: 2, allReduceMean: async (v) => v, broadcast: async (v) => v };
+    const group: ProcessGroup = { ...singleProcessGroup, rank: 1, worldSize: 2, allReduceMean: async (v) => v, broadcast: async (v) => v };
     const { runner, run } = buildRun({ workDir: dir, maxEpochs: 2, checkpoint: { interval: 1 }, processGroup: group });
     await run();
     expect(checkpoints(dir)).to.deep.equal([]);
@@ -143,6 +143,7 @@ describe('CheckpointHook', () => {
     const received: Float32Array[] = [];
     // Rank 0 of two; the other rank's statistics are all 1.
     const group: ProcessGroup = {
+      ...singleProcessGroup,
       rank: 0, worldSize: 2,
       allReduceMean: async (values) => {
         received.push(...values);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
 import { HOOKS } from '../../src/core/hooks-registry.js';
-import { MemoryLogger, type ProcessGroup } from '../../src/core/services.js';
+import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
 import { Fp16OptimizerHook } from '../../src/hooks/fp16/fp16-optimizer-hook.js';
 import { roundFloat16Array } from '../../src/hooks/fp16/float16.js';
 import { GradientCumulativeFp16OptimizerHook } from '../../src/hooks/fp16/gradient-cumulative-fp16-optimizer-hook.js';
@@ -193,6 +193,7 @@ describe('Fp16OptimizerHook', () => {
   it('averages the binary16 gradients over the process group when distributed', async () => {
     // The other rank of this two-rank group overflowed: the mean is infinite, so every rank skips.
     const otherRankOverflowed: ProcessGroup = {
+      ...singleProcessGroup,
       rank: 0, worldSize: 2, allReduceMean: async (values) => values.map((v) => v.map((x) => (x + Infinity) / 2)), broadcast: async (v) => v,
     };
     const distributed = await probedRun(new Fp16OptimizerHook({ lossScale: 'dynamic', coalesce: true, bucketSizeMb: -1 }), { maxEpochs: 1, processGroup: otherRankOverflowed });

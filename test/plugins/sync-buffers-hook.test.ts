@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { TOKENS } from '../../src/core/di.js';
-import { MemoryLogger, type ProcessGroup } from '../../src/core/services.js';
+import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
 import { DataLoader } from '../../src/runner/data/data-loader.js';
 import { Synthetic } from '../../src/runner/data/synthetic.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
@@ -29,6 +29,12 @@ function bnClassifier(): Classifier {
 class FakeTwoRankGroup implements ProcessGroup {
   readonly rank = 0;
   readonly worldSize = 2;
+  readonly localRank = 0;
+  readonly allReduce = singleProcessGroup.allReduce;
+  readonly broadcastObject = singleProcessGroup.broadcastObject;
+  readonly allGather = singleProcessGroup.allGather;
+  readonly gather = singleProcessGroup.gather;
+  readonly barrier = singleProcessGroup.barrier;
   readonly calls: Array<{ stage: string | undefined; local: Float32Array[]; averaged: Float32Array[] }> = [];
   constructor(private readonly stageOf: () => string | undefined = () => undefined) {}
   async allReduceMean(values: Float32Array[]): Promise<Float32Array[]> {
@@ -108,6 +114,7 @@ describe('SyncBuffersHook', () => {
 
   it('is a no-op with one rank or distributed: false', async () => {
     const refuse: ProcessGroup = {
+      ...singleProcessGroup,
       rank: 0, worldSize: 1,
       allReduceMean: () => { throw new Error('must not be called with one rank'); },
       broadcast: async (v) => v,
@@ -124,7 +131,7 @@ describe('SyncBuffersHook', () => {
   });
 
   it('stops the run with a clear error when the group answers with the wrong number of arrays', async () => {
-    const broken: ProcessGroup = { rank: 0, worldSize: 2, allReduceMean: async (v) => v.slice(1), broadcast: async (v) => v };
+    const broken: ProcessGroup = { ...singleProcessGroup, rank: 0, worldSize: 2, allReduceMean: async (v) => v.slice(1), broadcast: async (v) => v };
     const { runner, train } = setup(broken);
     runner.registerTrainingHooks({ optimizerConfig: {}, customHooksConfig: [{ type: 'SyncBuffersHook' }] });
     let error: Error | undefined;

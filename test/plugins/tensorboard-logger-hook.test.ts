@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
-import { MemoryLogger, type ProcessGroup } from '../../src/core/services.js';
+import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
 import { buildOptimizers } from '../../src/runner/optim/build-optimizer.js';
 import { MLPClassifier } from '../../src/runner/model/models.js';
@@ -125,7 +125,7 @@ describe('TensorboardLoggerHook', () => {
   it('writes nothing on ranks other than 0, and needs logDir or a work dir on rank 0', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const rank1: ProcessGroup = { rank: 1, worldSize: 2, allReduceMean: async (v) => v, broadcast: async (v) => v };
+      const rank1: ProcessGroup = { ...singleProcessGroup, rank: 1, worldSize: 2, allReduceMean: async (v) => v, broadcast: async (v) => v };
       const { runner, train } = tinyRunner({ workDir: dir, processGroup: rank1, maxEpochs: 1 });
       runner.registerTrainingHooks({ optimizerConfig: {}, logConfig: { interval: 1, hooks: [{ type: 'TensorboardLoggerHook' }] } });
       await runner.run([train], [['train', 1]]);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { ConfigError } from '../../../src/core/errors.js';
-import type { ProcessGroup } from '../../../src/core/services.js';
+import { singleProcessGroup, type ProcessGroup } from '../../../src/core/services.js';
 import type { StageEvent } from '../../../src/core/stage-event.js';
 import { Classifier } from '../../../src/runner/model/classifier.js';
 import { SGD } from '../../../src/runner/optim/sgd.js';
@@ -24,6 +24,7 @@ function bnClassifier(): Classifier {
  */
 function rankOf(rank: number): ProcessGroup & { broadcasts: number } {
   const group = {
+    ...singleProcessGroup,
     rank,
     worldSize: 2,
     broadcasts: 0,
