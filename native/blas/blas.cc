@@ -1,0 +1,107 @@
+// OpenBLAS sgemm on tensors that live in the tfjs wasm heap (one ArrayBuffer), no copies.
+// JS passes the heap and byte offsets; this file only computes. See README.md.
+#include <napi.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+extern "C" {
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+}
+
+namespace {
+
+// Activation codes; the same list, in order, as NATIVE_ACTIVATIONS in native-mat-mul.ts.
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kSigmoid = 3, kElu = 4, kLeakyRelu = 5 };
+
+void Epilogue(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int activation, float alpha) {
+  if (bias != nullptr) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = c + r * n;
+      if (biasLen == 1) {
+        for (int64_t j = 0; j < n; ++j) row[j] += bias[0];
+      } else {
+        for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
+      }
+    }
+  }
+  const int64_t size = rows * n;
+  switch (activation) {
+    case kRelu: for (int64_t i = 0; i < size; ++i) c[i] = c[i] < 0.f ? 0.f : c[i]; break;
+    case kRelu6: for (int64_t i = 0; i < size; ++i) c[i] = std::min(6.f, std::max(0.f, c[i])); break;
+    case kSigmoid: for (int64_t i = 0; i < size; ++i) c[i] = 1.f / (1.f + std::exp(-c[i])); break;
+    case kElu: for (int64_t i = 0; i < size; ++i) c[i] = c[i] < 0.f ? std::expm1(c[i]) : c[i]; break;
+    case kLeakyRelu: for (int64_t i = 0; i < size; ++i) c[i] = c[i] < 0.f ? alpha * c[i] : c[i]; break;
+    default: break;
+  }
+}
+
+// sgemm(heap, batch, m, n, k, aOffset, bOffset, cOffset, transposeA, transposeB,
+//       aBatchStride, bBatchStride, biasOffset, biasLength, activation, alpha)
+// Offsets are in bytes into `heap`, strides in elements (0 broadcasts one matrix over the batch).
+// Row-major: a is [m, k] ([k, m] transposed), b is [k, n] ([n, k] transposed), c is [m, n].
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 16 || !info[0].IsArrayBuffer()) {
+    Napi::TypeError::New(env, "sgemm: expected (heap, batch, m, n, k, aOffset, bOffset, cOffset, transposeA, transposeB, aStride, bStride, biasOffset, biasLength, activation, alpha)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  const size_t heapBytes = heap.ByteLength();
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t batch = num(1), m = num(2), n = num(3), k = num(4);
+  const int64_t aOff = num(5), bOff = num(6), cOff = num(7);
+  const bool ta = info[8].ToBoolean().Value(), tb = info[9].ToBoolean().Value();
+  const int64_t aStride = num(10), bStride = num(11), biasOff = num(12), biasLen = num(13);
+  const int activation = static_cast<int>(num(14));
+  const float alpha = static_cast<float>(info[15].As<Napi::Number>().DoubleValue());
+  // Every operand must lie inside the heap: a wrong offset must not write outside it.
+  auto inside = [&](int64_t off, int64_t elems) { return off >= 0 && elems >= 0 && static_cast<uint64_t>(off) + static_cast<uint64_t>(elems) * 4 <= heapBytes; };
+  if (batch < 1 || m < 0 || n < 0 || k < 0 || !inside(aOff, (batch - 1) * aStride + m * k) || !inside(bOff, (batch - 1) * bStride + k * n) ||
+      !inside(cOff, batch * m * n) || (biasOff >= 0 && !inside(biasOff, biasLen))) {
+    Napi::RangeError::New(env, "sgemm: an operand lies outside the heap").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const float* a = reinterpret_cast<const float*>(base + aOff);
+  const float* b = reinterpret_cast<const float*>(base + bOff);
+  float* c = reinterpret_cast<float*>(base + cOff);
+  const float* bias = biasOff >= 0 ? reinterpret_cast<const float*>(base + biasOff) : nullptr;
+  const int lda = ta ? m : k, ldb = tb ? k : n;
+  for (int64_t i = 0; i < batch; ++i) {
+    if (m > 0 && n > 0) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f,
+                  a + i * aStride, lda, b + i * bStride, ldb, 0.f, c + i * m * n, n);
+    }
+  }
+  if (bias != nullptr || activation != kLinear) Epilogue(c, batch * m, n, bias, biasLen, activation, alpha);
+  return env.Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), openblas_get_num_threads());
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("library", Napi::String::New(info.Env(), "OpenBLAS"));
+  out.Set("config", Napi::String::New(info.Env(), openblas_get_config()));
+  out.Set("threads", Napi::Number::New(info.Env(), openblas_get_num_threads()));
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(blas, Init)

@@ -1,0 +1,136 @@
+/**
+ * Native BLAS under the wasm backend: `BatchMatMul` and `_FusedMatMul` run OpenBLAS's sgemm
+ * (the optional addon in native/blas) directly on the operands in the wasm heap, no copies.
+ *
+ * The wasm heap is one ArrayBuffer; the addon gets it and the tensors' byte offsets and writes
+ * the product into an output allocated by the wasm backend, so the result is an ordinary wasm
+ * tensor. One core does ~99 GFLOP/s of float32 GEMM natively against ~26 GFLOP/s in wasm SIMD.
+ * Everything the native path does not cover (other dtypes, prelu, batch shapes that broadcast
+ * in both operands, biases other than [n] or scalar, empty tensors) goes to the wrapped kernel,
+ * which also produces the error messages for invalid shapes. The conv GEMMs of
+ * src/backend/kernels call the registered BatchMatMul, so they take this path as well.
+ *
+ * The addon is optional: without it (no compiler or OpenBLAS at install) or with
+ * `HOOKFLOW_NATIVE_BLAS=0`, the plain wasm kernels stay in place.
+ */
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { loadNativeAddon } from '../../native/load-native-addon.js';
+import type { KernelArgs, WasmBackend } from './util.js';
+
+/** What native/blas/blas.cc exports. */
+interface BlasAddon {
+  sgemm(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, aOffset: number, bOffset: number, cOffset: number,
+    transposeA: boolean, transposeB: boolean, aBatchStride: number, bBatchStride: number, biasOffset: number, biasLength: number,
+    activation: number, alpha: number): void;
+  setThreads(threads: number): number;
+  info(): { library: string; config: string; threads: number };
+}
+
+/** Fused activations the native epilogue applies; their index is the addon's activation code. */
+export const NATIVE_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu'] as const;
+
+/** Whether the native BLAS path is on, with what, or why not. */
+export type NativeBlasStatus =
+  | { readonly active: true; readonly library: string; readonly threads: number; readonly config: string }
+  | { readonly active: false; readonly reason: string };
+
+/**
+ * OpenBLAS threads per process: `HOOKFLOW_BLAS_THREADS` when set; 1 under MPI
+ * (`OMPI_COMM_WORLD_SIZE` or `PMI_SIZE` set: the ranks already use one process per core, and
+ * more BLAS threads would oversubscribe); otherwise 1 as well, since hookflow's dense layers
+ * are small GEMMs on which a second thread costs more in hand-off than it gains (measured in
+ * bench/peer.ts). Set `HOOKFLOW_BLAS_THREADS` higher for large layers on an idle machine.
+ */
+export function blasThreadCount(env: NodeJS.ProcessEnv = process.env): number {
+  const requested = env.HOOKFLOW_BLAS_THREADS?.trim();
+  if (requested) {
+    const n = Number(requested);
+    if (!Number.isInteger(n) || n < 1 || n > os.availableParallelism() * 4) {
+      throw new Error(`HOOKFLOW_BLAS_THREADS: must be an integer from 1 to ${os.availableParallelism() * 4}; got '${requested}'`);
+    }
+    return n;
+  }
+  return 1;
+}
+
+let addon: BlasAddon | undefined;
+let status: NativeBlasStatus | undefined;
+
+/** Loads the addon once (unless `HOOKFLOW_NATIVE_BLAS=0`) and sets its thread count. */
+export function nativeBlasStatus(): NativeBlasStatus {
+  if (status) return status;
+  if (['0', 'false', 'off'].includes((process.env.HOOKFLOW_NATIVE_BLAS ?? '').trim().toLowerCase())) {
+    status = { active: false, reason: 'disabled by HOOKFLOW_NATIVE_BLAS' };
+    return status;
+  }
+  const loaded = loadNativeAddon<BlasAddon>('blas');
+  if (!loaded.addon) {
+    status = { active: false, reason: loaded.reason };
+    return status;
+  }
+  addon = loaded.addon;
+  const threads = addon.setThreads(blasThreadCount());
+  const { library, config } = addon.info();
+  status = { active: true, library, threads, config };
+  return status;
+}
+
+const wrappers = new WeakSet<tf.KernelFunc>();
+
+/** True when `config` already is a wrapper made by {@link withNativeMatMul}. */
+export function hasNativeMatMul(config: tf.KernelConfig): boolean {
+  return wrappers.has(config.kernelFunc);
+}
+
+/** Product of the batch dims of `t` (all but the last two). */
+function batchOf(t: tf.TensorInfo): number {
+  return tf.util.sizeFromShape(t.shape.slice(0, -2));
+}
+
+/**
+ * Wraps the wasm matmul kernel `original` (`BatchMatMul` or `_FusedMatMul`) so that float32
+ * products run on the native sgemm; call only when {@link nativeBlasStatus} is active.
+ */
+export function withNativeMatMul(original: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const backend = args.backend as WasmBackend;
+    const { a, b, bias } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
+    const { transposeA = false, transposeB = false, activation = 'linear', leakyreluAlpha = 0.2 } =
+      args.attrs as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
+    const code = (NATIVE_ACTIVATIONS as readonly string[]).indexOf(activation);
+    if (addon == null || code < 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
+      return original.kernelFunc(args);
+    }
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = a.shape[transposeA ? ra - 1 : ra - 2]!;
+    const k = a.shape[transposeA ? ra - 2 : ra - 1]!;
+    const n = b.shape[transposeB ? rb - 2 : rb - 1]!;
+    if (k !== b.shape[transposeB ? rb - 1 : rb - 2] || m === 0 || n === 0 || k === 0) return original.kernelFunc(args);
+    const batchA = batchOf(a);
+    const batchB = batchOf(b);
+    let outer: number[];
+    try {
+      outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch {
+      return original.kernelFunc(args); // it names the mismatch
+    }
+    const batch = tf.util.sizeFromShape(outer);
+    // One operand may be broadcast as a whole; partial broadcasting ([2,1] with [1,3]) stays on wasm.
+    if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return original.kernelFunc(args);
+    const biasSize = bias ? tf.util.sizeFromShape(bias.shape) : 0;
+    if (bias && (bias.dtype !== 'float32' || !(biasSize === 1 || (biasSize === n && bias.shape.at(-1) === n)))) {
+      return original.kernelFunc(args);
+    }
+    const out = backend.makeOutput([...outer, m, n], 'float32');
+    // The heap is read after makeOutput: an allocation may grow (and replace) it.
+    addon.sgemm((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer, batch, m, n, k,
+      backend.getMemoryOffset(a.dataId), backend.getMemoryOffset(b.dataId), backend.getMemoryOffset(out.dataId),
+      transposeA, transposeB, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n,
+      bias ? backend.getMemoryOffset(bias.dataId) : -1, biasSize, code, leakyreluAlpha);
+    return out;
+  };
+  wrappers.add(kernelFunc as tf.KernelFunc);
+  return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
+}
