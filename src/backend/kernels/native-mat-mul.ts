@@ -5,8 +5,10 @@
  * The wasm heap is one ArrayBuffer; the addon gets it and the tensors' byte offsets and writes
  * the product into an output allocated by the wasm backend, so the result is an ordinary wasm
  * tensor. One core does ~99 GFLOP/s of float32 GEMM natively against ~26 GFLOP/s in wasm SIMD.
- * Everything the native path does not cover (other dtypes, prelu, batch shapes that broadcast
- * in both operands, biases other than [n] or scalar, empty tensors) goes to the wrapped kernel,
+ * Batch dims broadcast as in tfjs's own kernels (operand matrix = output batch index modulo the
+ * operand's batch size).
+ * Everything the native path does not cover (other dtypes, prelu, biases other than [n] or a
+ * scalar, empty tensors) goes to the wrapped kernel,
  * which also produces the error messages for invalid shapes. The conv GEMMs of
  * src/backend/kernels call the registered BatchMatMul, so they take this path as well.
  *
@@ -117,18 +119,30 @@ export function withNativeMatMul(original: tf.KernelConfig): tf.KernelConfig {
       return original.kernelFunc(args); // it names the mismatch
     }
     const batch = tf.util.sizeFromShape(outer);
-    // One operand may be broadcast as a whole; partial broadcasting ([2,1] with [1,3]) stays on wasm.
-    if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return original.kernelFunc(args);
     const biasSize = bias ? tf.util.sizeFromShape(bias.shape) : 0;
     if (bias && (bias.dtype !== 'float32' || !(biasSize === 1 || (biasSize === n && bias.shape.at(-1) === n)))) {
       return original.kernelFunc(args);
     }
+    const oneCall = (batchA === batch || batchA === 1) && (batchB === batch || batchB === 1);
+    // Both operands broadcast and an epilogue: the wrapped kernel decides (layers never send these).
+    if (!oneCall && (bias || code !== 0)) return original.kernelFunc(args);
     const out = backend.makeOutput([...outer, m, n], 'float32');
     // The heap is read after makeOutput: an allocation may grow (and replace) it.
-    addon.sgemm((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer, batch, m, n, k,
-      backend.getMemoryOffset(a.dataId), backend.getMemoryOffset(b.dataId), backend.getMemoryOffset(out.dataId),
-      transposeA, transposeB, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n,
-      bias ? backend.getMemoryOffset(bias.dataId) : -1, biasSize, code, leakyreluAlpha);
+    const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+    const [aOffset, bOffset, cOffset] = [a, b, out].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
+    const biasOffset = bias ? backend.getMemoryOffset(bias.dataId) : -1;
+    if (oneCall) {
+      // One call: each operand is either batched like the output or one matrix for all.
+      addon.sgemm(heap, batch, m, n, k, aOffset, bOffset, cOffset, transposeA, transposeB,
+        batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, biasOffset, biasSize, code, leakyreluAlpha);
+      return out;
+    }
+    // Both operands broadcast ([2,1] with [1,3]): one product per output matrix, operands taken
+    // modulo their batch size as tfjs's cpu and wasm kernels do.
+    for (let i = 0; i < batch; i++) {
+      addon.sgemm(heap, 1, m, n, k, aOffset + (i % batchA) * m * k * 4, bOffset + (i % batchB) * k * n * 4, cOffset + i * m * n * 4,
+        transposeA, transposeB, 0, 0, biasOffset, biasSize, code, leakyreluAlpha);
+    }
     return out;
   };
   wrappers.add(kernelFunc as tf.KernelFunc);
