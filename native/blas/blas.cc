@@ -1,4 +1,5 @@
-// OpenBLAS sgemm on tensors that live in the tfjs wasm heap (one ArrayBuffer), no copies.
+// Native compute on tensors that live in the tfjs wasm heap (one ArrayBuffer), no copies:
+// OpenBLAS sgemm for the matmuls, and the one-pass loops of gradient clipping and SGD.
 // JS passes the heap and byte offsets; this file only computes. See README.md.
 #include <napi.h>
 #include <cblas.h>
@@ -82,6 +83,68 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// True if `length` floats at byte `offset` lie inside the heap; otherwise throws a JS RangeError.
+bool CheckedF32(Napi::Env env, size_t heapBytes, int64_t offset, int64_t length) {
+  if (offset >= 0 && length >= 0 && static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) * 4 <= heapBytes) return true;
+  Napi::RangeError::New(env, "an operand lies outside the heap").ThrowAsJavaScriptException();
+  return false;
+}
+
+// sumOfSquares(heap, offsetsAndLengths: Float64Array [offset0, length0, offset1, ...]) -> number
+// One pass over every gradient (the global 2-norm of gradient clipping), accumulated in double.
+Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Float64Array spans = info[1].As<Napi::Float64Array>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  double total = 0;
+  for (size_t i = 0; i + 1 < spans.ElementLength(); i += 2) {
+    const auto offset = static_cast<int64_t>(spans[i]), length = static_cast<int64_t>(spans[i + 1]);
+    if (!CheckedF32(env, heap.ByteLength(), offset, length)) return env.Undefined();
+    const float* x = reinterpret_cast<const float*>(base + offset);
+    float partial = 0.f;  // float lanes vectorise; flushed to double per tensor
+    for (int64_t j = 0; j < length; ++j) partial += x[j] * x[j];
+    total += partial;
+  }
+  return Napi::Number::New(env, total);
+}
+
+// sgdUpdate(heap, n, paramOffset, gradOffset, bufferOffset (-1: none yet), outParamOffset,
+//           outBufferOffset (-1: no momentum), lr, momentum, dampening, weightDecay, nesterov)
+// PyTorch's SGD step in one pass: d = g + wd·p; buf = d on the first step, else
+// momentum·buf + (1 − dampening)·d; d = nesterov ? d + momentum·buf : buf; p' = p − lr·d.
+Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
+  const int64_t n = num(1), pOff = num(2), gOff = num(3), bOff = num(4), outPOff = num(5), outBOff = num(6);
+  const float lr = real(7), momentum = real(8), dampening = real(9), wd = real(10);
+  const bool nesterov = info[11].ToBoolean().Value();
+  const size_t bytes = heap.ByteLength();
+  if (!CheckedF32(env, bytes, pOff, n) || !CheckedF32(env, bytes, gOff, n) || !CheckedF32(env, bytes, outPOff, n) ||
+      (bOff >= 0 && !CheckedF32(env, bytes, bOff, n)) || (outBOff >= 0 && !CheckedF32(env, bytes, outBOff, n))) {
+    return env.Undefined();
+  }
+  const float* p = reinterpret_cast<const float*>(base + pOff);
+  const float* g = reinterpret_cast<const float*>(base + gOff);
+  float* outP = reinterpret_cast<float*>(base + outPOff);
+  if (outBOff < 0) {
+    for (int64_t i = 0; i < n; ++i) outP[i] = p[i] - lr * (g[i] + wd * p[i]);
+    return env.Undefined();
+  }
+  const float* buf = bOff >= 0 ? reinterpret_cast<const float*>(base + bOff) : nullptr;
+  float* outB = reinterpret_cast<float*>(base + outBOff);
+  for (int64_t i = 0; i < n; ++i) {
+    const float d = g[i] + wd * p[i];
+    const float b = buf != nullptr ? momentum * buf[i] + (1.f - dampening) * d : d;
+    outB[i] = b;
+    outP[i] = p[i] - lr * (nesterov ? d + momentum * b : b);
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), openblas_get_num_threads());
@@ -97,6 +160,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares));
+  exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;

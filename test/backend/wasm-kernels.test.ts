@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
 import {
   blasThreadCount, conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
-  hasNativeMatMul, nativeBlasStatus, registerWasmTrainingKernels, WASM_TRAINING_KERNELS,
+  hasNativeMatMul, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,
 } from '../../src/backend/index.js';
 import { seeded } from '../helpers/seeded.js';
 
@@ -405,6 +405,47 @@ describe('wasm training kernels', function () {
         const [cpu, wasm] = [await train('cpu'), await train('wasm')];
         wasm.forEach((values, i) => expect(relError(values, cpu[i]!), `weight ${i}`).to.be.at.most(1e-5));
       });
+    });
+
+    it('HookflowSgdUpdate (fused SGD step) equals the step on plain arrays, on wasm (native or not) and cpu', async function () {
+      const arb = fc.record({
+        n: fc.integer({ min: 1, max: 300 }), seed: fc.integer(), withBuffer: fc.boolean(), nesterov: fc.boolean(),
+        lr: fc.double({ min: 0, max: 1, noNaN: true }), momentum: fc.constantFrom(0, 0.5, 0.9),
+        dampening: fc.constantFrom(0, 0.1), weightDecay: fc.constantFrom(0, 1e-4, 0.1),
+      });
+      for (const backend of ['wasm', 'cpu'] as const) {
+        fc.assert(fc.property(arb, ({ n, seed, withBuffer, nesterov, lr, momentum, dampening, weightDecay }) => {
+          const h = { lr, momentum, dampening, weightDecay, nesterov };
+          const [p, g, b] = [seeded(n, seed), seeded(n, seed + 1), seeded(n, seed + 2)];
+          const expectedParam = new Float32Array(n);
+          const expectedBuffer = momentum !== 0 ? new Float32Array(n) : null;
+          sgdUpdateValues(p, g, momentum !== 0 && withBuffer ? b : null, expectedParam, expectedBuffer, h);
+          const previous = tf.getBackend();
+          tf.setBackend(backend);
+          try {
+            const start = tf.memory().numTensors;
+            tf.tidy(() => {
+              const out = sgdUpdate(tf.tensor1d(p), tf.tensor1d(g), momentum !== 0 && withBuffer ? tf.tensor1d(b) : undefined, h)!;
+              expect(relError(out.param.dataSync(), expectedParam), 'param').to.be.at.most(1e-6);
+              if (expectedBuffer) expect(relError(out.buffer!.dataSync(), expectedBuffer), 'buffer').to.be.at.most(1e-6);
+              else expect(out.buffer).to.equal(undefined);
+            });
+            expect(tf.memory().numTensors).to.equal(start);
+          } finally {
+            tf.setBackend(previous);
+          }
+        }), { numRuns: RUNS });
+      }
+    });
+
+    it('nativeSumOfSquares equals the sum of squares of every element (undefined without native/blas)', function () {
+      const tensors = [tf.tensor1d(seeded(1000, 1)), tf.tensor2d(seeded(12, 2), [3, 4]), tf.scalar(3)];
+      const expected = tensors.reduce((sum, t) => sum + Array.from(t.dataSync()).reduce((a, v) => a + v * v, 0), 0);
+      const actual = nativeSumOfSquares(tensors);
+      if (nativeBlasStatus().active) expect(Math.abs(actual! - expected) / expected).to.be.at.most(1e-6);
+      else expect(actual).to.equal(undefined);
+      tf.tidy(() => expect(nativeSumOfSquares([tf.tensor1d([1], 'int32')])).to.equal(undefined));
+      tensors.forEach((t) => t.dispose());
     });
 
     describe('native BLAS settings', function () {

@@ -24,7 +24,9 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { FORWARD_CONV_KERNELS, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
 import { MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix } from './batch-mat-mul.js';
 import { hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
-import { hasNativeMatMul, nativeBlasStatus, withNativeMatMul } from './native-mat-mul.js';
+import { hasNativeMatMul, withNativeMatMul } from './native-mat-mul.js';
+import { nativeBlasStatus } from './native-blas.js';
+import { sgdUpdateWasmConfig } from './sgd-update.js';
 
 export {
   conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc, conv2dBackpropFilterWith,
@@ -39,17 +41,21 @@ export { maxPoolGrad, maxPoolGradConfig, maxPoolGradNhwc } from './max-pool-grad
 export { unsortedSegmentSum, unsortedSegmentSumConfig, unsortedSegmentSumFlat } from './unsorted-segment-sum.js';
 export { FORWARD_CONV_KERNELS, explicitPaddingFor, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
 export { MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix } from './batch-mat-mul.js';
-export { NATIVE_ACTIVATIONS, blasThreadCount, hasNativeMatMul, nativeBlasStatus, withNativeMatMul, type NativeBlasStatus } from './native-mat-mul.js';
+export { NATIVE_ACTIVATIONS, hasNativeMatMul, withNativeMatMul } from './native-mat-mul.js';
+export { blasThreadCount, nativeBlasStatus, type NativeBlasStatus } from './native-blas.js';
+export { nativeSumOfSquares } from './sum-of-squares.js';
+export { SGD_UPDATE, sgdUpdate, sgdUpdateValues, type SgdHyper } from './sgd-update.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export type { ConvGeometry, ExplicitPadding } from './util.js';
 
-/** JS kernels registered as they are: the four missing ones plus the MaxPoolGrad replacement. */
+/** JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement and the fused SGD step. */
 const OWN_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
+  sgdUpdateWasmConfig,
 ];
 
 /** The matmul transpose fix, under OpenBLAS's sgemm when the native/blas addon is available. */

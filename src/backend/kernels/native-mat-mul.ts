@@ -12,71 +12,15 @@
  * which also produces the error messages for invalid shapes. The conv GEMMs of
  * src/backend/kernels call the registered BatchMatMul, so they take this path as well.
  *
- * The addon is optional: without it (no compiler or OpenBLAS at install) or with
- * `HOOKFLOW_NATIVE_BLAS=0`, the plain wasm kernels stay in place.
+ * The addon is optional (see native-blas.ts): without it the plain wasm kernels stay in place.
  */
-import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { loadNativeAddon } from '../../native/load-native-addon.js';
+import { heapOf, nativeBlasAddon } from './native-blas.js';
 import type { KernelArgs, WasmBackend } from './util.js';
-
-/** What native/blas/blas.cc exports. */
-interface BlasAddon {
-  sgemm(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, aOffset: number, bOffset: number, cOffset: number,
-    transposeA: boolean, transposeB: boolean, aBatchStride: number, bBatchStride: number, biasOffset: number, biasLength: number,
-    activation: number, alpha: number): void;
-  setThreads(threads: number): number;
-  info(): { library: string; config: string; threads: number };
-}
 
 /** Fused activations the native epilogue applies; their index is the addon's activation code. */
 export const NATIVE_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu'] as const;
 
-/** Whether the native BLAS path is on, with what, or why not. */
-export type NativeBlasStatus =
-  | { readonly active: true; readonly library: string; readonly threads: number; readonly config: string }
-  | { readonly active: false; readonly reason: string };
-
-/**
- * OpenBLAS threads per process: `HOOKFLOW_BLAS_THREADS` when set; 1 under MPI
- * (`OMPI_COMM_WORLD_SIZE` or `PMI_SIZE` set: the ranks already use one process per core, and
- * more BLAS threads would oversubscribe); otherwise 1 as well, since hookflow's dense layers
- * are small GEMMs on which a second thread costs more in hand-off than it gains (measured in
- * bench/peer.ts). Set `HOOKFLOW_BLAS_THREADS` higher for large layers on an idle machine.
- */
-export function blasThreadCount(env: NodeJS.ProcessEnv = process.env): number {
-  const requested = env.HOOKFLOW_BLAS_THREADS?.trim();
-  if (requested) {
-    const n = Number(requested);
-    if (!Number.isInteger(n) || n < 1 || n > os.availableParallelism() * 4) {
-      throw new Error(`HOOKFLOW_BLAS_THREADS: must be an integer from 1 to ${os.availableParallelism() * 4}; got '${requested}'`);
-    }
-    return n;
-  }
-  return 1;
-}
-
-let addon: BlasAddon | undefined;
-let status: NativeBlasStatus | undefined;
-
-/** Loads the addon once (unless `HOOKFLOW_NATIVE_BLAS=0`) and sets its thread count. */
-export function nativeBlasStatus(): NativeBlasStatus {
-  if (status) return status;
-  if (['0', 'false', 'off'].includes((process.env.HOOKFLOW_NATIVE_BLAS ?? '').trim().toLowerCase())) {
-    status = { active: false, reason: 'disabled by HOOKFLOW_NATIVE_BLAS' };
-    return status;
-  }
-  const loaded = loadNativeAddon<BlasAddon>('blas');
-  if (!loaded.addon) {
-    status = { active: false, reason: loaded.reason };
-    return status;
-  }
-  addon = loaded.addon;
-  const threads = addon.setThreads(blasThreadCount());
-  const { library, config } = addon.info();
-  status = { active: true, library, threads, config };
-  return status;
-}
 
 const wrappers = new WeakSet<tf.KernelFunc>();
 
@@ -92,7 +36,7 @@ function batchOf(t: tf.TensorInfo): number {
 
 /**
  * Wraps the wasm matmul kernel `original` (`BatchMatMul` or `_FusedMatMul`) so that float32
- * products run on the native sgemm; call only when {@link nativeBlasStatus} is active.
+ * products run on the native sgemm; install only when {@link nativeBlasStatus} is active.
  */
 export function withNativeMatMul(original: tf.KernelConfig): tf.KernelConfig {
   const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
@@ -101,6 +45,7 @@ export function withNativeMatMul(original: tf.KernelConfig): tf.KernelConfig {
     const { transposeA = false, transposeB = false, activation = 'linear', leakyreluAlpha = 0.2 } =
       args.attrs as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
     const code = (NATIVE_ACTIVATIONS as readonly string[]).indexOf(activation);
+    const addon = nativeBlasAddon();
     if (addon == null || code < 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
       return original.kernelFunc(args);
     }
@@ -128,7 +73,7 @@ export function withNativeMatMul(original: tf.KernelConfig): tf.KernelConfig {
     if (!oneCall && (bias || code !== 0)) return original.kernelFunc(args);
     const out = backend.makeOutput([...outer, m, n], 'float32');
     // The heap is read after makeOutput: an allocation may grow (and replace) it.
-    const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+    const heap = heapOf(backend);
     const [aOffset, bOffset, cOffset] = [a, b, out].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
     const biasOffset = bias ? backend.getMemoryOffset(bias.dataId) : -1;
     if (oneCall) {

@@ -1,0 +1,77 @@
+/**
+ * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
+ * sgemm, and the one-pass loops of gradient clipping and SGD). It is built at install when a
+ * compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow
+ * runs on plain wasm kernels.
+ */
+import os from 'node:os';
+import { loadNativeAddon } from '../../native/load-native-addon.js';
+import type { WasmBackend } from './util.js';
+
+/** What native/blas/blas.cc exports. */
+export interface BlasAddon {
+  sgemm(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, aOffset: number, bOffset: number, cOffset: number,
+    transposeA: boolean, transposeB: boolean, aBatchStride: number, bBatchStride: number, biasOffset: number, biasLength: number,
+    activation: number, alpha: number): void;
+  sumOfSquares(heap: ArrayBuffer, offsetsAndLengths: Float64Array): number;
+  sgdUpdate(heap: ArrayBuffer, n: number, paramOffset: number, gradOffset: number, bufferOffset: number, outParamOffset: number,
+    outBufferOffset: number, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean): void;
+  setThreads(threads: number): number;
+  info(): { library: string; config: string; threads: number };
+}
+
+/** Whether the native BLAS path is on, with what, or why not. */
+export type NativeBlasStatus =
+  | { readonly active: true; readonly library: string; readonly threads: number; readonly config: string }
+  | { readonly active: false; readonly reason: string };
+
+/**
+ * OpenBLAS threads per process: `HOOKFLOW_BLAS_THREADS` when set; 1 under MPI
+ * (`OMPI_COMM_WORLD_SIZE` or `PMI_SIZE` set: the ranks already use one process per core, and
+ * more BLAS threads would oversubscribe); otherwise 1 as well, since hookflow's dense layers
+ * are small GEMMs on which a second thread costs more in hand-off than it gains (measured in
+ * bench/peer.ts). Set `HOOKFLOW_BLAS_THREADS` higher for large layers on an idle machine.
+ */
+export function blasThreadCount(env: NodeJS.ProcessEnv = process.env): number {
+  const requested = env.HOOKFLOW_BLAS_THREADS?.trim();
+  if (requested) {
+    const n = Number(requested);
+    if (!Number.isInteger(n) || n < 1 || n > os.availableParallelism() * 4) {
+      throw new Error(`HOOKFLOW_BLAS_THREADS: must be an integer from 1 to ${os.availableParallelism() * 4}; got '${requested}'`);
+    }
+    return n;
+  }
+  return 1;
+}
+
+let addon: BlasAddon | undefined;
+let status: NativeBlasStatus | undefined;
+
+/** Loads the addon once (unless `HOOKFLOW_NATIVE_BLAS=0`) and sets its thread count. */
+export function nativeBlasStatus(): NativeBlasStatus {
+  if (status) return status;
+  if (['0', 'false', 'off'].includes((process.env.HOOKFLOW_NATIVE_BLAS ?? '').trim().toLowerCase())) {
+    status = { active: false, reason: 'disabled by HOOKFLOW_NATIVE_BLAS' };
+    return status;
+  }
+  const loaded = loadNativeAddon<BlasAddon>('blas');
+  if (!loaded.addon) {
+    status = { active: false, reason: loaded.reason };
+    return status;
+  }
+  addon = loaded.addon;
+  const threads = addon.setThreads(blasThreadCount());
+  const { library, config } = addon.info();
+  status = { active: true, library, threads, config };
+  return status;
+}
+
+/** The addon when {@link nativeBlasStatus} is active. */
+export function nativeBlasAddon(): BlasAddon | undefined {
+  return nativeBlasStatus().active ? addon : undefined;
+}
+
+/** The wasm heap; read it after allocating outputs, since an allocation may grow (replace) it. */
+export function heapOf(backend: WasmBackend): ArrayBuffer {
+  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+}
