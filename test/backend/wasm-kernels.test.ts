@@ -444,7 +444,9 @@ describe('wasm training kernels', function () {
       const actual = nativeSumOfSquares(tensors);
       if (nativeBlasStatus().active) expect(Math.abs(actual! - expected) / expected).to.be.at.most(1e-6);
       else expect(actual).to.equal(undefined);
-      tf.tidy(() => expect(nativeSumOfSquares([tf.tensor1d([1], 'int32')])).to.equal(undefined));
+      tf.tidy(() => {
+        expect(nativeSumOfSquares([tf.tensor1d([1], 'int32')])).to.equal(undefined);
+      });
       tensors.forEach((t) => t.dispose());
     });
 
