@@ -24,6 +24,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { currentBackend, describeBackend } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { buildFromConfig } from '../src/config/build-from-config.js';
 import { MemoryLogger } from '../src/core/services.js';
@@ -217,7 +218,7 @@ try {
     for (const batch of batches) {
       const load = os.loadavg()[0]!.toFixed(2);
       const r = await benchConfig(config, batch, rounds, samples, mnist, dataFile);
-      const backend = tf.getBackend();
+      const backend = describeBackend(currentBackend()!);
       console.log(`\nmnist_${config}, batch ${batch}, backend ${backend}, load ${load} -> ${os.loadavg()[0]!.toFixed(2)} (median of ${rounds} interleaved rounds, ms/step)`);
       console.log(`  ${'variant'.padEnd(8)} ${'cpu'.padStart(7)} ${'wall'.padStart(7)} ${'cpu/torch'.padStart(10)} ${'wall/torch'.padStart(10)}`);
       for (const [v, s] of Object.entries(r)) {
