@@ -28,9 +28,10 @@ export type NativeBlasStatus =
 /**
  * OpenBLAS threads per process: `HOOKFLOW_BLAS_THREADS` when set; 1 under MPI
  * (`OMPI_COMM_WORLD_SIZE` or `PMI_SIZE` set: the ranks already use one process per core, and
- * more BLAS threads would oversubscribe); otherwise 1 as well, since hookflow's dense layers
- * are small GEMMs on which a second thread costs more in hand-off than it gains (measured in
- * bench/peer.ts). Set `HOOKFLOW_BLAS_THREADS` higher for large layers on an idle machine.
+ * more BLAS threads would oversubscribe); otherwise 1 as well: hookflow's layers are small
+ * GEMMs (OpenBLAS itself keeps those on one thread), the rest of a step is single-threaded JS
+ * and wasm, and the machine may be shared. Set `HOOKFLOW_BLAS_THREADS` higher for large layers
+ * on an idle machine.
  */
 export function blasThreadCount(env: NodeJS.ProcessEnv = process.env): number {
   const requested = env.HOOKFLOW_BLAS_THREADS?.trim();
