@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 extern "C" {
 void openblas_set_num_threads(int num_threads);
@@ -145,6 +146,56 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// maxPoolGrad(heap, xOffset, dyOffset, dxOffset, batch, inH, inW, channels, outH, outW, strideH, strideW,
+//             dilationH, dilationW, effectiveFilterH, effectiveFilterW, padTop, padLeft)
+// NHWC; dx must be zeroed. Each dy element goes to the first strict maximum of its window (as
+// tfjs's cpu backend); an all-NaN window drops it. Same loop as maxPoolGradNhwc in max-pool-grad.ts.
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t xOff = num(1), dyOff = num(2), dxOff = num(3), batch = num(4), inH = num(5), inW = num(6), ch = num(7);
+  const int64_t outH = num(8), outW = num(9), sH = num(10), sW = num(11), dH = num(12), dW = num(13), fH = num(14), fW = num(15);
+  const int64_t padTop = num(16), padLeft = num(17);
+  const size_t bytes = heap.ByteLength();
+  if (dH < 1 || dW < 1 || !CheckedF32(env, bytes, xOff, batch * inH * inW * ch) || !CheckedF32(env, bytes, dxOff, batch * inH * inW * ch) ||
+      !CheckedF32(env, bytes, dyOff, batch * outH * outW * ch)) {
+    return env.Undefined();
+  }
+  const float* x = reinterpret_cast<const float*>(base + xOff);
+  const float* dy = reinterpret_cast<const float*>(base + dyOff);
+  float* dx = reinterpret_cast<float*>(base + dxOff);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t yR = 0; yR < outH; ++yR) {
+      const int64_t rCorner = yR * sH - padTop;
+      int64_t rMin = rCorner;
+      while (rMin < 0) rMin += dH;
+      const int64_t rMax = std::min(inH, rCorner + fH);
+      for (int64_t yC = 0; yC < outW; ++yC) {
+        const int64_t cCorner = yC * sW - padLeft;
+        int64_t cMin = cCorner;
+        while (cMin < 0) cMin += dW;
+        const int64_t cMax = std::min(inW, cCorner + fW);
+        const int64_t dyBase = ((b * outH + yR) * outW + yC) * ch;
+        for (int64_t d = 0; d < ch; ++d) {
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t at = -1;
+          for (int64_t r = rMin; r < rMax; r += dH) {
+            const int64_t rowOff = (b * inH + r) * inW;
+            for (int64_t c = cMin; c < cMax; c += dW) {
+              const int64_t idx = (rowOff + c) * ch + d;
+              if (x[idx] > best) { best = x[idx]; at = idx; }
+            }
+          }
+          if (at >= 0) dx[at] += dy[dyBase + d];
+        }
+      }
+    }
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), openblas_get_num_threads());
@@ -162,6 +213,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;

@@ -1,6 +1,6 @@
 /**
  * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
- * sgemm, and the one-pass loops of gradient clipping and SGD). It is built at install when a
+ * sgemm, and the one-pass loops of gradient clipping, SGD and MaxPoolGrad). It is built at install when a
  * compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow
  * runs on plain wasm kernels.
  */
@@ -16,6 +16,9 @@ export interface BlasAddon {
   sumOfSquares(heap: ArrayBuffer, offsetsAndLengths: Float64Array): number;
   sgdUpdate(heap: ArrayBuffer, n: number, paramOffset: number, gradOffset: number, bufferOffset: number, outParamOffset: number,
     outBufferOffset: number, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean): void;
+  maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, batch: number, inHeight: number, inWidth: number,
+    channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,
+    dilationWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number, padTop: number, padLeft: number): void;
   setThreads(threads: number): number;
   info(): { library: string; config: string; threads: number };
 }
