@@ -196,6 +196,59 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// im2colT(heap, xOffset, colOffset, geometry: Float64Array [r0, r1, outHeight, outWidth, inHeight, inWidth,
+//          inChannels, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth,
+//          padTop, padLeft, xBatch, xChan, xRow, xCol])
+// The transposed im2col matrix [K = fH·fW·inC, M = (r1 − r0)·outW] of output rows [r0, r1)
+// (r = b·outH + yR), zero outside the input; x strides are in elements, for NHWC or NCHW.
+// Same loop as backpropFilterByMatMul in conv2d-backprop-filter.ts.
+Napi::Value Im2colT(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  const int64_t xOff = info[1].As<Napi::Number>().Int64Value(), colOff = info[2].As<Napi::Number>().Int64Value();
+  Napi::Float64Array geo = info[3].As<Napi::Float64Array>();
+  if (geo.ElementLength() != 19) {
+    Napi::TypeError::New(env, "im2colT: geometry must have 19 numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t v[19];
+  for (int i = 0; i < 19; ++i) v[i] = static_cast<int64_t>(geo[i]);
+  const int64_t r0 = v[0], r1 = v[1], outH = v[2], outW = v[3], inH = v[4], inW = v[5], inC = v[6], fH = v[7], fW = v[8];
+  const int64_t sH = v[9], sW = v[10], dH = v[11], dW = v[12], padTop = v[13], padLeft = v[14];
+  const int64_t xBatch = v[15], xChan = v[16], xRow = v[17], xCol = v[18];
+  const int64_t M = (r1 - r0) * outW, K = fH * fW * inC;
+  const int64_t batches = outH > 0 ? (r1 + outH - 1) / outH : 0;
+  if (r0 < 0 || r1 < r0 || !CheckedF32(env, heap.ByteLength(), colOff, K * M) || !CheckedF32(env, heap.ByteLength(), xOff, batches * xBatch)) {
+    return env.Undefined();
+  }
+  const float* x = reinterpret_cast<const float*>(base + xOff);
+  float* col = reinterpret_cast<float*>(base + colOff);
+  int64_t k = 0;
+  for (int64_t wR = 0; wR < fH; ++wR) {
+    for (int64_t wC = 0; wC < fW; ++wC) {
+      for (int64_t d1 = 0; d1 < inC; ++d1, ++k) {
+        float* out = col + k * M;
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t b = r / outH, yR = r - b * outH;
+          const int64_t xR = yR * sH - padTop + wR * dH;
+          if (xR < 0 || xR >= inH) {
+            std::fill(out, out + outW, 0.f);
+            out += outW;
+            continue;
+          }
+          const float* xRowPtr = x + b * xBatch + d1 * xChan + xR * xRow;
+          for (int64_t yC = 0; yC < outW; ++yC) {
+            const int64_t xC = yC * sW - padLeft + wC * dW;
+            *out++ = xC >= 0 && xC < inW ? xRowPtr[xC * xCol] : 0.f;
+          }
+        }
+      }
+    }
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), openblas_get_num_threads());
@@ -214,6 +267,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("im2colT", Napi::Function::New(env, Im2colT));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;

@@ -1,6 +1,6 @@
 /**
  * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
- * sgemm, and the one-pass loops of gradient clipping, SGD and MaxPoolGrad). It is built at install when a
+ * sgemm, and the one-pass loops of gradient clipping, SGD, MaxPoolGrad and the im2col of Conv2DBackpropFilter). It is built at install when a
  * compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow
  * runs on plain wasm kernels.
  */
@@ -19,6 +19,7 @@ export interface BlasAddon {
   maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, batch: number, inHeight: number, inWidth: number,
     channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,
     dilationWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number, padTop: number, padLeft: number): void;
+  im2colT(heap: ArrayBuffer, xOffset: number, colOffset: number, geometry: Float64Array): void;
   setThreads(threads: number): number;
   info(): { library: string; config: string; threads: number };
 }
