@@ -16,6 +16,9 @@ export interface TrainCommandOptions {
   profileHooks?: boolean;
   journal?: boolean;
   progress?: boolean;
+  /** Serve the dashboard for the run while it trains, on `port`. */
+  dashboard?: boolean;
+  port?: string;
 }
 
 /** Loads the config with overrides and command-line settings applied (what print-config shows). */
@@ -39,5 +42,10 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger });
   const { runner, dataLoaders, workflow } = built;
   if (progress) runner.registerHook(progress, Priority.LOWEST);
-  await runner.run(dataLoaders, workflow);
+  const dashboard = opts.dashboard && runner.workDir ? await (await import('../view/dashboard-command.js')).dashboardCommand([runner.workDir], { port: opts.port }) : undefined;
+  try {
+    await runner.run(dataLoaders, workflow);
+  } finally {
+    await dashboard?.close();
+  }
 }
