@@ -63,13 +63,13 @@ export function buildPlot(inputs: string[], options: PlotOptions): Plot {
 }
 
 /** `hookflow plot`: writes the chart to `--out` (SVG or PNG by its extension; default `curve.svg`). */
-export async function plotCommand(inputs: string[], options: PlotOptions): Promise<void> {
+export async function plotCommand(inputs: string[], options: PlotOptions, print: (line: string) => void = console.log): Promise<void> {
   const out = path.resolve(options.out ?? 'curve.svg');
   const format = path.extname(out).toLowerCase();
   if (format !== '.svg' && format !== '.png') throw new ConfigError('--out', `must end in .svg or .png; got '${options.out}'`);
   const { spec, curves } = buildPlot(inputs, options);
   const svg = await renderSvg(spec);
   fs.writeFileSync(out, format === '.svg' ? svg : svgToPng(svg));
-  for (const c of curves) console.log(`${c.label}: ${c.points} points of '${c.key}' from ${c.source}`);
-  console.log(`saved curve to ${out}`);
+  for (const c of curves) print(`${c.label}: ${c.points} points of '${c.key}' from ${c.source}`);
+  print(`saved curve to ${out}`);
 }
