@@ -1,10 +1,11 @@
 /**
  * Follows a journal file as a trainer appends to it: every complete line, once, in order, to
  * every listener. A listener added later first gets the lines already read, so it sees the
- * journal from the start. Polls the file's size (`fs.watchFile`), which also works before the
- * file exists and on file systems without change notifications.
+ * journal from the start. Change notifications on the folder (`fs.watch`) make it prompt; a poll
+ * of the file's size (`fs.watchFile`) backs them up where notifications are missing or late.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 
 /** Receives one journal line (without its newline) and its 1-based line number. */
@@ -21,6 +22,7 @@ export class JournalTail {
   private partial = '';
   /** Keeps a character split across two reads whole. */
   private decoder = new StringDecoder('utf8');
+  private watcher?: fs.FSWatcher;
 
   constructor(readonly file: string) {}
 
@@ -29,17 +31,36 @@ export class JournalTail {
     this.readNew();
     this.lines.forEach((line, i) => listener(line, i + 1));
     this.listeners.add(listener);
-    if (this.listeners.size === 1) fs.watchFile(this.file, { interval: POLL_MS }, this.onChange);
+    if (this.listeners.size === 1) this.watch();
     return () => {
       this.listeners.delete(listener);
-      if (this.listeners.size === 0) fs.unwatchFile(this.file, this.onChange);
+      if (this.listeners.size === 0) this.unwatch();
     };
   }
 
   /** Stops following the file. */
   close(): void {
     this.listeners.clear();
+    this.unwatch();
+  }
+
+  private watch(): void {
+    fs.watchFile(this.file, { interval: POLL_MS }, this.onChange);
+    try {
+      const name = path.basename(this.file);
+      this.watcher = fs.watch(path.dirname(this.file), (_event, changed) => {
+        if (changed === null || changed === name) this.readNew();
+      });
+      this.watcher.on('error', () => this.watcher?.close());
+    } catch {
+      // No notifications here: the poll alone follows the file.
+    }
+  }
+
+  private unwatch(): void {
     fs.unwatchFile(this.file, this.onChange);
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   private readonly onChange = (): void => this.readNew();
