@@ -70,11 +70,17 @@ function formatDuration(s) {
   return h ? `${h}h ${m}m` : m ? `${m}m ${sec}s` : `${sec}s`;
 }
 
+/** The epoch in progress (1-based, as the text log says), or the epochs done once finished. */
+function epochShown(run) {
+  if (run.status === 'finished' || run.iter === 0) return run.epoch;
+  return run.maxEpochs ? Math.min(run.epoch + 1, run.maxEpochs) : run.epoch + 1;
+}
+
 function renderRunCard(run, index) {
   const fraction = run.maxIters ? run.iter / run.maxIters : run.status === 'finished' ? 1 : 0;
   const facts = [
     ['runner', run.runner ?? '–'],
-    ['epoch', run.maxEpochs ? `${run.epoch} / ${run.maxEpochs}` : run.epoch],
+    ['epoch', run.maxEpochs ? `${epochShown(run)} / ${run.maxEpochs}` : epochShown(run)],
     ['iteration', run.maxIters ? `${run.iter} / ${run.maxIters}` : run.iter],
     run.status === 'live' ? ['ETA', formatDuration(run.etaSeconds)] : null,
     ['last checkpoint', run.lastCheckpoint ?? '–'],
