@@ -47,7 +47,7 @@ export function curveSpec(rows: CurveRow[], options: CurveSpecOptions): Record<s
     mark: { type: 'line', point: dotted ? { size: 24, filled: true } : false, strokeWidth: 1.8, clip: true, tooltip: true },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: options.xTitle, scale: { zero: false, nice: false } },
-      y: { field: 'y', type: 'quantitative', title: options.yTitle ?? null, scale: { zero: false } },
+      y: { field: 'y', type: 'quantitative', title: options.yTitle ?? null, scale: { zero: false }, axis: { format: '~g' } },
       color: {
         field: 'series',
         type: 'nominal',

@@ -6,7 +6,8 @@ const PALETTE = curveSpec([], { xTitle: '' }).config.range.category;
 /** Journal stages after which the scalars or the run state may have changed. */
 const REFRESH_STAGES = new Set(['beforeRun', 'afterTrainIter', 'afterTrainEpoch', 'afterValEpoch', 'afterRun']);
 const GROUPS = [
-  { title: 'Validation', has: (mode) => mode === 'val' },
+  // A val record repeats the lr and momentum of training: they are charted once, under Optimizer.
+  { title: 'Validation', has: (mode, key) => mode === 'val' && !isOptim(key) },
   { title: 'Training', has: (mode, key) => mode === 'train' && !isOptim(key) && !isTiming(key) },
   { title: 'Optimizer', has: (mode, key) => mode === 'train' && isOptim(key) },
   { title: 'Timing (s)', has: (mode, key) => mode === 'train' && isTiming(key) },
@@ -117,7 +118,8 @@ async function drawChart(chartKey, mode, key, container) {
     const element = el('article', { className: 'card chart' }, el('h4', { textContent: mode === 'val' ? `val ${key}` : key }), body);
     element.dataset.key = chartKey;
     container.append(element);
-    const spec = curveSpec(rows, { xTitle: settings.xAxis, width: 380, height: 190, legend: runs.length > 1, seriesNames: runs.map((r) => r.name) });
+    const width = Math.max(260, body.clientWidth - 70); // room for the y axis labels
+    const spec = curveSpec(rows, { xTitle: settings.xAxis, width, height: 190, legend: runs.length > 1, seriesNames: runs.map((r) => r.name) });
     const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { container: body, renderer: 'svg', hover: true });
     chart = { element, view };
     charts.set(chartKey, chart);
