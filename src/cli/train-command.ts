@@ -42,7 +42,7 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger });
   const { runner, dataLoaders, workflow } = built;
   if (progress) runner.registerHook(progress, Priority.LOWEST);
-  const dashboard = opts.dashboard && runner.workDir ? await (await import('../view/dashboard-command.js')).dashboardCommand([runner.workDir], { port: opts.port }) : undefined;
+  const dashboard = opts.dashboard && runner.workDir ? await (await import('../view/dashboard-command.js')).dashboardCommand([runner.workDir], { port: opts.port }, true) : undefined;
   try {
     await runner.run(dataLoaders, workflow);
   } finally {

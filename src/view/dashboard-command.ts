@@ -1,6 +1,7 @@
 /** `hookflow dashboard` and `hookflow train --dashboard`: start the server and announce it. */
 import { ConfigError } from '../core/errors.js';
 import { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from './dashboard-server.js';
+import { startDashboardThread } from './dashboard-thread.js';
 
 /** Command-line options (strings as given). */
 export interface DashboardCommandOptions {
@@ -16,12 +17,15 @@ export function parsePort(text: string | undefined): number {
   return port;
 }
 
-/** Starts the dashboard for `workDirs` and prints exactly one line: `hookflow dashboard: URL`. */
-export async function dashboardCommand(workDirs: string[], options: DashboardCommandOptions): Promise<Dashboard> {
+/**
+ * Starts the dashboard for `workDirs` and prints exactly one line: `hookflow dashboard: URL`.
+ * `thread`: serve from a worker thread (while this thread trains).
+ */
+export async function dashboardCommand(workDirs: string[], options: DashboardCommandOptions, thread = false): Promise<Dashboard> {
   const port = parsePort(options.port);
   let dashboard: Dashboard;
   try {
-    dashboard = await startDashboard(workDirs, { port, host: options.host });
+    dashboard = await (thread ? startDashboardThread : startDashboard)(workDirs, { port, host: options.host });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ConfigError('--port', `${port} is in use; pick another or 0 for a free one`);

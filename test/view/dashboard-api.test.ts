@@ -8,6 +8,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { startDashboard, type Dashboard } from '../../src/view/dashboard-server.js';
 import { findLogJson, readLogRecords } from '../../src/view/run-scalars.js';
 import { tempDir } from '../helpers/tiny.js';
+import { tinyConfig } from '../helpers/tiny-config.js';
 import { trainTinyRun } from './tiny-run.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -172,5 +173,26 @@ describe('hookflow dashboard: JSON API and event stream', function () {
     } finally {
       child.kill();
     }
+  });
+
+  it('serves the run that `train --dashboard` trains while it trains, from its own thread', async () => {
+    fs.writeFileSync(path.join(dir, 'long.json'), JSON.stringify(tinyConfig({ runner: { type: 'EpochBasedRunner', maxEpochs: 60 } })));
+    const work = path.join(dir, 'trained');
+    const child = spawn(process.execPath, [CLI, 'train', 'long.json', '--work-dir', work, '--dashboard', '--port', '0', '--no-progress'],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOOKFLOW_BACKEND: 'wasm' } });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    try {
+      while (!/hookflow dashboard: (\S+)/.test(out)) await new Promise((r) => setTimeout(r, 100));
+      const url = /hookflow dashboard: (\S+)/.exec(out)![1]!;
+      let run: Record<string, unknown> = {};
+      while (!((run.iter as number) > 0)) run = ((await (await fetch(`${url}api/runs`)).json()) as Record<string, unknown>[])[0]!;
+      expect(run).to.include({ id: 'trained', workDir: work, status: 'live', maxEpochs: 60 });
+      expect(run.iter as number).to.be.below(run.maxIters as number);
+    } finally {
+      expect(await exited).to.equal(0);
+    }
+    expect(out.match(/hookflow dashboard: /g)).to.have.length(1);
   });
 });
