@@ -56,7 +56,7 @@ export function summarizeRun(id: string, workDir: string, journal: Journal | und
   let problem: string | null = null;
   if (!finished) {
     const alive = writerAlive(info);
-    const quietFor = now - (fileTime(path.join(workDir, JOURNAL_FILE)) ?? 0);
+    const quietFor = now - (fileTime(path.join(workDir, JOURNAL_FILE)) ?? fileTime(workDir) ?? 0);
     status = alive ?? quietFor < QUIET_MS ? 'live' : 'failed';
     if (status === 'failed') problem = records.length === 0 ? 'no events recorded' : `the training process ended without reaching afterRun (last stage: ${last!.event.stage})`;
   }
