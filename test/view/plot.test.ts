@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
 import { buildPlot, plotCommand } from '../../src/view/plot-command.js';
-import { findLogJson, readLogRecords } from '../../src/view/run-scalars.js';
+import { findLogJson, readLogRecords, scalarsFromLog } from '../../src/view/run-scalars.js';
 import { formatTrainTime, trainTime } from '../../src/view/train-time.js';
 import { tempDir } from '../helpers/tiny.js';
 import { trainTinyRun } from './tiny-run.js';
@@ -49,6 +49,16 @@ describe('hookflow plot and analyze-logs', function () {
     expect(rowsOf(spec).map((r) => [r.x, r.y])).to.deep.equal(train.map((r) => [(Number(r.epoch) - 1) * 3 + Number(r.iter), r.loss]));
     expect(rowsOf(spec).every((r) => r.series === `${runA}_loss`)).to.equal(true);
     expect(curves).to.deep.equal([{ label: `${runA}_loss`, source: findLogJson(runA), key: 'loss', points: 9 }]);
+  });
+
+  it('places an iteration-based log at its global iterations, a val record after the iteration it followed', () => {
+    const train = (epoch: number, iter: number) => ({ mode: 'train', epoch, iter, loss: iter / 10, lr: { head: 0.1, body: 0.01 } });
+    const records = [train(1, 1), train(1, 2), train(2, 3), { mode: 'val', epoch: 2, iter: 2, accuracy: 0.5 }, train(2, 4)];
+    const { series, itersPerEpoch } = scalarsFromLog(records, null);
+    expect(itersPerEpoch).to.equal(null);
+    expect(series.train.loss!.map((p) => [p.iter, p.value])).to.deep.equal([[1, 0.1], [2, 0.2], [3, 0.3], [4, 0.4]]);
+    expect(series.train['lr.body']!.map((p) => p.value)).to.deep.equal([0.01, 0.01, 0.01, 0.01]);
+    expect(series.val.accuracy).to.deep.equal([{ iter: 3, epoch: 2, value: 0.5 }]);
   });
 
   it('overlays several logs and keys, one curve each, named by --legend', () => {
