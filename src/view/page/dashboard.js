@@ -44,9 +44,14 @@ function scheduleRefresh(id) {
   if (pending.has(id)) return;
   pending.add(id);
   setTimeout(async () => {
-    await refreshRun(id);
-    pending.delete(id);
-    render();
+    try {
+      await refreshRun(id);
+      render();
+    } catch (error) {
+      console.warn(`hookflow: ${error.message}`); // the server went away (its run ended): keep the last view
+    } finally {
+      pending.delete(id);
+    }
   }, 300);
 }
 
