@@ -2,7 +2,7 @@ import './hook-modules.js';
 import { buildFromConfig } from '../config/build-from-config.js';
 import { consoleLogger } from '../core/services.js';
 import { Priority } from '../core/priority.js';
-import { ProgressBarHook } from './progress-bar-hook.js';
+import { ProgressBarHook, wantsProgressBar } from './progress-bar-hook.js';
 import { resolveConfig, type ConfigFlags } from './resolve-config.js';
 
 /** Options of `hookflow train`. */
@@ -13,9 +13,14 @@ export interface TrainCommandOptions extends ConfigFlags {
 /** `hookflow train CONFIG`: build everything from the config, then run the workflow. */
 export async function trainCommand(configPath: string, opts: TrainCommandOptions): Promise<void> {
   const raw = await resolveConfig(configPath, opts);
-  const progress = opts.progress !== false && process.stdout.isTTY ? new ProgressBarHook() : undefined;
+  const wanted = wantsProgressBar({ progress: opts.progress, isTTY: process.stdout.isTTY === true, env: process.env });
+  const progress = wanted ? new ProgressBarHook() : undefined;
   const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger });
   const { runner, dataLoaders, workflow } = built;
-  if (progress) runner.registerHook(progress, Priority.LOWEST);
-  await runner.run(dataLoaders, workflow);
+  if (progress && runner.rank === 0) runner.registerHook(progress, Priority.LOWEST);
+  try {
+    await runner.run(dataLoaders, workflow);
+  } finally {
+    progress?.stop();
+  }
 }
