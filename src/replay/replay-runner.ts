@@ -19,6 +19,7 @@ import { LoggerHook } from '../hooks/logger/logger-hook.js';
 import type { LoggerRunner } from '../hooks/logger/logger-runner.js';
 import { FileLogger } from '../runner/file-logger.js';
 import { LogBuffer } from '../runner/log-buffer.js';
+import type { StepOutputs } from '../runner/model/trainable-model.js';
 import { timestampOf } from '../runner/timestamp.js';
 
 /** Options of {@link ReplayRunner}. */
@@ -74,6 +75,12 @@ export class ReplayRunner implements LoggerRunner {
   readonly clock: Clock;
   meta: Record<string, unknown> | null;
   timestamp: string;
+  /**
+   * The last iteration's outputs as its event recorded them (`logVars`, `numSamples`, and
+   * `loss` = `logVars.loss`, NaN when not logged), so hooks reading `runner.outputs` after an
+   * iteration work in replay too. No tensors: `grads` is absent.
+   */
+  outputs: StepOutputs | undefined;
 
   private readonly sink: Logger;
   private readonly options: ReplayRunnerOptions;
@@ -220,7 +227,9 @@ export class ReplayRunner implements LoggerRunner {
       case 'afterTrainIter':
       case 'afterValIter': {
         const logVars = numbersOf(p.logVars);
-        if (logVars) buffer.update(logVars, typeof p.numSamples === 'number' ? p.numSamples : 1);
+        const numSamples = typeof p.numSamples === 'number' ? p.numSamples : 1;
+        if (logVars) buffer.update(logVars, numSamples);
+        this.outputs = { loss: logVars?.loss ?? NaN, logVars: logVars ?? {}, numSamples };
         if (typeof p.time === 'number') buffer.update({ time: p.time });
         break;
       }
