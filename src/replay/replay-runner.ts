@@ -55,7 +55,7 @@ function numbersOf(value: unknown): Record<string, number> | undefined {
  * counters come from the events (the runner's fold), the run facts from the journal's context
  * lines, the lr and momentum from the iteration payloads, and the log buffer is fed from the
  * payloads as the live run fed it: `dataTime` at the start of an iteration, `logVars` (weighted
- * by `numSamples`) then `time` at its end, and evaluation `metrics` (with `evalIterNum`) at the
+ * by `numSamples`), `gradNorm` (same weight) then `time` at its end, and evaluation `metrics` (with `evalIterNum`) at the
  * train stage where they were computed, after flushing the training log first when that stage
  * is an iteration (EvalHook's by-iteration behaviour). Logger hooks (TextLoggerHook,
  * TensorboardLoggerHook) replayed this way write what they wrote live.
@@ -230,6 +230,8 @@ export class ReplayRunner implements LoggerRunner {
         const numSamples = typeof p.numSamples === 'number' ? p.numSamples : 1;
         if (logVars) buffer.update(logVars, numSamples);
         this.outputs = { loss: logVars?.loss ?? NaN, logVars: logVars ?? {}, numSamples };
+        // The optimizer hook logs the pre-clip norm after the step's log vars, before the timer.
+        if (typeof p.gradNorm === 'number') buffer.update({ gradNorm: p.gradNorm }, numSamples);
         if (typeof p.time === 'number') buffer.update({ time: p.time });
         break;
       }
