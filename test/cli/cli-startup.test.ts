@@ -1,21 +1,17 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { runHookflow } from '../helpers/run-cli.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.resolve(here, '../../src/cli/main.js');
 const PACKAGE = JSON.parse(fs.readFileSync(path.resolve(here, '../../../package.json'), 'utf8')) as { version: string };
 /** Preloaded before the CLI: prints, at exit, the CommonJS modules of @tensorflow that were loaded (tfjs is CommonJS). */
 const WATCH_TFJS = `data:text/javascript,${encodeURIComponent(`import { createRequire } from 'node:module';
 const cache = createRequire('${here}/').cache;
 process.on('exit', () => process.stderr.write('tfjs modules: ' + Object.keys(cache).filter((k) => k.includes('@tensorflow')).length + '\\n'));`)}`;
 
-function hookflow(args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', WATCH_TFJS, CLI, ...args], { encoding: 'utf8', env: { ...process.env, HOOKFLOW_BACKEND: 'wasm' } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const hookflow = (args: string[]) => runHookflow(args, undefined, ['--import', WATCH_TFJS]);
 
 describe('hookflow CLI startup', function () {
   this.timeout(60000);

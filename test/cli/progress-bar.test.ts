@@ -1,15 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import xterm from '@xterm/headless';
 import { wantsProgressBar } from '../../src/cli/progress-bar-hook.js';
+import { CLI } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/tiny.js';
 import { tinyConfig } from '../helpers/tiny-config.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.resolve(here, '../../src/cli/main.js');
 const COLS = 200;
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
