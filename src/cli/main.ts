@@ -11,6 +11,9 @@ import { ConfigError } from '../core/errors.js';
 import { MemoryLogger, consoleLogger } from '../core/services.js';
 import { replayJournal } from '../replay/replay-journal.js';
 import { resolveConfig, trainCommand } from './train-command.js';
+import { exitWithError, installProcessGuard } from './process-guard.js';
+
+installProcessGuard();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The config `hookflow train` uses when none is given (shipped with the package). */
@@ -74,9 +77,4 @@ program.command('replay')
     await replayJournal(journal, hooks, { workDir, logger: consoleLogger });
   });
 
-program.parseAsync(process.argv).catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
-  console.error(`hookflow: ${error instanceof ConfigError ? 'config error: ' : 'error: '}${message}`);
-  if (process.env.HOOKFLOW_DEBUG && error instanceof Error) console.error(error.stack);
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-});
+program.parseAsync(process.argv).catch(exitWithError);

@@ -3,7 +3,9 @@ import { buildFromConfig } from '../config/build-from-config.js';
 import { applyOverrides, loadConfig } from '../config/load-config.js';
 import { consoleLogger } from '../core/services.js';
 import { Priority } from '../core/priority.js';
+import { WorkDirLock } from '../runner/work-dir-lock.js';
 import { ProgressBarHook } from './progress-bar-hook.js';
+import { guardRun } from './process-guard.js';
 
 /** Options of `hookflow train`. */
 export interface TrainCommandOptions {
@@ -35,9 +37,20 @@ export async function resolveConfig(configPath: string, opts: Pick<TrainCommandO
 /** `hookflow train CONFIG`: build everything from the config, then run the workflow. */
 export async function trainCommand(configPath: string, opts: TrainCommandOptions): Promise<void> {
   const raw = await resolveConfig(configPath, opts);
-  const progress = opts.progress !== false && process.stdout.isTTY ? new ProgressBarHook() : undefined;
-  const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger });
-  const { runner, dataLoaders, workflow } = built;
-  if (progress) runner.registerHook(progress, Priority.LOWEST);
-  await runner.run(dataLoaders, workflow);
+  // One trainer per work dir; under mpirun only rank 0 writes there, so only it takes the lock.
+  const lock = typeof raw.workDir === 'string' && (process.env.OMPI_COMM_WORLD_RANK ?? '0') === '0' ? WorkDirLock.acquire(raw.workDir, consoleLogger) : undefined;
+  const release = () => lock?.release();
+  process.once('exit', release);
+  try {
+    const progress = opts.progress !== false && process.stdout.isTTY ? new ProgressBarHook() : undefined;
+    const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger });
+    const { runner, dataLoaders, workflow } = built;
+    if (progress) runner.registerHook(progress, Priority.LOWEST);
+    const done = guardRun(runner);
+    await runner.run(dataLoaders, workflow);
+    done();
+  } finally {
+    release();
+    process.off('exit', release);
+  }
 }
