@@ -65,7 +65,8 @@ program.command('replay')
   .argument('<journal>', 'an events.jsonl file')
   .requiredOption('--hook <json...>', "hook config(s), e.g. '{\"type\":\"TensorboardLoggerHook\"}'", collect)
   .option('--work-dir <dir>', 'where the hooks write (default: <journal dir>/replay)')
-  .action(async (journal: string, opts: { hook: string[]; workDir?: string }) => {
+  .option('--skip-invalid', 'salvage a damaged journal: skip malformed lines (each reported) instead of failing')
+  .action(async (journal: string, opts: { hook: string[]; workDir?: string; skipInvalid?: boolean }) => {
     const hooks = opts.hook.map((text, i) => {
       try {
         return JSON.parse(text) as Record<string, unknown>;
@@ -74,7 +75,7 @@ program.command('replay')
       }
     });
     const workDir = opts.workDir ?? path.join(path.dirname(path.resolve(journal)), 'replay');
-    await replayJournal(journal, hooks, { workDir, logger: consoleLogger });
+    await replayJournal(journal, hooks, { workDir, logger: consoleLogger, skipInvalid: opts.skipInvalid });
   });
 
 program.parseAsync(process.argv).catch(exitWithError);
