@@ -110,13 +110,13 @@ describe('runner.interrupt (what SIGINT/SIGTERM do)', () => {
     expect(error.message).to.equal("hook Hangs did not settle in afterTrainIter within 0.05 s (the run's stallTimeout)");
 
     toy = buildToyRunner({ workDir: false, workflow: [['train', 1]], maxEpochs: 1, stallTimeout: 100 });
-    toy.runner.registerHookFromConfig({ type: 'IterTimerHook', timeout: 0.05 });
+    const timed = toy.runner.registerHookFromConfig({ type: 'IterTimerHook', timeout: 0.05 });
     const hangs = new Hangs();
     hangs.timeout = 0.05;
     toy.runner.registerHook(hangs);
     error = await rejection(toy.run());
     expect(error.message).to.equal('hook Hangs did not settle in afterTrainIter within 0.05 s (its timeout)');
-    expect(toy.runner.hooks.find((h) => h.hookId === 'IterTimerHook')!.timeout).to.equal(0.05);
+    expect(timed.timeout).to.equal(0.05);
     expect(() => toy.runner.registerHookFromConfig({ type: 'IterTimerHook', timeout: 0 })).to.throw('IterTimerHook.timeout: must be a positive number of seconds; got 0');
   });
 });
