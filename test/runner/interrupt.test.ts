@@ -7,6 +7,7 @@ import type { StageEvent } from '../../src/core/stage-event.js';
 import { CheckpointHook } from '../../src/hooks/checkpoint-hook.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
 import { buildToyRunner, type ToyRun } from '../../src/testing/index.js';
+import { rejection } from '../helpers/errors.js';
 import { tempDir } from '../helpers/tiny.js';
 
 /** Interrupts the run (as a SIGTERM would) after training iteration `at` (0-based), from inside the stage. */
@@ -27,11 +28,6 @@ const history = (events: StageEvent[]) => events.filter((e) => e.stage === 'afte
   .map(({ epoch, iter, innerIter, payload }) => ({ epoch, iter, innerIter, logVars: payload?.logVars, lr: payload?.lr }));
 
 const weights = (toy: ToyRun) => [...toy.model.namedWeights()].map(([k, v]) => [k, Array.from(v.dataSync())]);
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try { await promise; } catch (e) { return e as Error; }
-  throw new Error('expected a rejection');
-}
 
 describe('runner.interrupt (what SIGINT/SIGTERM do)', () => {
   let dir: string;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { MemoryLogger } from '../../src/core/services.js';
 import { LOCK_FILE, WorkDirLock, WorkDirLockedError } from '../../src/runner/work-dir-lock.js';
+import { thrown } from '../helpers/errors.js';
 import { tempDir } from '../helpers/tiny.js';
 
 describe('WorkDirLock', () => {
@@ -17,10 +18,7 @@ describe('WorkDirLock', () => {
   afterEach(() => cleanup());
 
   const holder = (pid: number, host = os.hostname()) => ({ pid, host, since: '2026-01-01T00:00:00.000Z', command: 'hookflow train x.json' });
-  const refusal = (f: () => unknown): WorkDirLockedError => {
-    try { f(); } catch (error) { return error as WorkDirLockedError; }
-    throw new Error('expected the lock to be refused');
-  };
+  const refusal = (f: () => unknown) => thrown(f) as WorkDirLockedError;
 
   it('writes pid, host, time and command; a second acquire fails naming the holder; release removes only its own lock', () => {
     const lock = WorkDirLock.acquire(dir, new MemoryLogger());
