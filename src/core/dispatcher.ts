@@ -1,5 +1,5 @@
 import { HookError, HookUnsettledError } from './errors.js';
-import { inHookScope, type HookScope } from './hook-scope.js';
+import { hookScopesTracked, inHookScope, type HookScope } from './hook-scope.js';
 import type { Hook, HookResult, HookSubscription } from './hook.js';
 import type { RunnerView } from './runner-view.js';
 import type { StageEvent } from './stage-event.js';
@@ -103,11 +103,12 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
     const calls = this.getPlan().get(event.stage);
     if (calls === undefined) return undefined;
     if (this.timer) return this.dispatchTimed(calls, 0, event, runner);
+    const tracked = hookScopesTracked();
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i]!;
       let result: HookResult;
       try {
-        result = this.call(call, event, runner);
+        result = tracked ? this.call(call, event, runner) : call.subscription.handler(runner, event);
       } catch (error) {
         throw wrap(call, event, error);
       }
@@ -151,7 +152,8 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
 
   /** One handler call, inside its hook scope (so that work it starts can be traced to it). */
   private call(call: PlannedCall<R>, event: StageEvent, runner: R): HookResult {
-    return inHookScope(() => ({ hook: hookName(call.hook), stage: event.stage }), call.subscription.handler, runner, event);
+    if (!hookScopesTracked()) return call.subscription.handler(runner, event);
+    return inHookScope({ hook: hookName(call.hook), stage: event.stage }, call.subscription.handler, runner, event);
   }
 
   /** Waits for a hook's promise, remembering the call meanwhile and bounding it by its timeout. */

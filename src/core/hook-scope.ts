@@ -24,7 +24,12 @@ export function currentHookScope(): HookScope | undefined {
   return storage.getStore();
 }
 
-/** Calls `fn(...args)` inside `scope` when tracking is on (plain call otherwise). */
-export function inHookScope<A extends unknown[], T>(scope: () => HookScope, fn: (...args: A) => T, ...args: A): T {
-  return tracking ? storage.run(scope(), fn, ...args) : fn(...args);
+/** Whether {@link trackHookScopes} is on (callers skip {@link inHookScope} otherwise: it costs a context switch). */
+export function hookScopesTracked(): boolean {
+  return tracking;
+}
+
+/** Calls `fn(...args)` inside `scope`. */
+export function inHookScope<A extends unknown[], T>(scope: HookScope, fn: (...args: A) => T, ...args: A): T {
+  return storage.run(scope, fn, ...args);
 }
