@@ -47,8 +47,9 @@ export function installProcessGuard(): void {
   if (installed) return;
   installed = true;
   trackHookScopes();
-  process.on('uncaughtException', (error) => exitWithError(error));
-  process.on('unhandledRejection', (reason) => exitWithError(reason));
+  // First in line: the wasm backend's own handlers would exit 7 with a raw stack.
+  process.prependListener('uncaughtException', (error) => exitWithError(error));
+  process.prependListener('unhandledRejection', (reason) => exitWithError(reason));
   process.on('beforeExit', () => {
     if (run) exitWithError(unsettled(run.activity));
   });

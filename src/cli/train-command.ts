@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { buildFromConfig } from '../config/build-from-config.js';
+import { buildFromConfig, validateConfig } from '../config/build-from-config.js';
 import { applyOverrides, loadConfig } from '../config/load-config.js';
 import { consoleLogger } from '../core/services.js';
 import { Priority } from '../core/priority.js';
@@ -37,6 +37,7 @@ export async function resolveConfig(configPath: string, opts: Pick<TrainCommandO
 /** `hookflow train CONFIG`: build everything from the config, then run the workflow. */
 export async function trainCommand(configPath: string, opts: TrainCommandOptions): Promise<void> {
   const raw = await resolveConfig(configPath, opts);
+  validateConfig(raw); // a config error leaves no work dir behind
   // One trainer per work dir; under mpirun only rank 0 writes there, so only it takes the lock.
   const lock = typeof raw.workDir === 'string' && (process.env.OMPI_COMM_WORLD_RANK ?? '0') === '0' ? WorkDirLock.acquire(raw.workDir, consoleLogger) : undefined;
   const release = () => lock?.release();
