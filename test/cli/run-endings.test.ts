@@ -183,4 +183,29 @@ describe('hookflow CLI: runs that end badly', function () {
     expect(run.code).to.equal(2);
     expect(run.stderr).to.match(/^hookflow: config error: config\.customHooks\.0\.timeout: .*\n$/);
   });
+
+  it('a fresh run keeps the earlier journal beside the new one; replay --skip-invalid salvages a damaged journal', () => {
+    writeConfig();
+    const work = path.join(dir, 'work');
+    expect(hookflowSync(['train', 'c.json', '--work-dir', work], dir).code).to.equal(0);
+    const journal = path.join(work, 'events.jsonl');
+    const lines = fs.readFileSync(journal, 'utf8').split('\n');
+    lines[4] = lines[4]!.slice(0, 10);
+    fs.writeFileSync(journal, lines.join('\n'));
+
+    const again = hookflowSync(['train', 'c.json', '--work-dir', work], dir);
+    expect(again.code, again.stderr).to.equal(0);
+    const kept = /kept it as (events\.\d{8}_\d{6}\.jsonl) and started a new journal/.exec(again.stdout)?.[1];
+    expect(kept, again.stdout).to.be.a('string');
+    expect(fs.readFileSync(path.join(work, kept!), 'utf8')).to.equal(lines.join('\n'));
+    expect(readJournal(journal).sessions.map((s) => s.type)).to.deep.equal(['start']);
+
+    const hook = ['--hook', '{"type":"TextLoggerHook"}', '--work-dir', path.join(dir, 'replayed')];
+    const strict = hookflowSync(['replay', path.join(work, kept!), ...hook], dir);
+    expect(strict.code).to.equal(1);
+    expect(strict.stderr).to.match(new RegExp(`^hookflow: error: ${path.join(work, kept!)}:5: not valid JSON`));
+    const salvage = hookflowSync(['replay', path.join(work, kept!), '--skip-invalid', ...hook], dir);
+    expect(salvage.code, salvage.stderr).to.equal(0);
+    expect(salvage.stdout + salvage.stderr).to.contain(`${path.join(work, kept!)}: skipped 1 invalid line; kept `);
+  });
 });
