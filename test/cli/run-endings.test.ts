@@ -83,7 +83,8 @@ describe('hookflow CLI: runs that end badly', function () {
   };
 
   it('SIGTERM: finishes the iteration, saves a checkpoint naming the signal, exits 143; --auto-resume continues exactly', async () => {
-    writeConfig({ checkpointConfig: { interval: 1 }, runner: { type: 'EpochBasedRunner', maxEpochs: 30 } });
+    // The sleep keeps the run going long after the parent sees epoch 3 (and makes the signal land during an await).
+    writeConfig({ checkpointConfig: { interval: 1 }, customHooks: [{ type: 'SleepHook', ms: 10 }], runner: { type: 'EpochBasedRunner', maxEpochs: 30 } });
     const full = hookflowSync(['train', 'c.json', '--work-dir', 'full'], dir);
     expect(full.code, full.stderr).to.equal(0);
 
@@ -112,7 +113,7 @@ describe('hookflow CLI: runs that end badly', function () {
   });
 
   it('refuses a second trainer on a work dir in use, naming the holder; a second signal exits at once', async () => {
-    writeConfig({ customHooks: [{ type: 'SleepHook', ms: 400 }], runner: { type: 'EpochBasedRunner', maxEpochs: 50 } });
+    writeConfig({ customHooks: [{ type: 'SleepHook', ms: 1000 }], runner: { type: 'EpochBasedRunner', maxEpochs: 50 } });
     const first = hookflowChild(['train', 'c.json', '--work-dir', 'work'], dir);
     await first.when('Epoch [1][1/4]');
     const second = hookflowSync(['train', 'c.json', '--work-dir', 'work'], dir);
