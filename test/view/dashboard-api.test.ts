@@ -180,11 +180,17 @@ describe('hookflow dashboard: JSON API and event stream', function () {
     const work = path.join(dir, 'trained');
     const child = spawn(process.execPath, [CLI, 'train', 'long.json', '--work-dir', work, '--dashboard', '--port', '0', '--no-progress'],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOOKFLOW_BACKEND: 'wasm' } });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let code: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve((code = c))));
     let out = '';
+    let err = '';
     child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
     try {
-      while (!/hookflow dashboard: (\S+)/.test(out)) await new Promise((r) => setTimeout(r, 100));
+      while (!/hookflow dashboard: (\S+)/.test(out)) {
+        if (code !== undefined) throw new Error(`train exited ${code} before serving: ${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const url = /hookflow dashboard: (\S+)/.exec(out)![1]!;
       let run: Record<string, unknown> = {};
       while (!((run.iter as number) > 0)) run = ((await (await fetch(`${url}api/runs`)).json()) as Record<string, unknown>[])[0]!;

@@ -196,4 +196,8 @@ for (const run of runs) {
   events.onmessage = (message) => {
     if (REFRESH_STAGES.has(JSON.parse(message.data).stage)) scheduleRefresh(run.id);
   };
+  // `train --dashboard` stops serving when its run ends: stop reconnecting to a finished run.
+  events.onerror = () => {
+    if (runs.find((r) => r.id === run.id)?.status === 'finished') events.close();
+  };
 }
