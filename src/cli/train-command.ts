@@ -38,6 +38,7 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   const progress = opts.progress !== false && process.stdout.isTTY ? new ProgressBarHook() : undefined;
   const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger });
   const { runner, dataLoaders, workflow } = built;
-  if (progress) runner.registerHook(progress, Priority.LOWEST);
+  // Rank 0 alone draws the progress bar (under mpirun every rank's stdout is a TTY).
+  if (progress && runner.rank === 0) runner.registerHook(progress, Priority.LOWEST);
   await runner.run(dataLoaders, workflow);
 }
