@@ -9,7 +9,7 @@ function gradients(rank: number): Map<string, tf.Tensor> {
   return new Map<string, tf.Tensor>([
     ['a', tf.fill([5], rank + 1)],
     ['b', tf.fill([3, 1], 10 * rank)],
-    ['c', tf.range(0, 300).reshape([10, 30]).mul(rank)],
+    ['c', tf.tidy(() => tf.range(0, 300).reshape([10, 30]).mul(rank))],
     ['d', tf.tensor1d([rank, -rank])],
   ]);
 }
