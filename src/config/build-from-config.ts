@@ -54,6 +54,9 @@ async function restoreFromCheckpoint(runner: BaseRunner, config: HookflowConfig)
     const outDir = (config.checkpointConfig as { outDir?: string } | null | undefined)?.outDir;
     const dir = outDir ? path.join(outDir, path.basename(runner.workDir)) : runner.workDir;
     from = findLatestCheckpoint(dir);
+    // Rank 0's choice, so every rank resumes from the same checkpoint even where a shared file
+    // system shows the ranks different states of the work dir.
+    if (runner.worldSize > 1) from = await runner.processGroup.broadcastObject(from, 0);
     if (!from) runner.logger.info(`autoResume: no valid checkpoint in ${dir}, starting from scratch`);
   }
   if (from) await runner.resume(from);
