@@ -32,6 +32,8 @@ export const ConfigSchema = z.object({
     type: z.enum(['EpochBasedRunner', 'IterBasedRunner']),
     maxEpochs: z.number().int().positive().optional(),
     maxIters: z.number().int().positive().optional(),
+    /** How often the runner lets timers and I/O run: 'auto' (every 125 ms), 'never' or ms. */
+    yieldEvery: z.union([z.enum(['auto', 'never']), z.number().nonnegative()]).optional(),
   }).strict(),
   customImports: z.array(z.string().min(1)).optional(),
   optimizerConfig: nullableObject,

@@ -23,6 +23,7 @@ import {
   SNAPSHOT_ONLY_KEYS, loadModelWeights, restoreHookStates, restoreOptimizers, saveRunnerCheckpoint,
   type LoadCheckpointOptions, type ResumeOptions, type RunSnapshot, type SaveCheckpointOptions,
 } from './checkpoint/runner-checkpoint.js';
+import { EventLoopYield, checkYieldEvery, type YieldEvery } from './event-loop-yield.js';
 import { FileLogger } from './file-logger.js';
 import { LogBuffer } from './log-buffer.js';
 import { timestampOf } from './timestamp.js';
@@ -65,6 +66,8 @@ export interface RunnerOptions {
   processGroup?: ProcessGroup;
   /** Parent of the runner's container (application-wide services). */
   parentContainer?: Container;
+  /** How often to let timers and I/O run between iterations (default `'auto'`: every 125 ms). */
+  yieldEvery?: YieldEvery;
 }
 
 /** Why a run ended early. */
@@ -105,6 +108,7 @@ export abstract class BaseRunner implements RunnerView {
   /** Counters, the event in progress, listeners and end-of-stage tasks. */
   private readonly cycle = new StageCycle<BaseRunner>(this.dispatcher);
   private stopRequest: StopRequest | undefined;
+  private readonly eventLoopYield: EventLoopYield;
 
   /** Every stage event, in order, after the stage's hooks have run (payload complete). */
   readonly events$: Observable<StageEvent> = this.cycle.events$;
@@ -148,6 +152,7 @@ export abstract class BaseRunner implements RunnerView {
     this.container.bind(TOKENS.ProcessGroup).toConstantValue(this.processGroup);
     this.container.bind(TOKENS.CheckpointIO).toConstantValue(new FileCheckpointIO());
     this.registrar = new HookRegistrar(this.dispatcher, this.container);
+    this.eventLoopYield = new EventLoopYield(checkYieldEvery(options.yieldEvery ?? 'auto', 'runner.yieldEvery'));
   }
 
   /** The counters: the fold of the events so far. */
@@ -443,6 +448,8 @@ export abstract class BaseRunner implements RunnerView {
     releaseOutputs(outputs);
     disposeBatch(batch);
     this.dataBatch = undefined;
+    pending = this.eventLoopYield.maybeYield();
+    if (pending) await pending;
   }
 
   /** Payload of an after-iteration event: the step's log vars, its sample count and the lr. */
