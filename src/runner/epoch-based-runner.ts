@@ -28,6 +28,7 @@ export class EpochBasedRunner extends BaseRunner {
     this.maxItersValue = maxEpochs * dataLoaders[trainAt]!.length;
     this.resetStopRequest();
     this.logStart(workflow, `${maxEpochs} epochs`);
+    await this.syncWeightsFromRankZero();
     await this.emit('beforeRun');
     rounds: while (this.epoch < maxEpochs && !this.stopRequested) {
       for (let i = 0; i < workflow.length; i++) {
@@ -40,6 +41,7 @@ export class EpochBasedRunner extends BaseRunner {
         }
       }
     }
+    await this.saveInterrupted();
     await this.emit('afterRun', undefined, this.runEndPayload());
   }
 
@@ -62,6 +64,8 @@ export class EpochBasedRunner extends BaseRunner {
       i++;
       if (this.stopRequested) break;
     }
+    // An interrupted epoch did not end: its closing stage comes when a resumed run finishes it.
+    if (this.interrupted) return;
     await this.emit('afterTrainEpoch');
   }
 

@@ -20,6 +20,7 @@ export class IterBasedRunner extends BaseRunner {
     if (maxIters === undefined) throw new ConfigError('runner.maxIters', 'IterBasedRunner needs maxIters');
     this.resetStopRequest();
     this.logStart(workflow, `${maxIters} iters`);
+    await this.syncWeightsFromRankZero();
     await this.emit('beforeRun');
     // A resumed run continues the data where it stopped: same pass, same position.
     const trainAt = workflow.findIndex(([mode]) => mode === 'train');
@@ -41,7 +42,9 @@ export class IterBasedRunner extends BaseRunner {
         }
       }
     }
-    await this.emit('afterEpoch');
+    // An interrupted run's aggregate epoch did not end: a resumed run opens and closes its own.
+    if (this.interrupted) await this.saveInterrupted();
+    else await this.emit('afterEpoch');
     await this.emit('afterRun', undefined, this.runEndPayload());
   }
 
