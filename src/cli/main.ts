@@ -2,11 +2,12 @@
 import 'reflect-metadata';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import YAML from 'yaml';
 import '../hooks/index.js';
 import '../../plugins/index.js';
 import { buildFromConfig } from '../config/build-from-config.js';
+import { redactEnvRefs } from '../config/env-refs.js';
 import { ConfigError } from '../core/errors.js';
 import { MemoryLogger, consoleLogger } from '../core/services.js';
 import { replayJournal } from '../replay/replay-journal.js';
@@ -20,7 +21,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 const program = new Command('hookflow')
   .description("MMCV's Runner and Hook system for TensorFlow.js: train from a config, inspect hook plans")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (unknown flags, missing arguments) exit 2 like config errors, not commander's 1.
+  .exitOverride();
 
 program.command('train')
   .description('train a model from a config file (JSON, YAML or JS)')
@@ -28,6 +31,7 @@ program.command('train')
   .option('--work-dir <dir>', 'where logs, checkpoints and the journal go')
   .option('--resume-from <checkpoint>', 'resume from a checkpoint directory')
   .option('--auto-resume', 'resume from the newest valid checkpoint in the work dir')
+  .option('--no-resume', 'start from scratch: ignore resumeFrom, autoResume and the checkpoints in the work dir')
   .option('--cfg-options <key=value...>', 'override config keys, e.g. runner.maxEpochs=2 optimizer.lr=0.1', collect)
   .option('--seed <n>', 'random seed of initialisation and shuffling')
   .option('--backend <name>', 'auto | tensorflow | wasm | cpu (default: HOOKFLOW_BACKEND or auto)')
@@ -53,7 +57,7 @@ program.command('print-config')
   .option('--cfg-options <key=value...>', 'override config keys', collect)
   .option('--format <format>', 'json or yaml', 'json')
   .action(async (config: string, opts) => {
-    const raw = await resolveConfig(config, opts);
+    const raw = redactEnvRefs(await resolveConfig(config, opts));
     console.log(opts.format === 'yaml' ? YAML.stringify(raw) : JSON.stringify(raw, null, 2));
   });
 
@@ -75,6 +79,11 @@ program.command('replay')
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // commander has printed its message (or the help / version, exit code 0) already.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    return;
+  }
   const message = error instanceof Error ? error.message : String(error);
   console.error(`hookflow: ${error instanceof ConfigError ? 'config error: ' : 'error: '}${message}`);
   if (process.env.HOOKFLOW_DEBUG && error instanceof Error) console.error(error.stack);

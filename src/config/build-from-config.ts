@@ -10,7 +10,8 @@ import { TOKENS } from '../core/di.js';
 import type { Logger } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
 import path from 'node:path';
-import { findLatestCheckpoint } from '../runner/checkpoint/find-latest-checkpoint.js';
+import { CheckpointError } from '../runner/checkpoint/checkpoint-io.js';
+import { scanCheckpoints } from '../runner/checkpoint/find-latest-checkpoint.js';
 import { DataLoader } from '../runner/data/data-loader.js';
 import { DATASETS } from '../runner/data/dataset.js';
 import { MODELS } from '../runner/model/models.js';
@@ -18,7 +19,10 @@ import { buildOptimizers } from '../runner/optim/build-optimizer.js';
 import { RUNNERS } from '../runner/runners-registry.js';
 import { parseOptions } from '../hooks/parse-options.js';
 import { ConfigSchema, type HookflowConfig } from './config-schema.js';
+import { checkModelFitsData } from './check-model-data.js';
 import { importCustomModules } from './custom-imports.js';
+import { redactEnvRefs, resolveEnvRefs } from './env-refs.js';
+import { checkModelSize } from './estimate-model-size.js';
 import type { RawConfig } from './load-config.js';
 
 /** What {@link buildFromConfig} returns: everything `runner.run(dataLoaders, workflow)` needs. */
@@ -38,19 +42,48 @@ export interface BuildOptions {
 }
 
 /**
+ * The checkpoint `autoResume` continues from: the newest valid one where CheckpointHook writes.
+ * Every checkpoint passed over is reported; when all of them are broken, starting from scratch
+ * (and then overwriting them) is refused.
+ */
+function autoResumeCheckpoint(runner: BaseRunner, config: HookflowConfig, workDir: string): string | null {
+  const outDir = (config.checkpointConfig as { outDir?: string } | null | undefined)?.outDir;
+  const dir = outDir ? path.join(outDir, path.basename(workDir)) : workDir;
+  const scan = scanCheckpoints(dir);
+  for (const warning of scan.warnings) runner.logger.warn(`autoResume: ${warning}`);
+  const skipped = scan.skipped.map((s) => `${s.path}: ${s.reason}`);
+  for (const line of skipped) runner.logger.warn(`autoResume: skipping checkpoint ${line}`);
+  if (scan.latest === null && skipped.length) {
+    throw new ConfigError('config.autoResume', `${dir} holds no valid checkpoint, only ${skipped.length} broken one(s):\n  ${skipped.join('\n  ')}\n`
+      + 'Refusing to start from scratch over them. To start over, pass --no-resume (checkpoints of the same names are then overwritten) or use a new work dir (--work-dir).');
+  }
+  if (scan.latest === null) runner.logger.info(`autoResume: no checkpoint in ${dir}, starting from scratch`);
+  return scan.latest;
+}
+
+/** A checkpoint that cannot be used is a config error (exit 2): nothing has run yet. */
+async function fromCheckpoint(key: string, action: () => Promise<unknown>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new ConfigError(key, error.message);
+    throw error;
+  }
+}
+
+/**
  * `resumeFrom` (or, with `autoResume`, the newest valid checkpoint where CheckpointHook writes)
  * restores weights, optimizer, counters, meta and hook states; `loadFrom` loads weights only.
  */
 async function restoreFromCheckpoint(runner: BaseRunner, config: HookflowConfig): Promise<void> {
   let from = config.resumeFrom ?? null;
+  let key = 'config.resumeFrom';
   if (!from && config.autoResume && runner.workDir) {
-    const outDir = (config.checkpointConfig as { outDir?: string } | null | undefined)?.outDir;
-    const dir = outDir ? path.join(outDir, path.basename(runner.workDir)) : runner.workDir;
-    from = findLatestCheckpoint(dir);
-    if (!from) runner.logger.info(`autoResume: no valid checkpoint in ${dir}, starting from scratch`);
+    from = autoResumeCheckpoint(runner, config, runner.workDir);
+    key = 'config.autoResume';
   }
-  if (from) await runner.resume(from);
-  else if (config.loadFrom) await runner.loadCheckpoint(config.loadFrom);
+  if (from) await fromCheckpoint(key, () => runner.resume(from));
+  else if (config.loadFrom) await fromCheckpoint('config.loadFrom', () => runner.loadCheckpoint(config.loadFrom!));
 }
 
 /** Validates a loaded config, naming the key and what is allowed on failure. */
@@ -85,24 +118,26 @@ function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: str
  * raised here, before training starts.
  */
 export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}): Promise<BuiltRun> {
-  const config = validateConfig(raw);
+  const config = validateConfig(resolveEnvRefs(raw));
   await importCustomModules(config.customImports);
   const backend = await selectBackend(config.backend);
   const seed = config.seed ?? 0;
 
   const trainLoader = buildLoader(config.data.train, 'train', seed);
   const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed) : undefined;
+  checkModelSize(config.model);
   let model;
   try {
     model = MODELS.build({ seed, ...config.model });
   } catch (error) {
     throw error instanceof ConfigError ? error : new ConfigError('config.model', (error as Error).message);
   }
+  checkModelFitsData(model, trainLoader.dataset, 'train');
+  if (valLoader) checkModelFitsData(model, valLoader.dataset, 'val');
   const optimizer = buildOptimizers(config.optimizer, model.params());
   const { type, ...limits } = config.runner;
   const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger,
-    meta: { config: raw, seed, ...(config.expName ? { expName: config.expName } : {}) } });
-  runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);
+    meta: { config: redactEnvRefs(raw), seed, ...(config.expName ? { expName: config.expName } : {}) } });
   if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
 
   runner.registerTrainingHooks({
@@ -116,6 +151,8 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   });
 
   await restoreFromCheckpoint(runner, config);
+  // Logged once the config has proved buildable: a config error leaves no log file behind.
+  runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);
   if (config.journal !== false && runner.workDir) attachJournal(runner);
   if (config.profileHooks) attachProfiler(runner, { printTable: true, warnShare: 0.5 });
 

@@ -75,7 +75,7 @@ describe('config validation', () => {
 
   it('names the key and the allowed values', () => {
     expect(() => validateConfig(tinyConfig({ runner: { type: 'EpochRunner', maxEpochs: 1 } })))
-      .to.throw('config.runner.type: Invalid option: expected one of "EpochBasedRunner"|"IterBasedRunner"');
+      .to.throw(`config.runner.type: must be one of 'EpochBasedRunner', 'IterBasedRunner'; got the string "EpochRunner"; did you mean 'EpochBasedRunner'?`);
     expect(() => validateConfig(tinyConfig({ backend: 'gpu' }))).to.throw('config.backend: Invalid option: expected one of "auto"|"tensorflow"|"wasm"|"cpu"');
     expect(() => validateConfig(tinyConfig({ runner: { type: 'IterBasedRunner' } }))).to.throw('config.runner.maxIters: is required for IterBasedRunner');
     expect(() => validateConfig(tinyConfig({ customHooks: [{ type: 'X', priority: 'SOMETIMES' }] })))
