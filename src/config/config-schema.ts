@@ -4,6 +4,10 @@ import { describeValue } from '../core/describe-value.js';
 import { nearestNames } from '../core/nearest-names.js';
 import { PRIORITY_NAMES } from '../core/priority.js';
 
+function notAnOptimizer(issue: { input?: unknown }): string {
+  return `must be an optimizer object with a 'type' (e.g. { "type": "SGD", "lr": 0.01 }), or a map of named optimizers, each with a 'type'; got ${describeValue(issue.input)}`;
+}
+
 const RUNNER_TYPES = ['EpochBasedRunner', 'IterBasedRunner'] as const;
 
 /** `must be one of ...; got "x"; did you mean ...?` for a string that is not one of `allowed`. */
@@ -38,9 +42,7 @@ const nullableObject = z.looseObject({}).nullish();
 export const ConfigSchema = z.object({
   model: typed,
   data: z.object({ train: LoaderSchema, val: LoaderSchema.optional() }).strict(),
-  optimizer: z.union([typed, z.record(z.string(), typed).refine((m) => Object.keys(m).length > 0)], {
-    error: (issue) => `must be an optimizer object with a 'type' (e.g. { "type": "SGD", "lr": 0.01 }), or a map of named optimizers, each with a 'type'; got ${describeValue(issue.input)}`,
-  }),
+  optimizer: z.union([typed, z.record(z.string(), typed).refine((m) => Object.keys(m).length > 0, { error: notAnOptimizer })], { error: notAnOptimizer }),
   runner: z.object({
     type: z.enum(RUNNER_TYPES, { error: (issue) => oneOf(RUNNER_TYPES, issue.input) }),
     maxEpochs: z.number().int().positive().optional(),
