@@ -10,7 +10,7 @@ import { TOKENS } from '../core/di.js';
 import type { Logger } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
 import path from 'node:path';
-import { CheckpointError } from '../runner/checkpoint/checkpoint-io.js';
+import { CheckpointError, type CheckpointIO } from '../runner/checkpoint/checkpoint-io.js';
 import { scanCheckpoints } from '../runner/checkpoint/find-latest-checkpoint.js';
 import { DataLoader } from '../runner/data/data-loader.js';
 import { DATASETS } from '../runner/data/dataset.js';
@@ -39,6 +39,8 @@ export interface BuiltRun {
 /** Options of {@link buildFromConfig} that do not belong in the config file. */
 export interface BuildOptions {
   logger?: Logger;
+  /** Where checkpoints are stored (default: a FileCheckpointIO); bound before any hook is built. */
+  checkpointIO?: CheckpointIO;
 }
 
 /**
@@ -139,6 +141,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger,
     meta: { config: redactEnvRefs(raw), seed, ...(config.expName ? { expName: config.expName } : {}) } });
   if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
+  if (options.checkpointIO) runner.container.rebind(TOKENS.CheckpointIO).toConstantValue(options.checkpointIO);
 
   runner.registerTrainingHooks({
     lrConfig: config.lrConfig,

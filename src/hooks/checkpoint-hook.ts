@@ -103,6 +103,12 @@ export class CheckpointHook extends Hook<BaseRunner> {
       throw new ConfigError('CheckpointHook.outDir', 'is required when the runner has no workDir');
     }
     runner.logger.info(`Checkpoints will be saved to ${this.saveDir}.`);
+    // A run killed during its last save or prune leaves scratch entries or an extra checkpoint;
+    // a resumed run that has nothing left to save must still clear them.
+    if (runner.rank === 0 && fs.existsSync(this.saveDir)) {
+      (this.checkpointIO ?? runner.checkpointIO).tidy?.(this.saveDir);
+      if (this.maxKeepCkpts > 0 && this.interval > 0) this.prune(runner, this.saveDir);
+    }
   }
 
   override afterTrainEpoch(runner: BaseRunner): void {

@@ -108,6 +108,8 @@ export interface CheckpointIO {
   read(checkpoint: string, options?: { optimizer?: boolean }): Promise<LoadedCheckpoint>;
   exists(checkpoint: string): boolean;
   remove(checkpoint: string): void;
+  /** Removes what writers that no longer run left in `outDir` (scratch entries of a crash mid-write or mid-prune). */
+  tidy?(outDir: string): void;
 }
 
 /** The checkpoint name for `count`: MMCV's `filename_tmpl.format(count)` (`'epoch_{}'` → `epoch_3`). */
@@ -463,6 +465,10 @@ export class FileCheckpointIO implements CheckpointIO {
     if (this.symlinks === false) writeFileDurable(staged, `${name}\n`);
     this.rename(staged, path.join(dir, LATEST));
     fsyncDir(dir);
+  }
+
+  tidy(outDir: string): void {
+    if (fs.existsSync(outDir)) this.sweepStale(path.resolve(outDir));
   }
 
   /** Removes scratch entries left by writers that no longer run (a crash mid-write). */
