@@ -32,19 +32,23 @@ export interface ChildResult {
   points?: string[];
   warnings?: string[];
   stderr: string;
-  cpuMs: number;
 }
 
-/** Runs the fault child once: `spec` is `none`, `point:K` or `iter:N`. */
-export function runChild(config: string, workDir: string, spec: string): ChildResult {
-  const before = process.resourceUsage();
-  const r = spawnSync(process.execPath, [CHILD, config, workDir, spec], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, HOOKFLOW_BACKEND: 'wasm' } });
-  const after = process.resourceUsage();
-  const cpuMs = (after.userCPUTime + after.systemCPUTime - before.userCPUTime - before.systemCPUTime) / 1000;
-  if (r.signal === 'SIGKILL') return { killed: true, killedAt: /SIGKILL at (.*)/.exec(r.stderr)?.[1], stderr: r.stderr, cpuMs };
+/**
+ * Runs the fault child once: `spec` is `none`, `point:K` or `iter:N`; with `killAfterMs` the
+ * parent SIGKILLs it at that moment (anywhere: a journal line, a log write, a tfjs kernel).
+ */
+export function runChild(config: string, workDir: string, spec: string, killAfterMs?: number): ChildResult {
+  const r = spawnSync(process.execPath, [CHILD, config, workDir, spec], {
+    encoding: 'utf8', timeout: killAfterMs ?? 120_000, killSignal: 'SIGKILL', env: { ...process.env, HOOKFLOW_BACKEND: 'wasm' },
+  });
+  if (r.signal === 'SIGKILL') {
+    const killedAt = /SIGKILL at (.*)/.exec(r.stderr)?.[1] ?? (killAfterMs !== undefined ? `${killAfterMs} ms` : undefined);
+    return { killed: true, killedAt, stderr: r.stderr };
+  }
   if (r.status !== 0) throw new Error(`fault child (${spec}) exited ${r.status ?? r.signal}:\n${r.stderr}`);
   const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { points: string[]; warnings: string[] };
-  return { killed: false, ...last, stderr: r.stderr, cpuMs };
+  return { killed: false, ...last, stderr: r.stderr };
 }
 
 const TRAINING_STAGES = new Set(['afterTrainIter', 'afterTrainEpoch', 'afterValIter', 'afterValEpoch']);

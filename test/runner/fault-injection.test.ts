@@ -77,7 +77,8 @@ describe(`fault injection: SIGKILL a training child, then --auto-resume (seed ${
   }
 
   it('clears what a kill during the last prune left, though the resumed run has nothing left to save', () => {
-    const last = reference.points.findLastIndex((l) => l.startsWith('prune ') && l.includes(': after rename'));
+    const prunes = reference.points.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('prune ') && l.includes(': after rename'));
+    const [, last] = prunes.at(-1)!;
     expect(reference.points[last]).to.equal('prune iter_8: after rename iter_8 to .trash-*');
     lineage('last-prune', [`point:${last + 1}`]);
   });
