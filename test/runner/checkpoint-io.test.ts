@@ -8,11 +8,12 @@ import { TOKENS } from '../../src/core/di.js';
 import {
   CheckpointError, FileCheckpointIO, LATEST, META_FILE, resolveCheckpointPath, verifyCheckpoint,
 } from '../../src/runner/checkpoint/checkpoint-io.js';
-import { MANIFEST_FILE, digestOf, encodeManifest } from '../../src/runner/checkpoint/checkpoint-manifest.js';
+import { MANIFEST_FILE, digestOf } from '../../src/runner/checkpoint/checkpoint-manifest.js';
 import { fileIOHandler } from '../../src/runner/checkpoint/file-io-handler.js';
 import { findLatestCheckpoint, scanCheckpoints } from '../../src/runner/checkpoint/find-latest-checkpoint.js';
 import { buildRun } from '../fixtures/checkpoint-run.js';
 import { rejection, thrown } from '../helpers/errors.js';
+import { resealCheckpoint } from '../helpers/reseal-checkpoint.js';
 import { tempDir } from '../helpers/tiny.js';
 
 /** Trains a 2-epoch run with a checkpoint per epoch in `workDir`. */
@@ -100,11 +101,7 @@ describe('checkpoint verification errors', () => {
     expect((await rejection(runner.loadCheckpoint(missing))).message).to.equal(`checkpoint ${missing}: does not exist`);
   });
 
-  /** Rewrites manifest.json over the files as they are now, as if they had been written so. */
-  function reseal(): void {
-    const files = Object.fromEntries(fs.readdirSync(ckpt).filter((f) => f !== MANIFEST_FILE).sort().map((f) => [f, digestOf(fs.readFileSync(path.join(ckpt, f)))]));
-    fs.writeFileSync(path.join(ckpt, MANIFEST_FILE), encodeManifest(files));
-  }
+  const reseal = () => resealCheckpoint(ckpt);
 
   it('names a directory without manifest.json (an interrupted write)', () => {
     fs.rmSync(path.join(ckpt, MANIFEST_FILE));
