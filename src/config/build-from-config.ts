@@ -17,6 +17,7 @@ import { DATASETS } from '../runner/data/dataset.js';
 import { MODELS } from '../runner/model/models.js';
 import { buildOptimizers } from '../runner/optim/build-optimizer.js';
 import { RUNNERS } from '../runner/runners-registry.js';
+import { OptimizerHook } from '../hooks/optimizer-hook.js';
 import { parseOptions } from '../hooks/parse-options.js';
 import { ConfigSchema, type HookflowConfig } from './config-schema.js';
 import { checkModelFitsData } from './check-model-data.js';
@@ -88,9 +89,17 @@ async function restoreFromCheckpoint(runner: BaseRunner, config: HookflowConfig)
   else if (config.loadFrom) await fromCheckpoint('config.loadFrom', () => runner.loadCheckpoint(config.loadFrom!));
 }
 
+/** MMCV registers no optimizer hook without `optimizer_config`: the optimizer would never step. */
+function warnIfNothingSteps(runner: BaseRunner, config: HookflowConfig): void {
+  if (config.optimizerConfig != null || runner.hooks.some((hook) => hook instanceof OptimizerHook)) return;
+  runner.logger.warn('config.optimizer is set but config.optimizerConfig is missing, so no OptimizerHook is registered '
+    + 'and the weights will never change; add "optimizerConfig": {} (or an optimizer hook in customHooks)');
+}
+
 /** Validates a loaded config, naming the key and what is allowed on failure. */
 export function validateConfig(raw: RawConfig): HookflowConfig {
-  const config = parseOptions(ConfigSchema, raw, 'config');
+  // Environment references are resolved here, so the run sees the values (artefacts get redactEnvRefs(raw)).
+  const config = parseOptions(ConfigSchema, resolveEnvRefs(raw), 'config');
   const { type, maxEpochs, maxIters } = config.runner;
   if (type === 'EpochBasedRunner' && maxEpochs === undefined) throw new ConfigError('config.runner.maxEpochs', 'is required for EpochBasedRunner');
   if (type === 'IterBasedRunner' && maxIters === undefined) throw new ConfigError('config.runner.maxIters', 'is required for IterBasedRunner');
@@ -120,7 +129,7 @@ function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: str
  * raised here, before training starts.
  */
 export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}): Promise<BuiltRun> {
-  const config = validateConfig(resolveEnvRefs(raw));
+  const config = validateConfig(raw);
   await importCustomModules(config.customImports);
   const backend = await selectBackend(config.backend);
   const seed = config.seed ?? 0;
@@ -153,6 +162,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
     customHooksConfig: config.customHooks,
   });
 
+  warnIfNothingSteps(runner, config);
   await restoreFromCheckpoint(runner, config);
   // Logged once the config has proved buildable: a config error leaves no log file behind.
   runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);

@@ -91,7 +91,7 @@ describe('config validation', () => {
 
   it('fails before training on an unknown hook type, naming the config key and the nearest types', async () => {
     const error = await rejection(buildFromConfig(tinyConfig({ customHooks: [{ type: 'IterTimerHok' }] }), { logger: new MemoryLogger() }));
-    expect(error.message).to.match(/^customHooks\[0\]: 'IterTimerHok' is not in the hook registry\. Did you mean 'IterTimerHook'\?/);
+    expect(error.message).to.match(/^customHooks\[0\]: 'IterTimerHok' is not in the hook registry: is it registered by a module you forgot to list in customImports\? Did you mean 'IterTimerHook'\?/);
   });
 
   it('explains an optimizer that is neither an optimizer object nor a map of them', () => {
