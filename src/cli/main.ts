@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { exitWithError, installProcessGuard } from './process-guard.js';
 
 installProcessGuard();
@@ -20,7 +20,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 const program = new Command('hookflow')
   .description("MMCV's Runner and Hook system for TensorFlow.js: train from a config, inspect hook plans")
   .version(packageJson.version, '-V, --version', 'print the version of hookflow')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (unknown flags, missing arguments) exit 2 like config errors, not commander's 1.
+  .exitOverride();
 
 // --- train
 program.command('train')
@@ -29,6 +31,7 @@ program.command('train')
   .option('--work-dir <dir>', 'where logs, checkpoints and the journal go')
   .option('--resume-from <checkpoint>', 'resume from a checkpoint directory')
   .option('--auto-resume', 'resume from the newest valid checkpoint in the work dir')
+  .option('--no-resume', 'start from scratch: ignore resumeFrom, autoResume and the checkpoints in the work dir')
   .option('--cfg-options <key=value...>', 'override config keys, e.g. runner.maxEpochs=2 optimizer.lr=0.1', collect)
   .option('--seed <n>', 'random seed of initialisation and shuffling')
   .option('--backend <name>', 'auto | tensorflow | wasm | cpu (default: HOOKFLOW_BACKEND or auto)')
@@ -90,4 +93,8 @@ program.command('dashboard')
   .option('--host <host>', 'interface to bind', '127.0.0.1')
   .action(async (workDirs: string[], opts) => { await (await import('../view/dashboard-command.js')).dashboardCommand(workDirs, opts); });
 
-program.parseAsync(process.argv).catch(exitWithError);
+program.parseAsync(process.argv).catch((error: unknown) => {
+  // commander has printed its message (or the help / version, exit code 0) already.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  exitWithError(error);
+});

@@ -11,7 +11,8 @@ import { TOKENS } from '../core/di.js';
 import { singleProcessGroup, type Logger, type ProcessGroup } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
 import path from 'node:path';
-import { findLatestCheckpoint } from '../runner/checkpoint/find-latest-checkpoint.js';
+import { CheckpointError, type CheckpointIO } from '../runner/checkpoint/checkpoint-io.js';
+import { scanCheckpoints } from '../runner/checkpoint/find-latest-checkpoint.js';
 import { DataLoader } from '../runner/data/data-loader.js';
 import { DistributedSampler } from '../runner/data/distributed-sampler.js';
 import { DATASETS } from '../runner/data/dataset.js';
@@ -22,7 +23,10 @@ import { DistSamplerSeedHook } from '../hooks/dist-sampler-seed-hook.js';
 import { OptimizerHook } from '../hooks/optimizer-hook.js';
 import { parseOptions } from '../hooks/parse-options.js';
 import { ConfigSchema, type HookflowConfig } from './config-schema.js';
+import { checkModelFitsData } from './check-model-data.js';
 import { importCustomModules } from './custom-imports.js';
+import { redactEnvRefs, resolveEnvRefs } from './env-refs.js';
+import { checkModelSize } from './estimate-model-size.js';
 import type { RawConfig } from './load-config.js';
 
 /** What {@link buildFromConfig} returns: everything `runner.run(dataLoaders, workflow)` needs. */
@@ -39,6 +43,8 @@ export interface BuiltRun {
 /** Options of {@link buildFromConfig} that do not belong in the config file. */
 export interface BuildOptions {
   logger?: Logger;
+  /** Where checkpoints are stored (default: a FileCheckpointIO); bound before any hook is built. */
+  checkpointIO?: CheckpointIO;
   /**
    * The process group of a multi-process run (handed to the runner); with several ranks the
    * train and val loaders are sharded with a DistributedSampler. Default: one process.
@@ -47,22 +53,51 @@ export interface BuildOptions {
 }
 
 /**
+ * The checkpoint `autoResume` continues from: the newest valid one where CheckpointHook writes.
+ * Every checkpoint passed over is reported; when all of them are broken, starting from scratch
+ * (and then overwriting them) is refused.
+ */
+function autoResumeCheckpoint(runner: BaseRunner, config: HookflowConfig, workDir: string): string | null {
+  const outDir = (config.checkpointConfig as { outDir?: string } | null | undefined)?.outDir;
+  const dir = outDir ? path.join(outDir, path.basename(workDir)) : workDir;
+  const scan = scanCheckpoints(dir);
+  for (const warning of scan.warnings) runner.logger.warn(`autoResume: ${warning}`);
+  const skipped = scan.skipped.map((s) => `${s.path}: ${s.reason}`);
+  for (const line of skipped) runner.logger.warn(`autoResume: skipping checkpoint ${line}`);
+  if (scan.latest === null && skipped.length) {
+    throw new ConfigError('config.autoResume', `${dir} holds no valid checkpoint, only ${skipped.length} broken one(s):\n  ${skipped.join('\n  ')}\n`
+      + 'Refusing to start from scratch over them. To start over, pass --no-resume (checkpoints of the same names are then overwritten) or use a new work dir (--work-dir).');
+  }
+  if (scan.latest === null) runner.logger.info(`autoResume: no checkpoint in ${dir}, starting from scratch`);
+  return scan.latest;
+}
+
+/** A checkpoint that cannot be used is a config error (exit 2): nothing has run yet. */
+async function fromCheckpoint(key: string, action: () => Promise<unknown>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new ConfigError(key, error.message);
+    throw error;
+  }
+}
+
+/**
  * `resumeFrom` (or, with `autoResume`, the newest valid checkpoint where CheckpointHook writes)
  * restores weights, optimizer, counters, meta and hook states; `loadFrom` loads weights only.
  */
 async function restoreFromCheckpoint(runner: BaseRunner, config: HookflowConfig): Promise<void> {
   let from = config.resumeFrom ?? null;
+  let key = 'config.resumeFrom';
   if (!from && config.autoResume && runner.workDir) {
-    const outDir = (config.checkpointConfig as { outDir?: string } | null | undefined)?.outDir;
-    const dir = outDir ? path.join(outDir, path.basename(runner.workDir)) : runner.workDir;
-    from = findLatestCheckpoint(dir);
+    const found = runner.rank === 0 ? autoResumeCheckpoint(runner, config, runner.workDir) : null;
     // Rank 0's choice, so every rank resumes from the same checkpoint even where a shared file
     // system shows the ranks different states of the work dir.
-    if (runner.worldSize > 1) from = await runner.processGroup.broadcastObject(from, 0);
-    if (!from) runner.logger.info(`autoResume: no valid checkpoint in ${dir}, starting from scratch`);
+    from = runner.worldSize > 1 ? await runner.processGroup.broadcastObject(found, 0) : found;
+    key = 'config.autoResume';
   }
-  if (from) await runner.resume(from);
-  else if (config.loadFrom) await runner.loadCheckpoint(config.loadFrom);
+  if (from) await fromCheckpoint(key, () => runner.resume(from));
+  else if (config.loadFrom) await fromCheckpoint('config.loadFrom', () => runner.loadCheckpoint(config.loadFrom!));
 }
 
 /** MMCV registers no optimizer hook without `optimizer_config`: the optimizer would never step. */
@@ -74,7 +109,8 @@ function warnIfNothingSteps(runner: BaseRunner, config: HookflowConfig): void {
 
 /** Validates a loaded config, naming the key and what is allowed on failure. */
 export function validateConfig(raw: RawConfig): HookflowConfig {
-  const config = parseOptions(ConfigSchema, raw, 'config');
+  // Environment references are resolved here, so the run sees the values (artefacts get redactEnvRefs(raw)).
+  const config = parseOptions(ConfigSchema, resolveEnvRefs(raw), 'config');
   const { type, maxEpochs, maxIters } = config.runner;
   if (type === 'EpochBasedRunner' && maxEpochs === undefined) throw new ConfigError('config.runner.maxEpochs', 'is required for EpochBasedRunner');
   if (type === 'IterBasedRunner' && maxIters === undefined) throw new ConfigError('config.runner.maxIters', 'is required for IterBasedRunner');
@@ -118,18 +154,21 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   const group = options.processGroup ?? singleProcessGroup;
   const trainLoader = buildLoader(config.data.train, 'train', seed, group);
   const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed, group) : undefined;
+  checkModelSize(config.model);
   let model;
   try {
     model = MODELS.build({ seed, ...config.model });
   } catch (error) {
     throw error instanceof ConfigError ? error : new ConfigError('config.model', (error as Error).message);
   }
+  checkModelFitsData(model, trainLoader.dataset, 'train');
+  if (valLoader) checkModelFitsData(model, valLoader.dataset, 'val');
   const optimizer = buildOptimizers(config.optimizer, model.params());
   const { type, ...limits } = config.runner;
   const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger, processGroup: group,
-    meta: { config: raw, seed, ...(config.expName ? { expName: config.expName } : {}) } });
-  runner.logger.info(`Backend: ${describeBackend(backend)}`);
+    meta: { config: redactEnvRefs(raw), seed, ...(config.expName ? { expName: config.expName } : {}) } });
   if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
+  if (options.checkpointIO) runner.container.rebind(TOKENS.CheckpointIO).toConstantValue(options.checkpointIO);
 
   runner.registerTrainingHooks({
     lrConfig: config.lrConfig,
@@ -145,6 +184,8 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
 
   warnIfNothingSteps(runner, config);
   await restoreFromCheckpoint(runner, config);
+  // Logged once the config has proved buildable: a config error leaves no log file behind.
+  runner.logger.info(`Backend: ${describeBackend(backend)}`);
   // Rank 0 alone writes the journal, as every other file of the work dir.
   if (config.journal !== false && runner.workDir && runner.rank === 0) attachJournal(runner);
   const profiler = config.profileHooks ? attachProfiler(runner, { printTable: true, warnShare: 0.5 }) : undefined;

@@ -1,6 +1,21 @@
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../backend/select-backend.js';
+import { describeValue } from '../core/describe-value.js';
+import { nearestNames } from '../core/nearest-names.js';
 import { PRIORITY_NAMES } from '../core/priority.js';
+
+function notAnOptimizer(issue: { input?: unknown }): string {
+  return `must be an optimizer object with a 'type' (e.g. { "type": "SGD", "lr": 0.01 }), or a map of named optimizers, each with a 'type'; got ${describeValue(issue.input)}`;
+}
+
+const RUNNER_TYPES = ['EpochBasedRunner', 'IterBasedRunner'] as const;
+
+/** `must be one of ...; got "x"; did you mean ...?` for a string that is not one of `allowed`. */
+function oneOf(allowed: readonly string[], input: unknown): string {
+  const near = typeof input === 'string' ? nearestNames(input, allowed, 1) : [];
+  const hint = near.length ? `; did you mean '${near[0]}'?` : '';
+  return `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${describeValue(input)}${hint}`;
+}
 
 const typed = z.looseObject({ type: z.union([z.string().min(1), z.function()]) });
 
@@ -29,9 +44,9 @@ const nullableObject = z.looseObject({}).nullish();
 export const ConfigSchema = z.object({
   model: typed,
   data: z.object({ train: LoaderSchema, val: LoaderSchema.optional() }).strict(),
-  optimizer: z.union([typed, z.record(z.string(), typed)]),
+  optimizer: z.union([typed, z.record(z.string(), typed).refine((m) => Object.keys(m).length > 0, { error: notAnOptimizer })], { error: notAnOptimizer }),
   runner: z.object({
-    type: z.enum(['EpochBasedRunner', 'IterBasedRunner']),
+    type: z.enum(RUNNER_TYPES, { error: (issue) => oneOf(RUNNER_TYPES, issue.input) }),
     maxEpochs: z.number().int().positive().optional(),
     maxIters: z.number().int().positive().optional(),
     /** How often the runner lets timers and I/O run: 'auto' (every 125 ms), 'never' or ms. */

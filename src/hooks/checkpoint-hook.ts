@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { inject, injectable, optional } from 'inversify';
 import { z } from 'zod';
@@ -7,7 +8,7 @@ import { Hook } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { ProcessGroup } from '../core/services.js';
 import type { BaseRunner } from '../runner/base-runner.js';
-import { defaultFilenameTmpl, formatCheckpointName, type CheckpointIO } from '../runner/checkpoint/checkpoint-io.js';
+import { CHECKPOINT_NAME_RULE, defaultFilenameTmpl, isUsableCheckpointName, formatCheckpointName, type CheckpointIO } from '../runner/checkpoint/checkpoint-io.js';
 import { averageBuffersAcrossRanks } from '../runner/model/buffers.js';
 import { parseOptions } from './parse-options.js';
 
@@ -43,7 +44,7 @@ export type CheckpointHookOptions = z.input<typeof CheckpointHookOptions>;
  * as `epoch_N` / `iter_N` directories plus `latest`. A checkpoint is written once the stage is
  * over, so it holds the state of every hook after that stage (a lower-priority early-stopping
  * hook included); `runner.meta.hookMsgs.lastCkpt` then names it, and with `maxKeepCkpts` the
- * older periodic checkpoints are removed as MMCV does (walking back until one is missing).
+ * older checkpoints of the template are removed (from a listing of the save dir, see `prune`).
  */
 @RegisterHook()
 @injectable()
@@ -82,6 +83,11 @@ export class CheckpointHook extends Hook<BaseRunner> {
     this.filenameTmpl = opts.filenameTmpl ?? defaultFilenameTmpl(this.byEpoch);
     this.createSymlink = opts.createSymlink ?? true;
     this.meta = opts.meta ?? null;
+    // Checked now, not at the first save after a whole interval of training.
+    const sample = formatCheckpointName(this.filenameTmpl, 1);
+    if (!isUsableCheckpointName(sample)) {
+      throw new ConfigError('CheckpointHook.filenameTmpl', `'${this.filenameTmpl}' gives names like '${sample}'; a checkpoint name must be ${CHECKPOINT_NAME_RULE}`);
+    }
     if (this.maxKeepCkpts > 0 && !this.filenameTmpl.includes('{}')) {
       // Old checkpoints are found by number; without one, pruning would remove the newest.
       throw new ConfigError('CheckpointHook.filenameTmpl', `must contain '{}' when maxKeepCkpts is set; got '${this.filenameTmpl}'`);
@@ -99,6 +105,12 @@ export class CheckpointHook extends Hook<BaseRunner> {
       throw new ConfigError('CheckpointHook.outDir', 'is required when the runner has no workDir');
     }
     runner.logger.info(`Checkpoints will be saved to ${this.saveDir}.`);
+    // A run killed during its last save or prune leaves scratch entries or an extra checkpoint;
+    // a resumed run that has nothing left to save must still clear them.
+    if (runner.rank === 0 && fs.existsSync(this.saveDir)) {
+      (this.checkpointIO ?? runner.checkpointIO).tidy?.(this.saveDir);
+      if (this.maxKeepCkpts > 0 && this.interval > 0) this.prune(runner, this.saveDir);
+    }
   }
 
   override afterTrainEpoch(runner: BaseRunner): void {
@@ -165,13 +177,24 @@ export class CheckpointHook extends Hook<BaseRunner> {
     return this.byEpoch ? runner.epoch : runner.iter;
   }
 
-  /** MMCV's walk: from `current - maxKeepCkpts * interval` down by `interval`, stop at the first gap. */
+  /**
+   * Removes all but the newest `maxKeepCkpts` checkpoints named by the template with a count up
+   * to the current one, as listed in the save dir. Unlike MMCV's walk (which stops at the first
+   * gap), a checkpoint left behind by a kill during an earlier prune is removed by the next one.
+   * Higher counts (a previous, longer run in the same dir) are left alone.
+   */
   private prune(runner: BaseRunner, saveDir: string): void {
     const io = this.checkpointIO ?? runner.checkpointIO;
-    for (let step = this.count(runner) - this.maxKeepCkpts * this.interval; step > 0; step -= this.interval) {
-      const old = path.join(saveDir, formatCheckpointName(this.filenameTmpl, step));
-      if (!io.exists(old)) break;
-      io.remove(old);
-    }
+    const escaped = this.filenameTmpl.split('{}').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const pattern = new RegExp(`^${escaped.join('(\\d+)')}$`);
+    const current = this.count(runner);
+    const counts = fs.readdirSync(saveDir)
+      .map((name) => ({ name, match: pattern.exec(name) }))
+      // The name this count would get (every '{}' the same number, no leading zeros).
+      .filter(({ name, match }) => match && formatCheckpointName(this.filenameTmpl, Number(match[1])) === name)
+      .map(({ match }) => Number(match![1]))
+      .filter((n) => n <= current)
+      .sort((a, b) => b - a);
+    for (const old of counts.slice(this.maxKeepCkpts)) io.remove(path.join(saveDir, formatCheckpointName(this.filenameTmpl, old)));
   }
 }

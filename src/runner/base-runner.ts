@@ -363,6 +363,7 @@ export abstract class BaseRunner implements RunnerView {
   async loadCheckpoint(checkpoint: string, options: LoadCheckpointOptions = {}): Promise<CheckpointMeta> {
     const loaded = await this.checkpointIO.read(checkpoint, { optimizer: false });
     this.logger.info(`load checkpoint from ${loaded.path}`);
+    for (const warning of loaded.warnings ?? []) this.logger.warn(warning);
     try {
       loadModelWeights(this, loaded, options.strict ?? false);
     } finally {
@@ -378,6 +379,8 @@ export abstract class BaseRunner implements RunnerView {
    * states, and `runner.meta` (the checkpoint's keys win, other keys stay). Call it after
    * registering the hooks and before `run()`, or from a `beforeRun` hook (MMCV's EMAHook
    * `resumeFrom`): then the `beforeRun` event is renumbered to continue the checkpoint's history.
+   * Resume is strict: a checkpoint of a different model (keys or shapes) is refused with a
+   * CheckpointError before anything is changed.
    */
   async resume(checkpoint: string, options: ResumeOptions = {}): Promise<CheckpointMeta> {
     const event = this.cycle.event;
@@ -387,8 +390,10 @@ export abstract class BaseRunner implements RunnerView {
     const { resumeOptimizer = true } = options;
     const loaded = await this.checkpointIO.read(checkpoint, { optimizer: resumeOptimizer });
     this.logger.info(`load checkpoint from ${loaded.path}`);
+    for (const warning of loaded.warnings ?? []) this.logger.warn(warning);
     try {
-      loadModelWeights(this, loaded, false);
+      // Strict: counters, optimizer and hook states would come from another model's run.
+      loadModelWeights(this, loaded, 'resume');
       if (resumeOptimizer) restoreOptimizers(this, loaded);
       restoreHookStates(this, loaded);
     } finally {

@@ -4,6 +4,10 @@ import { expect } from 'chai';
 import { buildFromConfig, validateConfig } from '../../src/config/build-from-config.js';
 import { applyOverrides, loadConfig } from '../../src/config/load-config.js';
 import { mergeConfig } from '../../src/config/merge.js';
+import { redactEnvRefs, resolveEnvRefs } from '../../src/config/env-refs.js';
+import { estimateParameters } from '../../src/config/estimate-model-size.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { MODELS } from '../../src/runner/model/models.js';
 import { MemoryLogger } from '../../src/core/services.js';
 import { tempDir } from '../helpers/tiny.js';
 import { tinyConfig } from '../helpers/tiny-config.js';
@@ -75,7 +79,7 @@ describe('config validation', () => {
 
   it('names the key and the allowed values', () => {
     expect(() => validateConfig(tinyConfig({ runner: { type: 'EpochRunner', maxEpochs: 1 } })))
-      .to.throw('config.runner.type: Invalid option: expected one of "EpochBasedRunner"|"IterBasedRunner"');
+      .to.throw(`config.runner.type: must be one of 'EpochBasedRunner', 'IterBasedRunner'; got the string "EpochRunner"; did you mean 'EpochBasedRunner'?`);
     expect(() => validateConfig(tinyConfig({ backend: 'gpu' }))).to.throw('config.backend: Invalid option: expected one of "auto"|"tensorflow"|"wasm"|"cpu"');
     expect(() => validateConfig(tinyConfig({ runner: { type: 'IterBasedRunner' } }))).to.throw('config.runner.maxIters: is required for IterBasedRunner');
     expect(() => validateConfig(tinyConfig({ customHooks: [{ type: 'X', priority: 'SOMETIMES' }] })))
@@ -88,6 +92,57 @@ describe('config validation', () => {
   it('fails before training on an unknown hook type, naming the config key and the nearest types', async () => {
     const error = await rejection(buildFromConfig(tinyConfig({ customHooks: [{ type: 'IterTimerHok' }] }), { logger: new MemoryLogger() }));
     expect(error.message).to.match(/^customHooks\[0\]: 'IterTimerHok' is not in the hook registry: is it registered by a module you forgot to list in customImports\? Did you mean 'IterTimerHook'\?/);
+  });
+
+  it('explains an optimizer that is neither an optimizer object nor a map of them', () => {
+    const what = `must be an optimizer object with a 'type' (e.g. { "type": "SGD", "lr": 0.01 }), or a map of named optimizers, each with a 'type'`;
+    expect(() => validateConfig(tinyConfig({ optimizer: 5 }))).to.throw(`config.optimizer: ${what}; got 5`);
+    expect(() => validateConfig(tinyConfig({ optimizer: {} }))).to.throw(`config.optimizer: ${what}; got {}`);
+  });
+
+  it('calls a string lr a string', async () => {
+    const error = await rejection(buildFromConfig(tinyConfig({ optimizer: { type: 'SGD', lr: '0.1' } }), { logger: new MemoryLogger() }));
+    expect(error.message).to.equal('optimizer.lr: must be a finite number >= 0; got the string "0.1"');
+  });
+
+  it('checks model against data before training, naming both keys and both values', async () => {
+    const build = (model: Record<string, unknown>) => rejection(buildFromConfig(tinyConfig({ model: { type: 'MLPClassifier', ...model } }), { logger: new MemoryLogger() }));
+    expect((await build({ inputShape: [784], hiddenUnits: [8], numClasses: 3 })).message)
+      .to.equal('config.model.inputShape: is [784], but config.data.train.dataset gives samples of shape [4] (its inputShape); make them equal');
+    const cfg = tinyConfig();
+    (cfg.data as { val: { dataset: Record<string, unknown> } }).val.dataset.numClasses = 5;
+    const error = await rejection(buildFromConfig(cfg, { logger: new MemoryLogger() }));
+    expect(error.message).to.match(/^config\.model\.numClasses: is 3, but config\.data\.val\.dataset has labels up to 4 \(numClasses 5\); set model\.numClasses to at least 5$/);
+  });
+
+  it('refuses a model too big to train, with the estimate, before building it', async () => {
+    const error = await rejection(buildFromConfig(tinyConfig({ model: { type: 'MLPClassifier', inputShape: [4], hiddenUnits: [1e9], numClasses: 3 } }), { logger: new MemoryLogger() }));
+    expect(error).to.be.instanceOf(ConfigError);
+    expect(error.message).to.match(/^config\.model: MLPClassifier with these sizes has about 8\.00e\+9 parameters \(29\.8 GiB of float32 weights\); training needs about 4x that \(119 GiB: weights, gradients, optimizer state\), more than this machine's [\d.]+ GiB of memory/);
+  });
+
+  it('estimates the parameters of the built-in models exactly', () => {
+    const configs = [
+      { type: 'MLPClassifier', inputShape: [4], hiddenUnits: [8, 5], numClasses: 3 },
+      { type: 'MLPClassifier' },
+      { type: 'CNNClassifier', inputShape: [28, 28, 1], filters: [4, 6], kernelSize: 3, poolSize: 2, hiddenUnits: [10], numClasses: 10 },
+      { type: 'CNNClassifier', inputShape: [9, 11, 3], filters: [2], kernelSize: 2, poolSize: 3, hiddenUnits: [], numClasses: 4 },
+    ];
+    for (const cfg of configs) {
+      const model = MODELS.build(cfg);
+      const actual = [...model.params().values()].reduce((n, v) => n + v.size, 0);
+      expect(estimateParameters(cfg), JSON.stringify(cfg)).to.equal(actual);
+      model.net?.dispose();
+    }
+    expect(estimateParameters({ type: 'MyNet' })).to.equal(undefined);
+  });
+
+  it('resolves {"$env": NAME} references and redacts them; a missing variable names the key and the variable', () => {
+    const cfg = { upload: { token: { $env: 'TOKEN_A' }, list: [1, { $env: 'TOKEN_B' }] }, plain: 'x' };
+    expect(resolveEnvRefs(cfg, { TOKEN_A: 'a', TOKEN_B: 'b' })).to.deep.equal({ upload: { token: 'a', list: [1, 'b'] }, plain: 'x' });
+    expect(redactEnvRefs(cfg)).to.deep.equal({ upload: { token: '<redacted:TOKEN_A>', list: [1, '<redacted:TOKEN_B>'] }, plain: 'x' });
+    expect(() => resolveEnvRefs(cfg, { TOKEN_A: 'a' })).to.throw(ConfigError, 'config.upload.list.1: refers to the environment variable TOKEN_B, which is not set');
+    expect(() => resolveEnvRefs({ k: { $env: 'A', other: 1 } }, {})).to.throw(ConfigError, 'config.k: an environment reference must be exactly { "$env": "VARIABLE_NAME" }');
   });
 
   it('fails on a bad dataset option with the full path', async () => {

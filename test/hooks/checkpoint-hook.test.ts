@@ -69,13 +69,24 @@ describe('CheckpointHook', () => {
     expect(fs.readlinkSync(path.join(dir, LATEST))).to.equal('epoch_4');
   });
 
-  it("maxKeepCkpts stops at the first missing checkpoint, as MMCV's walk does", async () => {
+  it('maxKeepCkpts prunes what exists, past gaps (an orphan of a killed prune goes too), not later counts', async () => {
     await buildRun({ workDir: dir, maxEpochs: 4, checkpoint: { interval: 1 } }).run();
+    // A gap at epoch_2 (MMCV's walk would stop there and keep epoch_1 forever), and a later
+    // count of an earlier, longer run, which is left alone.
     fs.rmSync(path.join(dir, 'epoch_2'), { recursive: true });
+    fs.cpSync(path.join(dir, 'epoch_4'), path.join(dir, 'epoch_9'), { recursive: true });
     const resumed = buildRun({ workDir: dir, maxEpochs: 5, checkpoint: { interval: 1, maxKeepCkpts: 2 } });
     await resumed.runner.resume(path.join(dir, LATEST));
     await resumed.run();
-    expect(checkpoints(dir)).to.deep.equal(['epoch_1', 'epoch_4', 'epoch_5']);
+    expect(checkpoints(dir)).to.deep.equal(['epoch_4', 'epoch_5', 'epoch_9']);
+  });
+
+  it('maxKeepCkpts matches the template exactly (a prefix-sharing name or a non-number is no checkpoint of it)', async () => {
+    fs.mkdirSync(path.join(dir, 'ep_1_old'));
+    fs.mkdirSync(path.join(dir, 'ep_x'));
+    fs.mkdirSync(path.join(dir, 'ep_01'));
+    await buildRun({ workDir: dir, maxEpochs: 3, checkpoint: { interval: 1, maxKeepCkpts: 1, filenameTmpl: 'ep_{}' } }).run();
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('ep_')).sort()).to.deep.equal(['ep_01', 'ep_1_old', 'ep_3', 'ep_x']);
   });
 
   it('saveLast adds the final epoch; without it only the periodic ones; interval -1 saves only the last', async () => {
@@ -172,6 +183,16 @@ describe('CheckpointHook', () => {
     const loaded = await tf.loadLayersModel(fileIOHandler(path.join(dir, 'epoch_1')));
     expect(Array.from(loaded.getLayer('bn').getWeights()[2]!.dataSync())).to.deep.equal(averaged);
     loaded.dispose();
+  });
+
+  it('rejects a filenameTmpl that escapes the save dir or names latest when built, before any training', () => {
+    const rule = "a plain directory name, not 'latest', not starting with '.'";
+    for (const [tmpl, name] of [['../escape_{}', '../escape_1'], ['..', '..'], ['latest', 'latest'], ['.hidden_{}', '.hidden_1'], ['a/{}', 'a/1']]) {
+      const error = thrown(() => new CheckpointHook({ filenameTmpl: tmpl }));
+      expect(error).to.be.instanceOf(ConfigError);
+      expect(error.message).to.equal(`CheckpointHook.filenameTmpl: '${tmpl}' gives names like '${name}'; a checkpoint name must be ${rule}`);
+    }
+    expect(new CheckpointHook({ filenameTmpl: 'latest_{}' }).filenameTmpl).to.equal('latest_{}');
   });
 
   it('validates its options with messages that name the option', () => {

@@ -12,6 +12,7 @@ import type { Classifier } from '../../src/runner/model/classifier.js';
 import { EMAHook, type EMAHookState } from '../../plugins/ema-hook.js';
 import { EvalHook, collectResults } from '../../plugins/eval/eval-hook.js';
 import { loss } from '../../plugins/eval/metrics.js';
+import { resealCheckpoint } from '../helpers/reseal-checkpoint.js';
 import { tempDir, tinyRunner } from '../helpers/tiny.js';
 
 type Weights = Map<string, Float32Array>;
@@ -110,6 +111,8 @@ describe('EMAHook', () => {
       const state = envelope.meta.hookStates.EMAHook as EMAHookState;
       for (const key of Object.keys(state.weights)) state.weights[key] = ones(Buffer.from(state.weights[key]!, 'base64').byteLength / 4);
       fs.writeFileSync(metaFile, JSON.stringify(envelope));
+      // The manifest covers meta.json: record the edit there too, as a writer would have.
+      resealCheckpoint(path.dirname(metaFile));
 
       const second = tinyRunner({ maxEpochs: 2, numSamples: 4, batchSize: 4, workDir: dir, seed: 5 });
       second.runner.registerTrainingHooks({

@@ -8,10 +8,12 @@ import { TOKENS } from '../../src/core/di.js';
 import {
   CheckpointError, FileCheckpointIO, LATEST, META_FILE, resolveCheckpointPath, verifyCheckpoint,
 } from '../../src/runner/checkpoint/checkpoint-io.js';
+import { MANIFEST_FILE, digestOf } from '../../src/runner/checkpoint/checkpoint-manifest.js';
 import { fileIOHandler } from '../../src/runner/checkpoint/file-io-handler.js';
-import { findLatestCheckpoint } from '../../src/runner/checkpoint/find-latest-checkpoint.js';
+import { findLatestCheckpoint, scanCheckpoints } from '../../src/runner/checkpoint/find-latest-checkpoint.js';
 import { buildRun } from '../fixtures/checkpoint-run.js';
 import { rejection, thrown } from '../helpers/errors.js';
+import { resealCheckpoint } from '../helpers/reseal-checkpoint.js';
 import { tempDir } from '../helpers/tiny.js';
 
 /** Trains a 2-epoch run with a checkpoint per epoch in `workDir`. */
@@ -29,7 +31,7 @@ describe('checkpoint files', () => {
 
   it('stores a tfjs layers model: tf.loadLayersModel(fileIOHandler(dir)) predicts exactly like the model', async () => {
     const { model } = await trainedRun(dir);
-    expect(fs.readdirSync(path.join(dir, 'epoch_2')).sort()).to.deep.equal(['meta.json', 'model.json', 'optimizer.bin', 'optimizer.json', 'weights.bin']);
+    expect(fs.readdirSync(path.join(dir, 'epoch_2')).sort()).to.deep.equal(['manifest.json', 'meta.json', 'model.json', 'optimizer.bin', 'optimizer.json', 'weights.bin']);
     const loaded = await tf.loadLayersModel(fileIOHandler(path.join(dir, 'epoch_2')));
     const x = tf.tensor2d([[0.5, -1, 2, 0.25], [3, 0, -0.5, 1]]);
     const expected = model.forward(x);
@@ -99,16 +101,40 @@ describe('checkpoint verification errors', () => {
     expect((await rejection(runner.loadCheckpoint(missing))).message).to.equal(`checkpoint ${missing}: does not exist`);
   });
 
-  it('names a directory without meta.json (an interrupted write)', () => {
-    fs.rmSync(path.join(ckpt, META_FILE));
+  const reseal = () => resealCheckpoint(ckpt);
+
+  it('names a directory without manifest.json (an interrupted write)', () => {
+    fs.rmSync(path.join(ckpt, MANIFEST_FILE));
     expect(thrown(() => verifyCheckpoint(ckpt)).message)
-      .to.equal(`checkpoint ${ckpt}: meta.json is missing (the checkpoint was not completely written, or this is not a checkpoint directory)`);
+      .to.equal(`checkpoint ${ckpt}: manifest.json is missing (the checkpoint was not completely written, or this is not a checkpoint directory)`);
   });
 
-  it('names a meta.json that is not JSON, or not a hookflow checkpoint', () => {
+  it('refuses a one-digit edit of meta.json (iter), naming meta.json', async () => {
+    const metaPath = path.join(ckpt, META_FILE);
+    const text = fs.readFileSync(metaPath, 'utf8');
+    expect(text).to.contain('"iter": 6,');
+    fs.writeFileSync(metaPath, text.replace('"iter": 6,', '"iter": 5,'));
+    const message = `checkpoint ${ckpt}: meta.json is corrupt (its CRC32 does not match manifest.json)`;
+    expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(message);
+    expect((await rejection(buildRun().runner.resume(ckpt))).message).to.equal(message);
+  });
+
+  it('refuses an edited manifest.json (its own size and CRC32 cover it)', () => {
+    const manifestPath = path.join(ckpt, MANIFEST_FILE);
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    manifest.files['weights.bin'].bytes += 1;
+    fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+    expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: manifest.json is corrupt (it does not match its own size and CRC32)`);
+    fs.writeFileSync(manifestPath, '{"format": "hookflow-checkpoint-manifest", "files": {"../x": {"bytes": 1, "crc32": 1}}, "self": {"bytes": 1, "crc32": 1}}');
+    expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: manifest.json is malformed: files.../x: Invalid key in record`);
+  });
+
+  it('names a meta.json that is not JSON, or not a hookflow checkpoint, even with a matching manifest', () => {
     fs.writeFileSync(path.join(ckpt, META_FILE), '{"format": "hookflow-checkpoint", ');
+    reseal();
     expect(thrown(() => verifyCheckpoint(ckpt)).message).to.match(new RegExp(`^checkpoint ${ckpt}: meta\\.json is not valid JSON \\(.+\\)$`));
     fs.writeFileSync(path.join(ckpt, META_FILE), '{"epoch": 2}');
+    reseal();
     expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: is not a hookflow checkpoint (meta.json has format undefined)`);
   });
 
@@ -116,6 +142,7 @@ describe('checkpoint verification errors', () => {
     const envelope = JSON.parse(fs.readFileSync(path.join(ckpt, META_FILE), 'utf8'));
     delete envelope.meta.runState;
     fs.writeFileSync(path.join(ckpt, META_FILE), JSON.stringify(envelope));
+    reseal();
     expect(thrown(() => verifyCheckpoint(ckpt)).message).to.match(new RegExp(`^checkpoint ${ckpt}: meta\\.json is malformed: meta\\.runState: `));
   });
 
@@ -123,13 +150,38 @@ describe('checkpoint verification errors', () => {
     const weights = path.join(ckpt, 'weights.bin');
     const good = fs.readFileSync(weights);
     fs.writeFileSync(weights, good.subarray(0, 100));
-    expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: weights.bin has 100 bytes; meta.json records ${good.byteLength}`);
+    expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: weights.bin has 100 bytes; manifest.json records ${good.byteLength}`);
     const flipped = Buffer.from(good);
     flipped[10]! ^= 0xff;
     fs.writeFileSync(weights, flipped);
-    expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: weights.bin is corrupt (its CRC32 does not match meta.json)`);
+    expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: weights.bin is corrupt (its CRC32 does not match manifest.json)`);
     fs.rmSync(weights);
     expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: weights.bin is missing`);
+  });
+
+  it('reads a format-1 checkpoint (before manifests) with a warning that meta.json is not checksummed', async () => {
+    // Format 1 as hookflow 0.1 wrote it: the other files' digests inside meta.json, no manifest.
+    const envelope = JSON.parse(fs.readFileSync(path.join(ckpt, META_FILE), 'utf8'));
+    const files = Object.fromEntries(['model.json', 'optimizer.bin', 'optimizer.json', 'weights.bin'].map((f) => [f, digestOf(fs.readFileSync(path.join(ckpt, f)))]));
+    fs.writeFileSync(path.join(ckpt, META_FILE), JSON.stringify({ format: envelope.format, formatVersion: 1, files, meta: envelope.meta }, null, 2));
+    fs.rmSync(path.join(ckpt, MANIFEST_FILE));
+    const warning = `checkpoint ${ckpt} has format version 1 (no manifest.json): its files are checked, but meta.json itself is not; save a new checkpoint to get full coverage`;
+    expect(verifyCheckpoint(ckpt).warnings).to.deep.equal([warning]);
+    const resumed = buildRun({ maxEpochs: 3 });
+    await resumed.runner.resume(ckpt);
+    expect(resumed.runner.epoch).to.equal(2);
+    expect(resumed.logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).to.deep.equal([warning]);
+    // Its weight files are still checked.
+    fs.writeFileSync(path.join(ckpt, 'weights.bin'), 'garbage');
+    expect(thrown(() => verifyCheckpoint(ckpt)).message).to.equal(`checkpoint ${ckpt}: weights.bin has 7 bytes; meta.json records ${files['weights.bin']!.bytes}`);
+  });
+
+  it('says that a regular file is not a checkpoint (it is not read as a path)', async () => {
+    const file = path.join(dir, 'notes.txt');
+    fs.writeFileSync(file, 'epoch_2\n');
+    const message = `${file} is a file, not a checkpoint directory or a latest pointer`;
+    expect(thrown(() => verifyCheckpoint(file)).message).to.equal(message);
+    expect((await rejection(buildRun().runner.resume(file))).message).to.equal(message);
   });
 
   it("names a 'latest' that points at a removed checkpoint", () => {
@@ -177,6 +229,38 @@ describe('findLatestCheckpoint', () => {
     fs.renameSync(path.join(dir, 'epoch_2'), path.join(dir, 'a_later'));
     fs.renameSync(path.join(dir, 'epoch_1'), path.join(dir, 'z_earlier'));
     expect(findLatestCheckpoint(dir)).to.equal(path.join(dir, 'a_later'));
+  });
+});
+
+describe('scanCheckpoints', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('reports every checkpoint it passes over, with the reason, and ignores directories that are no checkpoints', async () => {
+    await buildRun({ workDir: dir, maxEpochs: 3, checkpoint: { interval: 1 } }).run();
+    fs.mkdirSync(path.join(dir, 'tf_logs'));
+    fs.writeFileSync(path.join(dir, 'epoch_3', 'weights.bin'), 'garbage');
+    fs.rmSync(path.join(dir, 'epoch_2', 'manifest.json'));
+    const scan = scanCheckpoints(dir);
+    expect(scan.latest).to.equal(path.join(dir, 'epoch_1'));
+    expect(scan.skipped.map((s) => [path.basename(s.path), s.reason]).sort()).to.deep.equal([
+      ['epoch_2', 'manifest.json is missing (the checkpoint was not completely written, or this is not a checkpoint directory)'],
+      ['epoch_3', `weights.bin has 7 bytes; manifest.json records ${fs.statSync(path.join(dir, 'epoch_1', 'weights.bin')).size}`],
+    ]);
+    expect(scan.warnings).to.deep.equal([]);
+  });
+
+  it("follows a 'latest' that points outside the directory, with a warning", async () => {
+    const other = path.join(dir, 'other');
+    await buildRun({ workDir: other, maxEpochs: 1, checkpoint: { interval: 1 } }).run();
+    const work = path.join(dir, 'work');
+    fs.mkdirSync(work);
+    fs.symlinkSync(path.join('..', 'other', 'epoch_1'), path.join(work, LATEST));
+    const scan = scanCheckpoints(work);
+    expect(scan.latest).to.equal(path.join(other, 'epoch_1'));
+    expect(scan.warnings).to.deep.equal([`${path.join(work, LATEST)} points outside ${work}, at ${path.join(other, 'epoch_1')}; following it`]);
   });
 });
 

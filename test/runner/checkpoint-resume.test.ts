@@ -97,6 +97,43 @@ describe('saveCheckpoint', () => {
   });
 });
 
+describe('a diverged model (non-finite weights)', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  /** Turns one weight into NaN during epoch `epoch` (0-based), as a diverging run would. */
+  class Diverge extends Hook<BaseRunner> {
+    constructor(private readonly epoch: number) { super(); }
+    override afterTrainIter(runner: BaseRunner): void {
+      if (runner.epoch !== this.epoch) return;
+      const bias = runner.model.namedWeights().get('logits/bias')!;
+      bias.assign(tf.fill(bias.shape, NaN));
+    }
+  }
+
+  it('is never saved, so latest stays on the last good checkpoint; the error names it and CheckInvalidLossHook', async () => {
+    const { runner, run } = buildRun({ workDir: dir, maxEpochs: 3, checkpoint: { interval: 1 } });
+    runner.registerHook(new Diverge(1), 'LOW');
+    const error = await rejection(run());
+    expect(error.message).to.match(new RegExp(`^checkpoint ${path.join(dir, 'epoch_2')}: not saved: the model weights are not finite \\(NaN or Infinity in [^)]*logits/bias\\)`));
+    expect(error.message).to.contain('after epoch 2, iter 6; the training diverged. '
+      + `The last good checkpoint is ${path.join(dir, 'epoch_1')} (resume with --resume-from ${path.join(dir, 'epoch_1')}, with a lower lr). `
+      + 'Add CheckInvalidLossHook (customHooks: [{ "type": "CheckInvalidLossHook" }]) to stop at the first non-finite loss.');
+    expect(fs.readlinkSync(path.join(dir, LATEST))).to.equal('epoch_1');
+    expect(fs.existsSync(path.join(dir, 'epoch_2'))).to.equal(false);
+  });
+
+  it('says when there is no earlier good checkpoint', async () => {
+    const { runner, model } = buildRun({ maxEpochs: 1 });
+    const bias = model.namedWeights().get('logits/bias')!;
+    bias.assign(tf.fill(bias.shape, Infinity));
+    expect((await rejection(runner.saveCheckpoint(dir))).message).to.contain('There is no earlier good checkpoint.');
+    expect(fs.readdirSync(dir)).to.deep.equal([]);
+  });
+});
+
 describe('loadCheckpoint', () => {
   let dir: string;
   let cleanup: () => void;
@@ -331,6 +368,25 @@ describe('resume', () => {
     expect(seen[0]).to.include({ stage: 'beforeRun', seq: seq + 1, epoch: 1, iter: 3 });
     expect(seen.map((e) => e.seq)).to.deep.equal(seen.map((_, i) => seq + 1 + i));
     expect(second.losses).to.have.length(3);
+  });
+
+  it("is strict: another model's checkpoint is refused before anything changes, naming the first differences", async () => {
+    const saved = buildRun({ workDir: dir, maxEpochs: 1, checkpoint: { interval: 1 } });
+    saved.runner.registerHook(new EpochCounter(), 'LOW');
+    await saved.run();
+    const model = MLPClassifier({ inputShape: [4], hiddenUnits: [8, 8, 8, 8, 8, 8, 8], numClasses: 3, seed: 3 });
+    const target = buildRun({ model, maxEpochs: 2 });
+    const counter = new EpochCounter();
+    target.runner.registerHook(counter, 'LOW');
+    const before = weightsOf(model);
+    const ckpt = path.join(dir, 'epoch_1');
+    expect((await rejection(target.runner.resume(path.join(dir, LATEST)))).message).to.equal([
+      `checkpoint ${ckpt}: was saved from a different model; resume needs every weight to match, so nothing was loaded. First differences:`,
+      'missing keys in source state_dict: fc2/kernel, fc2/bias, fc3/kernel, fc3/bias, fc4/kernel, (and 7 more)',
+      'To start from its matching weights only (fine-tuning), use loadFrom instead of resumeFrom.',
+    ].join('\n'));
+    expect(weightsOf(model)).to.deep.equal(before);
+    expect([target.runner.epoch, target.runner.iter, counter.count]).to.deep.equal([0, 0, 0]);
   });
 
   it('refuses to resume in the middle of a run', async () => {

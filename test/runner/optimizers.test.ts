@@ -291,7 +291,7 @@ describe('optimizer validation', () => {
 
   const cases: Array<[string, () => unknown, string]> = [
     ['negative lr', () => new SGD(params, { lr: -1 }), 'optimizer.lr: must be a finite number >= 0; got -1'],
-    ['missing lr', () => new Adam(params, {} as never), 'optimizer.lr: must be a finite number >= 0; got undefined'],
+    ['missing lr', () => new Adam(params, {} as never), 'optimizer.lr: must be a finite number >= 0; got nothing'],
     ['infinite lr', () => new RMSProp(params, { lr: Infinity }), 'optimizer.lr: must be a finite number >= 0; got Infinity'],
     ['negative weightDecay', () => new AdamW(params, { lr: 0.1, weightDecay: -0.1 }), 'optimizer.weightDecay: must be a number >= 0; got -0.1'],
     ['betas out of range', () => new Adam(params, { lr: 0.1, betas: [0.9, 1] }), 'optimizer.betas: must be two numbers in [0, 1); got [0.9,1]'],
@@ -310,8 +310,8 @@ describe('optimizer validation', () => {
     ['an option of another optimizer', () => new Adam(params, { lr: 0.1, momentum: 0.9 } as never),
       "optimizer: unknown option 'momentum'; allowed options: lr, betas, eps, weightDecay"],
     ['no parameters', () => new SGD(new Map(), { lr: 0.1 }), 'optimizer.params: selects no trainable parameter'],
-    ['a momentum given as a string', () => new SGD(params, { lr: 0.1, momentum: '0.9' as never }), 'optimizer.momentum: must be a finite number; got "0.9"'],
-    ['a switch given as a string', () => new RMSProp(params, { lr: 0.1, centered: 'yes' as never }), 'optimizer.centered: must be true or false; got "yes"'],
+    ['a momentum given as a string', () => new SGD(params, { lr: 0.1, momentum: '0.9' as never }), 'optimizer.momentum: must be a finite number; got the string "0.9"'],
+    ['a switch given as a string', () => new RMSProp(params, { lr: 0.1, centered: 'yes' as never }), 'optimizer.centered: must be true or false; got the string "yes"'],
     ['a NaN alpha', () => new RMSProp(params, { lr: 0.1, alpha: NaN }), 'optimizer.alpha: must be >= 0; got NaN'],
   ];
   for (const [what, build, message] of cases) {

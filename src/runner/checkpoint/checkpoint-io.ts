@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import CRC32 from 'crc-32';
 import { z } from 'zod';
 import type { RunState } from '../../core/run-state.js';
 import type { EventStage } from '../../core/stages.js';
 import type { OptimizerState } from '../optim/param-group-optimizer.js';
+import { MANIFEST_FILE, checkFile, digestOf, encodeManifest, FileDigests, verifyManifest, type FileDigest } from './checkpoint-manifest.js';
 import { fsyncDir, processAlive, scratchName, scratchOwner, writeFileDurable } from './durable-fs.js';
 import { MODEL_FILE, WEIGHTS_FILE, fileIOHandler } from './file-io-handler.js';
 import { hookflowVersion } from './hookflow-version.js';
 
-/** Written last into a checkpoint: what the checkpoint is, its files' sizes and CRCs, its meta. */
+/** What the checkpoint is and its meta (covered by manifest.json, which is written after it). */
 export const META_FILE = 'meta.json';
 /** Hyper-parameters, step counts and slot layout of the optimizer(s). */
 export const OPTIMIZER_FILE = 'optimizer.json';
@@ -20,8 +20,12 @@ export const OPTIMIZER_WEIGHTS_FILE = 'optimizer.bin';
 export const LATEST = 'latest';
 /** `format` of a checkpoint's meta.json. */
 export const CHECKPOINT_FORMAT = 'hookflow-checkpoint';
-/** The checkpoint layout version this code writes and reads. */
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/**
+ * The checkpoint layout version this code writes: 2 adds manifest.json (covering meta.json too).
+ * Version 1 (file digests inside meta.json, meta.json itself unchecked) is still read, with a warning.
+ */
+export const CHECKPOINT_FORMAT_VERSION = 2;
+const LEGACY_FORMAT_VERSION = 1;
 
 // Scratch entries of an output dir; names starting with '.' are never checkpoints.
 const TMP_PREFIX = '.tmp-';
@@ -30,8 +34,8 @@ const LINK_PREFIX = '.latest-';
 
 /** A checkpoint that cannot be used; the message names its path and what is wrong. */
 export class CheckpointError extends Error {
-  constructor(readonly path: string, readonly detail: string) {
-    super(`checkpoint ${path}: ${detail}`);
+  constructor(readonly path: string, readonly detail: string, message = `checkpoint ${path}: ${detail}`) {
+    super(message);
     this.name = 'CheckpointError';
   }
 }
@@ -83,6 +87,8 @@ export interface LoadedCheckpoint {
   weights: tf.NamedTensorMap;
   /** Null when the checkpoint has none or it was not asked for. */
   optimizer: OptimizerStates | null;
+  /** Things a reader should tell the user (e.g. an old checkpoint whose meta.json has no checksum). */
+  warnings?: string[];
 }
 
 /** Options of {@link CheckpointIO.write}. */
@@ -102,6 +108,8 @@ export interface CheckpointIO {
   read(checkpoint: string, options?: { optimizer?: boolean }): Promise<LoadedCheckpoint>;
   exists(checkpoint: string): boolean;
   remove(checkpoint: string): void;
+  /** Removes what writers that no longer run left in `outDir` (scratch entries of a crash mid-write or mid-prune). */
+  tidy?(outDir: string): void;
 }
 
 /** The checkpoint name for `count`: MMCV's `filename_tmpl.format(count)` (`'epoch_{}'` → `epoch_3`). */
@@ -123,7 +131,6 @@ export function disposeCheckpoint(checkpoint: LoadedCheckpoint): void {
 }
 
 const int = z.number().int().nonnegative();
-const FileEntry = z.object({ bytes: int, crc32: z.number().int() }).strict();
 const MetaSchema = z.looseObject({
   epoch: int,
   iter: int,
@@ -134,10 +141,11 @@ const MetaSchema = z.looseObject({
   hookflowVersion: z.string(),
   time: z.string(),
 });
-const Envelope = z.object({
+const Envelope = z.object({ format: z.literal(CHECKPOINT_FORMAT), formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION), meta: MetaSchema }).strict();
+const LegacyEnvelope = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
-  formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION),
-  files: z.record(z.string().regex(/^[^/\\]+$/, 'must be a plain file name'), FileEntry),
+  formatVersion: z.literal(LEGACY_FORMAT_VERSION),
+  files: FileDigests,
   meta: MetaSchema,
 }).strict();
 const OptimizerFile = z.object({
@@ -153,10 +161,6 @@ const OptimizerFile = z.object({
   }).strict()),
 }).strict();
 
-function crcOf(data: Uint8Array): number {
-  return CRC32.buf(data, 0) >>> 0;
-}
-
 function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0]!;
   return `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`;
@@ -164,7 +168,8 @@ function describeIssue(error: z.ZodError): string {
 
 /**
  * The checkpoint directory `checkpoint` stands for: itself, or what a `latest` entry names (a
- * relative symlink, or a pointer file holding the name where symlinks are unavailable).
+ * relative symlink, or a pointer file named `latest` holding the name where symlinks are
+ * unavailable). Any other regular file is refused: it is not a checkpoint.
  */
 export function resolveCheckpointPath(checkpoint: string): string {
   const abs = path.resolve(checkpoint);
@@ -179,58 +184,91 @@ export function resolveCheckpointPath(checkpoint: string): string {
   if (stat.isSymbolicLink()) {
     target = path.resolve(path.dirname(abs), fs.readlinkSync(abs));
   } else {
-    const content = fs.readFileSync(abs, 'utf8').trim();
-    if (content === '' || /[\r\n]/.test(content)) throw new CheckpointError(abs, `is a file, not a checkpoint directory or a '${LATEST}' pointer`);
+    const content = path.basename(abs) === LATEST && stat.size < 4096 ? fs.readFileSync(abs, 'utf8').trim() : '';
+    if (content === '' || /[\r\n]/.test(content)) {
+      const detail = `is a file, not a checkpoint directory or a ${LATEST} pointer`;
+      throw new CheckpointError(abs, detail, `${abs} ${detail}`);
+    }
     target = path.resolve(path.dirname(abs), content);
   }
   if (!fs.existsSync(target) || !fs.statSync(target).isDirectory()) throw new CheckpointError(abs, `points at ${target}, which does not exist`);
   return target;
 }
 
-/** A checkpoint whose meta.json and files were checked. */
+/** A checkpoint whose manifest and files were checked. */
 export interface VerifiedCheckpoint {
   path: string;
   meta: CheckpointMeta;
   files: ReadonlySet<string>;
+  /** Set for a readable checkpoint that is not fully covered by checksums (format version 1). */
+  warnings: string[];
 }
 
-/**
- * Checks that `checkpoint` is complete and intact: meta.json is there (it is written last),
- * describes a hookflow checkpoint, and every file it lists has its recorded size and CRC32.
- * Throws a {@link CheckpointError} saying what is wrong.
- */
-export function verifyCheckpoint(checkpoint: string): VerifiedCheckpoint {
-  const dir = resolveCheckpointPath(checkpoint);
-  const metaPath = path.join(dir, META_FILE);
-  if (!fs.existsSync(metaPath)) {
-    throw new CheckpointError(dir, `${META_FILE} is missing (the checkpoint was not completely written, or this is not a checkpoint directory)`);
-  }
-  let raw: unknown;
+function readMetaJson(dir: string): unknown {
   try {
-    raw = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
+    return JSON.parse(fs.readFileSync(path.join(dir, META_FILE), 'utf8'));
   } catch (error) {
     throw new CheckpointError(dir, `${META_FILE} is not valid JSON (${(error as Error).message})`);
   }
+}
+
+function checkFormat(dir: string, raw: unknown): void {
   const format = (raw as { format?: unknown } | null)?.format;
   if (format !== CHECKPOINT_FORMAT) throw new CheckpointError(dir, `is not a hookflow checkpoint (${META_FILE} has format ${JSON.stringify(format)})`);
   const version = (raw as { formatVersion?: unknown }).formatVersion;
-  if (version !== CHECKPOINT_FORMAT_VERSION) {
-    throw new CheckpointError(dir, `has format version ${JSON.stringify(version)}; this hookflow reads version ${CHECKPOINT_FORMAT_VERSION}`);
+  if (version !== CHECKPOINT_FORMAT_VERSION && version !== LEGACY_FORMAT_VERSION) {
+    throw new CheckpointError(dir, `has format version ${JSON.stringify(version)}; this hookflow reads versions ${LEGACY_FORMAT_VERSION} and ${CHECKPOINT_FORMAT_VERSION}`);
   }
-  const parsed = Envelope.safeParse(raw);
+}
+
+function requireModelFiles(dir: string, files: Iterable<string>, listedIn: string): void {
+  const listed = new Set(files);
+  for (const required of [MODEL_FILE, WEIGHTS_FILE]) {
+    if (!listed.has(required)) throw new CheckpointError(dir, `${listedIn} lists no ${required}`);
+  }
+}
+
+/** A format-1 checkpoint: digests of the other files inside meta.json, meta.json itself unchecked. */
+function verifyLegacy(dir: string, raw: unknown): VerifiedCheckpoint {
+  const parsed = LegacyEnvelope.safeParse(raw);
   if (!parsed.success) throw new CheckpointError(dir, `${META_FILE} is malformed: ${describeIssue(parsed.error)}`);
   const { files, meta } = parsed.data;
-  for (const required of [MODEL_FILE, WEIGHTS_FILE]) {
-    if (!files[required]) throw new CheckpointError(dir, `${META_FILE} lists no ${required}`);
-  }
+  requireModelFiles(dir, Object.keys(files), META_FILE);
   for (const [name, entry] of Object.entries(files)) {
-    const file = path.join(dir, name);
-    if (!fs.existsSync(file)) throw new CheckpointError(dir, `${name} is missing`);
-    const data = fs.readFileSync(file);
-    if (data.byteLength !== entry.bytes) throw new CheckpointError(dir, `${name} has ${data.byteLength} bytes; ${META_FILE} records ${entry.bytes}`);
-    if (crcOf(data) !== entry.crc32) throw new CheckpointError(dir, `${name} is corrupt (its CRC32 does not match ${META_FILE})`);
+    const problem = checkFile(dir, name, entry, META_FILE);
+    if (problem) throw new CheckpointError(dir, problem.detail);
   }
-  return { path: dir, meta: meta as CheckpointMeta, files: new Set(Object.keys(files)) };
+  const warning = `checkpoint ${dir} has format version ${LEGACY_FORMAT_VERSION} (no ${MANIFEST_FILE}): its files are checked, but ${META_FILE} itself is not; save a new checkpoint to get full coverage`;
+  return { path: dir, meta: meta as CheckpointMeta, files: new Set(Object.keys(files)), warnings: [warning] };
+}
+
+/**
+ * Checks that `checkpoint` is complete and intact: manifest.json (written last) is there and
+ * matches its own checksum, every file it lists (meta.json and the weights included) has its
+ * recorded size and CRC32, and meta.json describes a hookflow checkpoint. Format-1 checkpoints
+ * (before manifests) are checked as far as they can be and come back with a warning. Throws a
+ * {@link CheckpointError} naming the file and what is wrong with it.
+ */
+export function verifyCheckpoint(checkpoint: string): VerifiedCheckpoint {
+  const dir = resolveCheckpointPath(checkpoint);
+  if (!fs.existsSync(path.join(dir, MANIFEST_FILE))) {
+    const metaPath = path.join(dir, META_FILE);
+    const legacy = fs.existsSync(metaPath) ? readMetaJson(dir) : undefined;
+    if ((legacy as { formatVersion?: unknown } | undefined)?.formatVersion === LEGACY_FORMAT_VERSION) {
+      checkFormat(dir, legacy);
+      return verifyLegacy(dir, legacy);
+    }
+    throw new CheckpointError(dir, `${MANIFEST_FILE} is missing (the checkpoint was not completely written, or this is not a checkpoint directory)`);
+  }
+  const verified = verifyManifest(dir);
+  if ('problem' in verified) throw new CheckpointError(dir, verified.problem.detail);
+  requireModelFiles(dir, verified.files, MANIFEST_FILE);
+  if (!verified.files.includes(META_FILE)) throw new CheckpointError(dir, `${MANIFEST_FILE} lists no ${META_FILE}`);
+  const raw = readMetaJson(dir);
+  checkFormat(dir, raw);
+  const parsed = Envelope.safeParse(raw);
+  if (!parsed.success) throw new CheckpointError(dir, `${META_FILE} is malformed: ${describeIssue(parsed.error)}`);
+  return { path: dir, meta: parsed.data.meta as CheckpointMeta, files: new Set(verified.files), warnings: [] };
 }
 
 async function encodeOptimizers(states: OptimizerStates): Promise<{ json: string; data: Uint8Array }> {
@@ -273,9 +311,17 @@ function decodeOptimizers(dir: string): OptimizerStates {
   return { kind, states: Object.fromEntries(states.map((s) => [s.name ?? '', s.state])) };
 }
 
+/** What a checkpoint name must be. */
+export const CHECKPOINT_NAME_RULE = `a plain directory name, not '${LATEST}', not starting with '.'`;
+
+/** Whether `name` can name a checkpoint directory inside its output dir ({@link CHECKPOINT_NAME_RULE}). */
+export function isUsableCheckpointName(name: string): boolean {
+  return !(name === '' || /[/\\]/.test(name) || name.startsWith('.') || name === LATEST);
+}
+
 function checkName(outDir: string, name: string): void {
-  if (name === '' || /[/\\]/.test(name) || name.startsWith('.') || name === LATEST) {
-    throw new CheckpointError(path.join(outDir, name), `'${name}' is not a usable checkpoint name (it must be a plain directory name, not '${LATEST}', not starting with '.')`);
+  if (!isUsableCheckpointName(name)) {
+    throw new CheckpointError(path.join(outDir, name), `'${name}' is not a usable checkpoint name (it must be ${CHECKPOINT_NAME_RULE})`);
   }
 }
 
@@ -294,7 +340,8 @@ export interface FileCheckpointIOOptions {
 /**
  * Checkpoints as directories on the local file system:
  * `model.json` + `weights.bin` (tfjs layers-model format: `tf.loadLayersModel(fileIOHandler(dir))`
- * loads it), `optimizer.json` + `optimizer.bin` (when saved), and `meta.json`, written last.
+ * loads it), `optimizer.json` + `optimizer.bin` (when saved), `meta.json`, and `manifest.json` (sizes and
+ * CRC32s of all of them and of itself), written last.
  *
  * A write goes into a scratch directory inside the output dir, every file is flushed, then the
  * directory is renamed into place, so a crash leaves either the whole checkpoint or a scratch
@@ -339,7 +386,7 @@ export class FileCheckpointIO implements CheckpointIO {
       tf.dispose(weights);
       throw error;
     }
-    return { path: verified.path, meta: verified.meta, weights, optimizer };
+    return { path: verified.path, meta: verified.meta, weights, optimizer, warnings: verified.warnings };
   }
 
   exists(checkpoint: string): boolean {
@@ -351,8 +398,13 @@ export class FileCheckpointIO implements CheckpointIO {
     const abs = path.resolve(checkpoint);
     const dir = path.dirname(abs);
     const trash = path.join(dir, scratchName(dir, TRASH_PREFIX));
-    fs.renameSync(abs, trash);
+    this.rename(abs, trash);
     fs.rmSync(trash, { recursive: true, force: true });
+  }
+
+  /** Renames an entry of an output dir: every step that makes a write, prune or `latest` swap visible. */
+  protected rename(from: string, to: string): void {
+    fs.renameSync(from, to);
   }
 
   /** Writes one file of a checkpoint (flushed). */
@@ -375,13 +427,12 @@ export class FileCheckpointIO implements CheckpointIO {
       this.writeFile(dir, OPTIMIZER_WEIGHTS_FILE, encoded.data);
       this.writeFile(dir, OPTIMIZER_FILE, encoded.json);
     }
-    const files: Record<string, { bytes: number; crc32: number }> = {};
-    for (const file of fs.readdirSync(dir).sort()) {
-      const bytes = fs.readFileSync(path.join(dir, file));
-      files[file] = { bytes: bytes.byteLength, crc32: crcOf(bytes) };
-    }
-    const envelope = { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_FORMAT_VERSION, files, meta: contents.meta };
+    const envelope = { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_FORMAT_VERSION, meta: contents.meta };
     this.writeFile(dir, META_FILE, JSON.stringify(envelope, null, 2));
+    // Last: the manifest covers every file written so far, meta.json included.
+    const files: Record<string, FileDigest> = {};
+    for (const file of fs.readdirSync(dir).sort()) files[file] = digestOf(fs.readFileSync(path.join(dir, file)));
+    this.writeFile(dir, MANIFEST_FILE, encodeManifest(files));
   }
 
   private moveIntoPlace(tmp: string, final: string): void {
@@ -389,17 +440,18 @@ export class FileCheckpointIO implements CheckpointIO {
     if (fs.existsSync(final)) {
       // rename() cannot replace a non-empty directory: move the old one aside first.
       const trash = path.join(dir, scratchName(dir, TRASH_PREFIX));
-      fs.renameSync(final, trash);
-      fs.renameSync(tmp, final);
+      this.rename(final, trash);
+      this.rename(tmp, final);
       fsyncDir(dir);
       fs.rmSync(trash, { recursive: true, force: true });
     } else {
-      fs.renameSync(tmp, final);
+      this.rename(tmp, final);
       fsyncDir(dir);
     }
   }
 
-  private pointLatest(dir: string, name: string): void {
+  /** Points `<dir>/latest` at `name`: a staged link or pointer file renamed over the old one. */
+  protected pointLatest(dir: string, name: string): void {
     const staged = path.join(dir, scratchName(dir, LINK_PREFIX));
     if (this.symlinks !== false) {
       try {
@@ -411,8 +463,12 @@ export class FileCheckpointIO implements CheckpointIO {
       }
     }
     if (this.symlinks === false) writeFileDurable(staged, `${name}\n`);
-    fs.renameSync(staged, path.join(dir, LATEST));
+    this.rename(staged, path.join(dir, LATEST));
     fsyncDir(dir);
+  }
+
+  tidy(outDir: string): void {
+    if (fs.existsSync(outDir)) this.sweepStale(path.resolve(outDir));
   }
 
   /** Removes scratch entries left by writers that no longer run (a crash mid-write). */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { hookName } from '../../core/dispatcher.js';
 import type { RunState } from '../../core/run-state.js';
@@ -5,7 +6,8 @@ import type { EventStage } from '../../core/stages.js';
 import type { BaseRunner } from '../base-runner.js';
 import { isSingleOptimizer } from '../optim/build-optimizer.js';
 import type { OptimizerState, ParamGroupOptimizer } from '../optim/param-group-optimizer.js';
-import { defaultFilenameTmpl, formatCheckpointName, type CheckpointMeta, type LoadedCheckpoint, type OptimizerStates } from './checkpoint-io.js';
+import { CheckpointError, defaultFilenameTmpl, formatCheckpointName, type CheckpointMeta, type LoadedCheckpoint, type OptimizerStates } from './checkpoint-io.js';
+import { findLatestCheckpoint } from './find-latest-checkpoint.js';
 import { hookflowVersion } from './hookflow-version.js';
 
 /** Options of `runner.saveCheckpoint` (MMCV `save_checkpoint`). */
@@ -69,6 +71,37 @@ function disposeOptimizerStates(states: OptimizerStates | null): void {
   for (const s of states.kind === 'single' ? [states.state] : Object.values(states.states)) tf.dispose(s.slots);
 }
 
+/** Keys of the weights holding NaN or Infinity. */
+function nonFiniteWeights(weights: Map<string, tf.Tensor>): string[] {
+  const bad: string[] = [];
+  for (const [key, tensor] of weights) {
+    if (tensor.dtype !== 'float32') continue;
+    const values = tensor.dataSync() as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) {
+        bad.push(key);
+        break;
+      }
+    }
+  }
+  return bad;
+}
+
+/**
+ * A diverged model must never become `latest` (an auto-resume would continue from garbage):
+ * the save is refused, naming the last good checkpoint and the hook that stops such runs early.
+ */
+function refuseNonFinite(runner: BaseRunner, outDir: string, name: string, state: RunState): void {
+  const bad = nonFiniteWeights(runner.model.namedWeights());
+  if (!bad.length) return;
+  const lastGood = findLatestCheckpoint(outDir);
+  throw new CheckpointError(path.resolve(outDir, name), [
+    `not saved: the model weights are not finite (NaN or Infinity in ${firstOf(bad, ', ')}) after epoch ${state.epoch}, iter ${state.iter}; the training diverged.`,
+    lastGood ? `The last good checkpoint is ${lastGood} (resume with --resume-from ${lastGood}, with a lower lr).` : 'There is no earlier good checkpoint.',
+    'Add CheckInvalidLossHook (customHooks: [{ "type": "CheckInvalidLossHook" }]) to stop at the first non-finite loss.',
+  ].join(' '));
+}
+
 /**
  * Writes a checkpoint of `runner` as `snapshot` describes it: named after the completed epochs
  * or iterations, with meta = caller meta < runner.meta < the snapshot fields.
@@ -80,6 +113,7 @@ export async function saveRunnerCheckpoint(runner: BaseRunner, outDir: string, s
   }
   const { state, stage } = snapshot;
   const name = formatCheckpointName(options.filenameTmpl ?? defaultFilenameTmpl(byEpoch), byEpoch ? state.epoch : state.iter);
+  refuseNonFinite(runner, outDir, name, state);
   const fullMeta: CheckpointMeta = {
     ...meta,
     ...runner.meta,
@@ -109,12 +143,27 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+// Long key lists are cut here: the first differences say enough to recognise the wrong model.
+const SHOWN = 5;
+
+function firstOf(items: string[], join: string): string {
+  const more = items.length > SHOWN ? `${join}(and ${items.length - SHOWN} more)` : '';
+  return items.slice(0, SHOWN).join(join) + more;
+}
+
+/**
+ * How a strict load reports a model mismatch: `strict: true` throws a plain Error (MMCV's
+ * `load_checkpoint`), `'resume'` a {@link CheckpointError} saying the checkpoint belongs to a
+ * different model (resume takes counters, optimizer and hook states from it, so it must match).
+ */
+export type WeightsStrictness = boolean | 'resume';
+
 /**
  * Copies the checkpoint's weights into the model by key. Missing and unexpected keys and shape
- * or dtype mismatches are reported as MMCV does: an error when `strict` (nothing is changed
- * then), else a warning on rank 0 and every matching weight is loaded.
+ * or dtype mismatches (the first few of each) are reported as MMCV does: an error when `strict`
+ * (nothing is changed then), else a warning on rank 0 and every matching weight is loaded.
  */
-export function loadModelWeights(runner: BaseRunner, checkpoint: LoadedCheckpoint, strict: boolean): void {
+export function loadModelWeights(runner: BaseRunner, checkpoint: LoadedCheckpoint, strict: WeightsStrictness): void {
   const own = runner.model.namedWeights();
   const saved = checkpoint.weights;
   const unexpected = Object.keys(saved).filter((k) => !own.has(k));
@@ -133,11 +182,18 @@ export function loadModelWeights(runner: BaseRunner, checkpoint: LoadedCheckpoin
     }
   }
   const problems = [
-    ...(unexpected.length ? [`unexpected key in source state_dict: ${unexpected.join(', ')}`] : []),
-    ...(missing.length ? [`missing keys in source state_dict: ${missing.join(', ')}`] : []),
-    ...mismatched,
+    ...(unexpected.length ? [`unexpected key in source state_dict: ${firstOf(unexpected, ', ')}`] : []),
+    ...(missing.length ? [`missing keys in source state_dict: ${firstOf(missing, ', ')}`] : []),
+    ...(mismatched.length ? [firstOf(mismatched, '\n')] : []),
   ];
   if (problems.length) {
+    if (strict === 'resume') {
+      throw new CheckpointError(checkpoint.path, [
+        'was saved from a different model; resume needs every weight to match, so nothing was loaded. First differences:',
+        ...problems,
+        'To start from its matching weights only (fine-tuning), use loadFrom instead of resumeFrom.',
+      ].join('\n'));
+    }
     const message = [`The model and loaded state dict do not match exactly (checkpoint ${checkpoint.path})`, ...problems].join('\n');
     if (strict) throw new Error(message);
     if (runner.rank === 0) runner.logger.warn(message);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../core/errors.js';
+import { describeValue } from '../../core/describe-value.js';
 import { unknownOptionsMessage } from '../../core/nearest-names.js';
 
 /**
@@ -58,20 +59,20 @@ export abstract class ParamGroupOptimizer {
     // A misspelt option would otherwise be ignored silently (momentun: 0.9 trains without momentum).
     if (unknown.length > 0) throw new ConfigError('optimizer', unknownOptionsMessage(unknown, known));
     if (!(typeof defaults.lr === 'number' && defaults.lr >= 0 && Number.isFinite(defaults.lr))) {
-      throw new ConfigError('optimizer.lr', `must be a finite number >= 0; got ${defaults.lr}`);
+      throw new ConfigError('optimizer.lr', `must be a finite number >= 0; got ${describeValue(defaults.lr)}`);
     }
     if (!(typeof defaults.weightDecay === 'number' && defaults.weightDecay >= 0)) {
-      throw new ConfigError('optimizer.weightDecay', `must be a number >= 0; got ${defaults.weightDecay}`);
+      throw new ConfigError('optimizer.weightDecay', `must be a number >= 0; got ${describeValue(defaults.weightDecay)}`);
     }
     if (defaults.eps !== undefined && !(typeof defaults.eps === 'number' && defaults.eps >= 0)) {
-      throw new ConfigError('optimizer.eps', `must be a number >= 0; got ${defaults.eps}`);
+      throw new ConfigError('optimizer.eps', `must be a number >= 0; got ${describeValue(defaults.eps)}`);
     }
     // Every other value's type: a string '0.9' would pass a `>= 0` check and fail only at the first step.
     for (const [key, value] of Object.entries(defaults)) {
       if (key === 'betas') continue; // a pair, checked by the optimizers that have it
       const flag = BOOLEAN_OPTIONS.has(key);
       if (flag ? typeof value !== 'boolean' : !(typeof value === 'number' && Number.isFinite(value))) {
-        throw new ConfigError(`optimizer.${key}`, `must be ${flag ? 'true or false' : 'a finite number'}; got ${JSON.stringify(value)}`);
+        throw new ConfigError(`optimizer.${key}`, `must be ${flag ? 'true or false' : 'a finite number'}; got ${describeValue(value)}`);
       }
     }
     if (params.size === 0) throw new ConfigError('optimizer.params', 'selects no trainable parameter');
