@@ -6,6 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { exitWithError, installProcessGuard } from './process-guard.js';
+
+installProcessGuard();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The config `hookflow train` uses when none is given (shipped with the package). */
@@ -56,13 +59,7 @@ program.command('replay')
   .argument('<journal>', 'an events.jsonl file')
   .requiredOption('--hook <json...>', "hook config(s), e.g. '{\"type\":\"TensorboardLoggerHook\"}'", collect)
   .option('--work-dir <dir>', 'where the hooks write (default: <journal dir>/replay)')
+  .option('--skip-invalid', 'salvage a damaged journal: skip malformed lines (each reported) instead of failing')
   .action(async (journal: string, opts) => (await import('./replay-command.js')).replayCommand(journal, opts));
 
-program.parseAsync(process.argv).catch(async (error: unknown) => {
-  // errors.js imports types only: cheap to load here.
-  const { ConfigError } = await import('../core/errors.js');
-  const message = error instanceof Error ? error.message : String(error);
-  console.error(`hookflow: ${error instanceof ConfigError ? 'config error: ' : 'error: '}${message}`);
-  if (process.env.HOOKFLOW_DEBUG && error instanceof Error) console.error(error.stack);
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-});
+program.parseAsync(process.argv).catch(exitWithError);

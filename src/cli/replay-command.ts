@@ -9,6 +9,8 @@ import { replayJournal } from '../replay/replay-journal.js';
 export interface ReplayCommandOptions {
   hook: string[];
   workDir?: string;
+  /** Skip malformed lines (each reported) instead of failing. */
+  skipInvalid?: boolean;
 }
 
 /** Files under `dir` (relative paths) modified at or after `since` (ms). */
@@ -34,7 +36,7 @@ export async function replayCommand(journal: string, opts: ReplayCommandOptions)
   const workDir = path.resolve(opts.workDir ?? path.join(path.dirname(path.resolve(journal)), 'replay'));
   // mtime granularity: files written in this very millisecond must count.
   const started = Date.now() - 1;
-  await replayJournal(journal, hooks, { workDir, logger: consoleLogger });
+  await replayJournal(journal, hooks, { workDir, logger: consoleLogger, skipInvalid: opts.skipInvalid });
   const written = filesWrittenSince(workDir, started);
   console.log(written.length === 0
     ? `hookflow replay: the hooks wrote nothing into ${workDir}`
