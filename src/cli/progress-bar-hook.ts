@@ -30,14 +30,7 @@ export function wantsProgressBar({ progress, isTTY, env }: ProgressBarConditions
  * {@link wantsProgressBar} says no.
  */
 export class ProgressBarHook extends Hook<BaseRunner> {
-  private readonly bars = new cliProgress.MultiBar({
-    format: ' {phase} [{bar}] {percentage}% | iter {value}/{total} | eta {eta_formatted} | loss {loss}',
-    stream: process.stdout,
-    hideCursor: true,
-    clearOnComplete: true,
-    forceRedraw: true,
-    etaBuffer: 50,
-  }, cliProgress.Presets.shades_classic);
+  private readonly bars: cliProgress.MultiBar;
   private bar: cliProgress.SingleBar | undefined;
   private loss = '-';
 
@@ -48,10 +41,28 @@ export class ProgressBarHook extends Hook<BaseRunner> {
     error: (m) => this.print(() => consoleLogger.error(m)),
   };
 
+  /** `stream`: the terminal the bar is drawn on, where the console's log lines go too (default stdout). */
+  constructor(private readonly stream: NodeJS.WriteStream = process.stdout) {
+    super();
+    this.bars = new cliProgress.MultiBar({
+      format: ' {phase} [{bar}] {percentage}% | iter {value}/{total} | eta {eta_formatted} | loss {loss}',
+      stream,
+      hideCursor: true,
+      clearOnComplete: true,
+      forceRedraw: true,
+      etaBuffer: 50,
+    }, cliProgress.Presets.shades_classic);
+  }
+
+  /** Whether the bar is on screen. */
+  get drawing(): boolean {
+    return this.bar !== undefined;
+  }
+
   private print(write: () => void): void {
     if (!this.bar) return write();
-    readline.cursorTo(process.stdout, 0);
-    readline.clearLine(process.stdout, 0);
+    readline.cursorTo(this.stream, 0);
+    readline.clearLine(this.stream, 0);
     write();
     this.bars.update();
   }

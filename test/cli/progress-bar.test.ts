@@ -3,7 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import xterm from '@xterm/headless';
-import { wantsProgressBar } from '../../src/cli/progress-bar-hook.js';
+import { Writable } from 'node:stream';
+import { ProgressBarHook, wantsProgressBar } from '../../src/cli/progress-bar-hook.js';
+import { Hook } from '../../src/core/hook.js';
+import { singleProcessGroup } from '../../src/core/services.js';
+import type { BaseRunner } from '../../src/runner/base-runner.js';
+import { buildToyRunner } from '../../src/testing/toy-runner.js';
 import { CLI } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/tiny.js';
 import { tinyConfig } from '../helpers/tiny-config.js';
@@ -82,5 +87,24 @@ describe('progress bar in a real terminal', function () {
     expect(wantsProgressBar({ isTTY: true, env: { CI: 'true' } })).to.equal(false);
     expect(wantsProgressBar({ isTTY: true, env: { CI: '1' } })).to.equal(false);
     expect(wantsProgressBar({ progress: false, isTTY: true, env: {} })).to.equal(false);
+  });
+
+  it('draws on rank 0 only', async () => {
+    for (const rank of [0, 1]) {
+      let written = '';
+      const terminal = Object.assign(new Writable({ write(chunk, _encoding, done) { written += String(chunk); done(); } }), { isTTY: true, columns: 120 });
+      const bar = new ProgressBarHook(terminal as unknown as NodeJS.WriteStream);
+      const toy = buildToyRunner({ workDir: false, processGroup: { ...singleProcessGroup, rank, worldSize: 2 } });
+      const seen: boolean[] = [];
+      toy.runner.registerHook(bar, 'LOWEST');
+      toy.runner.registerHook(new (class extends Hook<BaseRunner> {
+        override afterTrainIter(): void { seen.push(bar.drawing); }
+      })(), 'LOWEST');
+      await toy.run();
+      toy.cleanup();
+      expect(new Set(seen), `rank ${rank}`).to.deep.equal(new Set([rank === 0]));
+      expect(/ epoch 1\/2 \[[█░]+\] \d+% \| iter \d\/3 \| eta /.test(written), `rank ${rank}`).to.equal(rank === 0);
+      expect(bar.drawing).to.equal(false);
+    }
   });
 });
