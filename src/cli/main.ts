@@ -34,6 +34,11 @@ program.command('train')
   .option('--profile-hooks', 'time every hook call and print a table at the end')
   .option('--no-journal', 'do not write events.jsonl')
   .option('--no-progress', 'no progress bar')
+  // Data-parallel training (src/dist, docs/distributed.md).
+  .option('--launcher <name>', 'none | mpi | slurm: how the processes of this job were started (default none)')
+  .option('--nproc <n>', 'train with N processes on this machine (runs mpirun for you)')
+  .option('--timeout <s>', 'with --nproc: mpirun ends the whole job after S seconds')
+  .option('--dist-timeout <s>', 'end the whole job when no iteration finishes in S seconds')
   .action(async (config: string, opts) => trainCommand(config, opts));
 
 program.command('hooks')
@@ -74,9 +79,11 @@ program.command('replay')
     await replayJournal(journal, hooks, { workDir, logger: consoleLogger });
   });
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+program.parseAsync(process.argv).catch(async (error: unknown) => {
+  const { abortJob, rankPrefix } = await import('../dist/init-dist.js');
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`hookflow: ${error instanceof ConfigError ? 'config error: ' : 'error: '}${message}`);
+  console.error(`${rankPrefix()}hookflow: ${error instanceof ConfigError ? 'config error: ' : 'error: '}${message}`);
   if (process.env.HOOKFLOW_DEBUG && error instanceof Error) console.error(error.stack);
   process.exitCode = error instanceof ConfigError ? 2 : 1;
+  abortJob(process.exitCode);
 });

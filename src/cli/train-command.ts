@@ -4,6 +4,11 @@ import { applyOverrides, loadConfig } from '../config/load-config.js';
 import { consoleLogger } from '../core/services.js';
 import { Priority } from '../core/priority.js';
 import { ProgressBarHook } from './progress-bar-hook.js';
+import { DistWatchdogHook } from '../dist/dist-watchdog.js';
+import { finalizeDist, initDist } from '../dist/init-dist.js';
+import { launchNproc } from '../dist/launch-nproc.js';
+import { parseNproc, parseSeconds } from '../dist/mpirun-command.js';
+import { rankLogger } from '../dist/rank-logger.js';
 
 /** Options of `hookflow train`. */
 export interface TrainCommandOptions {
@@ -16,6 +21,10 @@ export interface TrainCommandOptions {
   profileHooks?: boolean;
   journal?: boolean;
   progress?: boolean;
+  launcher?: string;
+  nproc?: string;
+  timeout?: string;
+  distTimeout?: string;
 }
 
 /** Loads the config with overrides and command-line settings applied (what print-config shows). */
@@ -34,10 +43,20 @@ export async function resolveConfig(configPath: string, opts: Pick<TrainCommandO
 
 /** `hookflow train CONFIG`: build everything from the config, then run the workflow. */
 export async function trainCommand(configPath: string, opts: TrainCommandOptions): Promise<void> {
+  const distTimeout = opts.distTimeout === undefined ? undefined : parseSeconds('--dist-timeout', opts.distTimeout);
+  if (opts.nproc !== undefined) {
+    const timeout = opts.timeout === undefined ? undefined : parseSeconds('--timeout', opts.timeout);
+    const trainArgs = process.argv.slice(process.argv.indexOf('train', 2) + 1);
+    process.exitCode = await launchNproc(process.argv[1]!, trainArgs, { nproc: parseNproc(opts.nproc), timeout });
+    return;
+  }
+  const { processGroup } = initDist(opts.launcher);
   const raw = await resolveConfig(configPath, opts);
-  const progress = opts.progress !== false && process.stdout.isTTY ? new ProgressBarHook() : undefined;
-  const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger });
+  const progress = opts.progress !== false && process.stdout.isTTY && processGroup.rank === 0 ? new ProgressBarHook() : undefined;
+  const built = await buildFromConfig(raw, { logger: rankLogger(processGroup.rank, progress?.logger ?? consoleLogger), processGroup });
   const { runner, dataLoaders, workflow } = built;
   if (progress) runner.registerHook(progress, Priority.LOWEST);
+  if (distTimeout !== undefined) runner.registerHook(new DistWatchdogHook(distTimeout, processGroup.rank), Priority.HIGHEST);
   await runner.run(dataLoaders, workflow);
+  finalizeDist();
 }

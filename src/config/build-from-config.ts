@@ -7,7 +7,7 @@ import { ConfigError } from '../core/errors.js';
 import { attachJournal } from '../core/journal/journal-writer.js';
 import { attachProfiler } from '../core/profiler.js';
 import { TOKENS } from '../core/di.js';
-import type { Logger } from '../core/services.js';
+import type { Logger, ProcessGroup } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
 import path from 'node:path';
 import { findLatestCheckpoint } from '../runner/checkpoint/find-latest-checkpoint.js';
@@ -35,6 +35,8 @@ export interface BuiltRun {
 /** Options of {@link buildFromConfig} that do not belong in the config file. */
 export interface BuildOptions {
   logger?: Logger;
+  /** The job's process group (from `initDist`); one process when absent. */
+  processGroup?: ProcessGroup;
 }
 
 /**
@@ -100,7 +102,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   }
   const optimizer = buildOptimizers(config.optimizer, model.params());
   const { type, ...limits } = config.runner;
-  const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger,
+  const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger, processGroup: options.processGroup,
     meta: { config: raw, seed, ...(config.expName ? { expName: config.expName } : {}) } });
   runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);
   if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
