@@ -7,11 +7,12 @@ import { ConfigError } from '../core/errors.js';
 import { attachJournal } from '../core/journal/journal-writer.js';
 import { attachProfiler } from '../core/profiler.js';
 import { TOKENS } from '../core/di.js';
-import type { Logger, ProcessGroup } from '../core/services.js';
+import { singleProcessGroup, type Logger, type ProcessGroup } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
 import path from 'node:path';
 import { findLatestCheckpoint } from '../runner/checkpoint/find-latest-checkpoint.js';
 import { DataLoader } from '../runner/data/data-loader.js';
+import { DistributedSampler } from '../runner/data/distributed-sampler.js';
 import { DATASETS } from '../runner/data/dataset.js';
 import { MODELS } from '../runner/model/models.js';
 import { buildOptimizers } from '../runner/optim/build-optimizer.js';
@@ -35,7 +36,10 @@ export interface BuiltRun {
 /** Options of {@link buildFromConfig} that do not belong in the config file. */
 export interface BuildOptions {
   logger?: Logger;
-  /** The job's process group (from `initDist`); one process when absent. */
+  /**
+   * The process group of a multi-process run (handed to the runner); with several ranks the
+   * train and val loaders are sharded with a DistributedSampler. Default: one process.
+   */
   processGroup?: ProcessGroup;
 }
 
@@ -69,7 +73,11 @@ export function validateConfig(raw: RawConfig): HookflowConfig {
   return config;
 }
 
-function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: string, seed: number): DataLoader {
+/**
+ * The loader of one split; with several ranks, this rank's shard of it (`batchSize` is per
+ * process, as MMCV's `samples_per_gpu`).
+ */
+function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: string, seed: number, group: ProcessGroup): DataLoader {
   let dataset;
   try {
     dataset = DATASETS.build(cfg.dataset);
@@ -77,7 +85,9 @@ function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: str
     if (error instanceof ConfigError) throw error.under(`config.data.${split}.dataset`);
     throw new ConfigError(`config.data.${split}.dataset`, (error as Error).message);
   }
-  return new DataLoader(dataset, { batchSize: cfg.batchSize, shuffle: cfg.shuffle, dropLast: cfg.dropLast, seed: cfg.seed ?? seed });
+  const order = { shuffle: cfg.shuffle, seed: cfg.seed ?? seed };
+  const sampler = group.worldSize > 1 ? new DistributedSampler(dataset.length, { ...order, rank: group.rank, worldSize: group.worldSize }) : undefined;
+  return new DataLoader(dataset, { ...order, batchSize: cfg.batchSize, dropLast: cfg.dropLast, sampler });
 }
 
 /**
@@ -92,8 +102,9 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   const backend = await selectBackend(config.backend);
   const seed = config.seed ?? 0;
 
-  const trainLoader = buildLoader(config.data.train, 'train', seed);
-  const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed) : undefined;
+  const group = options.processGroup ?? singleProcessGroup;
+  const trainLoader = buildLoader(config.data.train, 'train', seed, group);
+  const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed, group) : undefined;
   let model;
   try {
     model = MODELS.build({ seed, ...config.model });
@@ -102,7 +113,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   }
   const optimizer = buildOptimizers(config.optimizer, model.params());
   const { type, ...limits } = config.runner;
-  const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger, processGroup: options.processGroup,
+  const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger, processGroup: group,
     meta: { config: raw, seed, ...(config.expName ? { expName: config.expName } : {}) } });
   runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);
   if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
@@ -118,7 +129,8 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   });
 
   await restoreFromCheckpoint(runner, config);
-  if (config.journal !== false && runner.workDir) attachJournal(runner);
+  // Rank 0 alone writes the journal, as every other file of the work dir.
+  if (config.journal !== false && runner.workDir && runner.rank === 0) attachJournal(runner);
   if (config.profileHooks) attachProfiler(runner, { printTable: true, warnShare: 0.5 });
 
   const workflow = (config.workflow ?? [['train', 1]]) as Workflow;

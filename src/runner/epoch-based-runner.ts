@@ -28,6 +28,7 @@ export class EpochBasedRunner extends BaseRunner {
     this.maxItersValue = maxEpochs * dataLoaders[trainAt]!.length;
     this.resetStopRequest();
     this.logStart(workflow, `${maxEpochs} epochs`);
+    await this.syncWeightsFromRankZero();
     await this.emit('beforeRun');
     rounds: while (this.epoch < maxEpochs && !this.stopRequested) {
       for (let i = 0; i < workflow.length; i++) {
@@ -36,7 +37,7 @@ export class EpochBasedRunner extends BaseRunner {
           if (mode === 'train' && this.epoch >= maxEpochs) break;
           if (mode === 'train') await this.train(dataLoaders[i]!);
           else await this.val(dataLoaders[i]!);
-          if (this.stopRequested) break rounds;
+          if (this.worldSize > 1 ? await this.stopAgreed() : this.stopRequested) break rounds;
         }
       }
     }
@@ -60,7 +61,7 @@ export class EpochBasedRunner extends BaseRunner {
       }
       await this.runIteration('train', batch, { innerIter: i });
       i++;
-      if (this.stopRequested) break;
+      if (this.worldSize > 1 ? await this.stopAgreed() : this.stopRequested) break;
     }
     await this.emit('afterTrainEpoch');
   }
