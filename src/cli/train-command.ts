@@ -8,7 +8,6 @@ import { DistWatchdogHook } from '../dist/dist-watchdog.js';
 import { finalizeDist, initDist } from '../dist/init-dist.js';
 import { launchNproc } from '../dist/launch-nproc.js';
 import { parseNproc, parseSeconds } from '../dist/mpirun-command.js';
-import { rankLogger } from '../dist/rank-logger.js';
 
 /** Options of `hookflow train`. */
 export interface TrainCommandOptions {
@@ -53,7 +52,7 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   const { processGroup } = initDist(opts.launcher);
   const raw = await resolveConfig(configPath, opts);
   const progress = opts.progress !== false && process.stdout.isTTY && processGroup.rank === 0 ? new ProgressBarHook() : undefined;
-  const built = await buildFromConfig(raw, { logger: rankLogger(processGroup.rank, progress?.logger ?? consoleLogger), processGroup });
+  const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger, processGroup });
   const { runner, dataLoaders, workflow } = built;
   if (progress) runner.registerHook(progress, Priority.LOWEST);
   if (distTimeout !== undefined) runner.registerHook(new DistWatchdogHook(distTimeout, processGroup.rank), Priority.HIGHEST);

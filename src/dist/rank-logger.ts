@@ -1,15 +1,14 @@
-import { consoleLogger, type Logger } from '../core/services.js';
+import type { Logger } from '../core/services.js';
 
 /**
- * The console logger of one rank: rank 0 prints everything as a single process would; the
- * other ranks print only warnings and errors, prefixed `rank N: ` so interleaved output says
- * where it came from (MMCV leaves those ranks' loggers at ERROR level).
+ * The logger of a rank other than 0 in a multi-process run: rank 0 alone reports progress, so
+ * info messages are dropped; warnings and errors go on to `next`, prefixed `rank N: ` so that
+ * the interleaved output of several processes says where each came from.
  */
-export function rankLogger(rank: number, sink: Logger = consoleLogger): Logger {
-  if (rank === 0) return sink;
-  return {
-    info: () => undefined,
-    warn: (m) => sink.warn(`rank ${rank}: ${m}`),
-    error: (m) => sink.error(`rank ${rank}: ${m}`),
-  };
+export class RankLogger implements Logger {
+  constructor(readonly rank: number, private readonly next: Logger) {}
+
+  info(_message: string): void {}
+  warn(message: string): void { this.next.warn(`rank ${this.rank}: ${message}`); }
+  error(message: string): void { this.next.error(`rank ${this.rank}: ${message}`); }
 }

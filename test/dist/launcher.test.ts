@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../src/core/services.js';
 import { parseLauncher, rankFromEnv } from '../../src/dist/launcher.js';
 import { mpirunCommand, parseNproc, parseSeconds, rankArguments } from '../../src/dist/mpirun-command.js';
-import { rankLogger } from '../../src/dist/rank-logger.js';
 
 describe('distributed launch: arguments and environment', () => {
   it('checks --launcher, naming the allowed values', () => {
@@ -40,19 +38,5 @@ describe('distributed launch: arguments and environment', () => {
     expect(rankFromEnv('slurm', ompi)).to.equal(undefined);
     expect(rankFromEnv('mpi', { OMPI_COMM_WORLD_RANK: 'x', OMPI_COMM_WORLD_SIZE: '2' })).to.equal(undefined);
     expect(rankFromEnv('none', ompi)).to.equal(undefined);
-  });
-
-  it('shows everything on rank 0 and only prefixed warnings and errors on the other ranks', () => {
-    const sink = new MemoryLogger();
-    for (const rank of [0, 2]) {
-      const logger = rankLogger(rank, sink);
-      logger.info(`info ${rank}`);
-      logger.warn(`warn ${rank}`);
-      logger.error(`error ${rank}`);
-    }
-    expect(sink.lines).to.deep.equal([
-      { level: 'info', message: 'info 0' }, { level: 'warn', message: 'warn 0' }, { level: 'error', message: 'error 0' },
-      { level: 'warn', message: 'rank 2: warn 2' }, { level: 'error', message: 'rank 2: error 2' },
-    ]);
   });
 });
