@@ -17,6 +17,7 @@ import { DATASETS } from '../runner/data/dataset.js';
 import { MODELS } from '../runner/model/models.js';
 import { buildOptimizers } from '../runner/optim/build-optimizer.js';
 import { RUNNERS } from '../runner/runners-registry.js';
+import { DistSamplerSeedHook } from '../hooks/dist-sampler-seed-hook.js';
 import { parseOptions } from '../hooks/parse-options.js';
 import { ConfigSchema, type HookflowConfig } from './config-schema.js';
 import { importCustomModules } from './custom-imports.js';
@@ -127,6 +128,8 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
     timerConfig: config.timerConfig === undefined ? { type: 'IterTimerHook' } : config.timerConfig,
     customHooksConfig: config.customHooks,
   });
+  // As MMDetection's train script: a distributed epoch-based run reshuffles its shards every epoch.
+  if (group.worldSize > 1 && runner.byEpoch && !runner.hooks.some((h) => h instanceof DistSamplerSeedHook)) runner.registerHook(new DistSamplerSeedHook());
 
   await restoreFromCheckpoint(runner, config);
   // Rank 0 alone writes the journal, as every other file of the work dir.
