@@ -12,28 +12,9 @@ import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
 import { IterBasedRunner } from '../../src/runner/iter-based-runner.js';
 import { Classifier } from '../../src/runner/model/classifier.js';
 import { MLPClassifier } from '../../src/runner/model/models.js';
-import type { StepOutputs } from '../../src/runner/model/trainable-model.js';
 import { SGD } from '../../src/runner/optim/sgd.js';
 import type { TrainingHooksConfig } from '../../src/runner/register-training-hooks.js';
-import { runOnLocalRanks, singleProcess } from './ranks.js';
-
-/** A classifier whose gradients on one rank become Infinity at chosen iterations (an fp16 overflow there only). */
-class OverflowingClassifier extends Classifier {
-  step = 0;
-  constructor(net: tf.LayersModel, private readonly overflowAt: ReadonlySet<number>) {
-    super(net);
-  }
-
-  override trainStep(batch: Parameters<Classifier['trainStep']>[0]): StepOutputs {
-    const outputs = super.trainStep(batch);
-    if (this.overflowAt.has(this.step++)) {
-      const [key, grad] = [...outputs.grads!][0]!;
-      outputs.grads!.set(key, tf.fill(grad.shape, Infinity));
-      grad.dispose();
-    }
-    return outputs;
-  }
-}
+import { InjectOverflow, runOnLocalRanks, singleProcess } from './ranks.js';
 
 interface RankRun {
   losses: number[];
@@ -52,15 +33,16 @@ interface TrainOptions {
   trainingHooks?: TrainingHooksConfig;
   /** A different model init per rank (rank 0's must win through the start-of-run broadcast). */
   seedOfRank?: (rank: number) => number;
-  model?: (rank: number) => Classifier;
   hooks?: (rank: number) => Hook<BaseRunner>[];
+  /** Registered at HIGHEST, before the optimizer hook. */
+  overflow?: InjectOverflow;
 }
 
 /** One rank's training run: a sharded loader with several ranks, the whole data set with one. */
 async function trainRank(group: ProcessGroup, options: TrainOptions): Promise<RankRun> {
   const { batchSize, shuffle, numSamples = 48, seedOfRank = () => 0 } = options;
   const net = MLPClassifier({ inputShape: [4], hiddenUnits: [8], numClasses: 3, seed: seedOfRank(group.rank) }).net;
-  const model = options.model?.(group.rank) ?? new Classifier(net);
+  const model = new Classifier(net);
   const dataset = new Synthetic({ numSamples, inputShape: [4], numClasses: 3, seed: 5 });
   const sampler = group.worldSize > 1 ? new DistributedSampler(dataset.length, { rank: group.rank, worldSize: group.worldSize, shuffle, seed: 9 }) : undefined;
   const loader = new DataLoader(dataset, { batchSize, shuffle, seed: 9, sampler });
@@ -72,6 +54,7 @@ async function trainRank(group: ProcessGroup, options: TrainOptions): Promise<Ra
     : new EpochBasedRunner({ model, optimizer, logger, processGroup: group, ...limits });
   runner.registerTrainingHooks({ ...(options.trainingHooks ?? { optimizerConfig: { gradClip: { maxNorm: 0.5 } } }), customHooksConfig: [{ type: 'DistSamplerSeedHook' }] });
   for (const hook of options.hooks?.(group.rank) ?? []) runner.registerHook(hook);
+  if (options.overflow) runner.registerHook(options.overflow, 'HIGHEST');
   const events: StageEvent[] = [];
   runner.events$.subscribe((e) => events.push(e));
   try {
@@ -173,8 +156,7 @@ describe('data-parallel training on in-process ranks', function () {
   it('Fp16OptimizerHook: an overflow on one rank makes every rank skip that step and lower the same loss scale', async () => {
     // Starting at 2^6, the scale never overflows by itself here: the only overflows are the injected ones.
     const trainingHooks = { optimizerConfig: { type: 'Fp16OptimizerHook', lossScale: { initScale: 64 } } } as TrainingHooksConfig;
-    const model = (rank: number) => new OverflowingClassifier(MLPClassifier({ inputShape: [4], hiddenUnits: [8], numClasses: 3, seed: 0 }).net, new Set(rank === 1 ? [2, 5] : []));
-    const ranks = await runOnLocalRanks(2, (g) => trainRank(g, { batchSize: 4, shuffle: true, maxIters: 8, trainingHooks, model }));
+    const ranks = await runOnLocalRanks(2, (g) => trainRank(g, { batchSize: 4, shuffle: true, maxIters: 8, trainingHooks, overflow: new InjectOverflow(1, new Set([2, 5])) }));
     const overflows = ranks.map((r) => r.logger.lines.filter((l) => l.level === 'warn').map((l) => l.message));
     expect(overflows[0]).to.deep.equal(['Check overflow, downscale loss scale to 32', 'Check overflow, downscale loss scale to 16']);
     expect(overflows[1]).to.deep.equal(overflows[0]!.map((m) => `rank 1: ${m}`));

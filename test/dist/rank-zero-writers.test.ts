@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import '../../plugins/index.js';
+import { buildFromConfig } from '../../src/config/build-from-config.js';
+import { MemoryLogger } from '../../src/core/services.js';
+import { DistSamplerSeedHook } from '../../src/hooks/dist-sampler-seed-hook.js';
+import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
+
+/** Every file under `dir`, relative, sorted. */
+function filesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+}
+
+const config = (workDir: string, extra: Record<string, unknown> = {}) => ({
+  model: { type: 'MLPClassifier', inputShape: [4], hiddenUnits: [8], numClasses: 3 },
+  data: {
+    train: { dataset: { type: 'Synthetic', numSamples: 24, inputShape: [4], numClasses: 3 }, batchSize: 4, shuffle: true },
+    val: { dataset: { type: 'Synthetic', numSamples: 7, inputShape: [4], numClasses: 3, seed: 3 }, batchSize: 4 },
+  },
+  optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 },
+  runner: { type: 'EpochBasedRunner', maxEpochs: 2 },
+  checkpointConfig: { interval: 1 },
+  logConfig: { interval: 1, hooks: [{ type: 'TextLoggerHook' }, { type: 'TensorboardLoggerHook' }] },
+  customHooks: [{ type: 'DistEvalHook', saveBest: 'accuracy', priority: 'LOW' }, { type: 'SyncBuffersHook' }],
+  workDir,
+  ...extra,
+});
+
+describe('rank 0 alone writes', function () {
+  this.timeout(120000);
+  let dirs: string[] = [];
+  afterEach(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  it('logs, JSON log, TensorBoard, checkpoints, latest, best checkpoint and journal; other ranks only warn, prefixed', async () => {
+    dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-rank-')));
+    const loggers = [new MemoryLogger(), new MemoryLogger()];
+    const weights = await runOnLocalRanks(2, async (processGroup) => {
+      // A work dir per rank here, so that anything rank 1 wrote would show.
+      const built = await buildFromConfig(config(dirs[processGroup.rank]!), { logger: loggers[processGroup.rank], processGroup });
+      expect(built.runner.hooks.filter((h) => h instanceof DistSamplerSeedHook)).to.have.length(1);
+      await built.runner.run(built.dataLoaders, built.workflow);
+      return [...built.runner.model.namedWeights()].map(([, v]) => Array.from(v.dataSync()));
+    });
+    expect(weights[1]).to.deep.equal(weights[0]);
+    const written = filesUnder(dirs[0]!);
+    expect(written.filter((f) => f.endsWith('.log'))).to.have.length(1);
+    expect(written.filter((f) => f.endsWith('.log.json'))).to.have.length(1);
+    expect(written).to.include('events.jsonl');
+    expect(written.some((f) => f.startsWith('tf_logs/'))).to.equal(true);
+    expect(written.some((f) => f.startsWith('epoch_2/'))).to.equal(true);
+    expect(written.some((f) => f.startsWith('best_accuracy_epoch_'))).to.equal(true);
+    expect(fs.existsSync(path.join(dirs[0]!, 'latest'))).to.equal(true);
+    expect(filesUnder(dirs[1]!)).to.deep.equal([]);
+    expect(loggers[0]!.lines.some((l) => l.level === 'info' && l.message.startsWith('Epoch [1][1/3]'))).to.equal(true);
+    expect(loggers[1]!.lines.filter((l) => l.level === 'info')).to.deep.equal([]);
+    expect(loggers[1]!.lines.every((l) => l.message.startsWith('rank 1: '))).to.equal(true);
+  });
+
+  it('resume loads the same checkpoint on every rank and continues as an uninterrupted run', async () => {
+    const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-resume-'));
+    const straight = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-straight-'));
+    dirs = [shared, straight];
+    const train = (workDir: string, extra: Record<string, unknown>) => runOnLocalRanks(2, async (processGroup) => {
+      const built = await buildFromConfig(config(workDir, extra), { logger: new MemoryLogger(), processGroup });
+      await built.runner.run(built.dataLoaders, built.workflow);
+      return [...built.runner.model.namedWeights()].map(([, v]) => Array.from(v.dataSync()));
+    });
+    await train(shared, { runner: { type: 'EpochBasedRunner', maxEpochs: 1 } });
+    const resumed = await train(shared, { runner: { type: 'EpochBasedRunner', maxEpochs: 2 }, autoResume: true });
+    const uninterrupted = await train(straight, {});
+    expect(resumed[1]).to.deep.equal(resumed[0]);
+    resumed[0]!.forEach((w, i) => w.forEach((x, j) => expect(x).to.be.closeTo(uninterrupted[0]![i]![j]!, 1e-6)));
+  });
+});
