@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { buildFromConfig } from '../config/build-from-config.js';
+import { buildFromConfig, validateConfig } from '../config/build-from-config.js';
 import { applyOverrides, loadConfig } from '../config/load-config.js';
 import { consoleLogger } from '../core/services.js';
 import { Priority } from '../core/priority.js';
@@ -46,6 +46,8 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   if (opts.nproc !== undefined) {
     const timeout = opts.timeout === undefined ? undefined : parseSeconds('--timeout', opts.timeout);
     const trainArgs = process.argv.slice(process.argv.indexOf('train', 2) + 1);
+    // A config error is reported once, here, rather than by every rank.
+    validateConfig(await resolveConfig(configPath, opts));
     process.exitCode = await launchNproc(process.argv[1]!, trainArgs, { nproc: parseNproc(opts.nproc), timeout });
     return;
   }

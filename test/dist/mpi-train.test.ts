@@ -40,10 +40,13 @@ describe('hookflow train --nproc / --launcher mpi', function () {
       [['--launcher', 'torch'], "--launcher: must be one of none, mpi, slurm, not 'torch'"],
       [['--nproc', '0'], "--nproc: must be a whole number of processes >= 1, not '0'"],
       [['--dist-timeout', 'soon'], "--dist-timeout: must be a positive number of seconds, not 'soon'"],
+      // Checked once, before mpirun starts any rank.
+      [['--nproc', '2', '--cfg-options', 'runner.maxEpochs=0'], 'config.runner.maxEpochs: Too small'],
     ] as const) {
       const run = await hookflowCli(['train', 'tiny.json', ...args], dir);
       expect(run.code, run.stderr).to.equal(2);
       expect(run.stderr).to.contain(`hookflow: config error: ${message}`);
+      expect(run.stderr).to.not.contain('rank');
     }
   });
 
