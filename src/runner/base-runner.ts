@@ -361,15 +361,15 @@ export abstract class BaseRunner implements RunnerView {
   }
 
   /**
-   * Whether the run stops here. With several ranks the ranks agree first (one all-reduce), so
-   * a stop requested on any rank ends every rank's loop at the same place; a rank that did not
-   * ask records the request of the lowest rank that did. Call it only where every rank does.
+   * With several ranks, the ranks agree on a stop (one all-reduce): a stop requested on any rank
+   * becomes every rank's, so every rank leaves its loop at the same place; a rank that did not
+   * ask records the request of the lowest rank that did. It runs as the first end-of-stage task
+   * of every stage after which the runners check for a stop, so the other end-of-stage tasks
+   * (CheckpointHook's `saveLast`) already see the agreed request.
    */
-  protected async stopAgreed(): Promise<boolean> {
+  private async agreeOnStopRequest(): Promise<void> {
     const asking = await agreeOnStop(this.processGroup, this.stopRequest !== undefined);
-    if (asking === undefined) return false;
-    if (!this.stopRequest) this.stopRequest = { reason: `rank ${asking} asked to stop`, source: `rank ${asking}` };
-    return true;
+    if (asking !== undefined && !this.stopRequest) this.requestStop(`rank ${asking} asked to stop`, `rank ${asking}`);
   }
 
   /**
@@ -388,6 +388,7 @@ export abstract class BaseRunner implements RunnerView {
       time: this.clock.now(),
     };
     if (payload) event.payload = payload;
+    if (this.worldSize > 1 && STOP_CHECK_STAGES.has(stage)) return this.cycle.run(event, this, () => this.cycle.defer(() => this.agreeOnStopRequest()));
     return this.cycle.run(event, this);
   }
 
@@ -459,6 +460,9 @@ export abstract class BaseRunner implements RunnerView {
     return this.stopRequest ? { stopReason: this.stopRequest.reason, stopSource: this.stopRequest.source ?? null } : undefined;
   }
 }
+
+/** The stages after which the runners' loops check for a stop request. */
+const STOP_CHECK_STAGES: ReadonlySet<EventStage> = new Set(['afterTrainIter', 'afterValIter', 'afterTrainEpoch', 'afterValEpoch']);
 
 /** Disposable batches (tensors) are released after their iteration. */
 export function disposeBatch(batch: unknown): void {

@@ -37,7 +37,7 @@ export class EpochBasedRunner extends BaseRunner {
           if (mode === 'train' && this.epoch >= maxEpochs) break;
           if (mode === 'train') await this.train(dataLoaders[i]!);
           else await this.val(dataLoaders[i]!);
-          if (this.worldSize > 1 ? await this.stopAgreed() : this.stopRequested) break rounds;
+          if (this.stopRequested) break rounds;
         }
       }
     }
@@ -61,7 +61,7 @@ export class EpochBasedRunner extends BaseRunner {
       }
       await this.runIteration('train', batch, { innerIter: i });
       i++;
-      if (this.worldSize > 1 ? await this.stopAgreed() : this.stopRequested) break;
+      if (this.stopRequested) break;
     }
     await this.emit('afterTrainEpoch');
   }

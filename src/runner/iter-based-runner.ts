@@ -38,7 +38,7 @@ export class IterBasedRunner extends BaseRunner {
           if (mode === 'train' && this.iter >= maxIters) break;
           if (mode === 'train') await this.train(this.iterLoaders[i]!, k);
           else await this.val(this.iterLoaders[i]!, k);
-          if (this.worldSize > 1 ? await this.stopAgreed() : this.stopRequested) break rounds;
+          if (this.stopRequested) break rounds;
         }
       }
     }

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import '../../plugins/index.js';
 import { buildFromConfig } from '../../src/config/build-from-config.js';
+import { Hook } from '../../src/core/hook.js';
+import type { BaseRunner } from '../../src/runner/base-runner.js';
 import { MemoryLogger } from '../../src/core/services.js';
 import { DistSamplerSeedHook } from '../../src/hooks/dist-sampler-seed-hook.js';
 import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
@@ -74,4 +76,48 @@ describe('rank 0 alone writes', function () {
     expect(resumed[1]).to.deep.equal(resumed[0]);
     resumed[0]!.forEach((w, i) => w.forEach((x, j) => expect(x).to.be.closeTo(uninterrupted[0]![i]![j]!, 1e-6)));
   });
+
+  it('EarlyStoppingHook on DistEvalHook metrics stops every rank after the same epoch, and rank 0 saves the last checkpoint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-early-'));
+    dirs = [dir];
+    const extra = {
+      runner: { type: 'EpochBasedRunner', maxEpochs: 6 },
+      checkpointConfig: { interval: 10 },
+      // No improvement of 10 in accuracy can happen: the run stops after epoch 1 + patience 2.
+      customHooks: [{ type: 'DistEvalHook', priority: 'LOW' }, { type: 'EarlyStoppingHook', monitor: 'accuracy', patience: 2, minDelta: 10, priority: 'LOWEST' }],
+    };
+    const ends = await runOnLocalRanks(2, async (processGroup) => {
+      const built = await buildFromConfig(config(dir, extra), { logger: new MemoryLogger(), processGroup });
+      const stops: unknown[] = [];
+      built.runner.events$.subscribe((e) => { if (e.stage === 'afterRun') stops.push(e.payload?.stopReason); });
+      await built.runner.run(built.dataLoaders, built.workflow);
+      return { epoch: built.runner.epoch, stops };
+    });
+    expect(ends[0]!.epoch).to.equal(3);
+    expect(ends[1]).to.deep.equal(ends[0]);
+    expect(String(ends[0]!.stops[0])).to.match(/accuracy/);
+    expect(fs.existsSync(path.join(dir, 'epoch_3'))).to.equal(true);
+  });
+
+  it('a stop requested on rank 1 alone reaches rank 0 before its end-of-iteration tasks, so saveLast writes the checkpoint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-stop-'));
+    dirs = [dir];
+    class StopOnRankOne extends Hook<BaseRunner> {
+      override afterTrainIter(runner: BaseRunner): void {
+        if (runner.rank === 1 && runner.iter === 4) runner.requestStop('rank 1 had enough', 'StopOnRankOne');
+      }
+    }
+    const extra = { runner: { type: 'IterBasedRunner', maxIters: 12 }, checkpointConfig: { interval: 100 }, customHooks: [] };
+    const logs = await runOnLocalRanks(2, async (processGroup) => {
+      const logger = new MemoryLogger();
+      const built = await buildFromConfig(config(dir, extra), { logger, processGroup });
+      built.runner.registerHook(new StopOnRankOne());
+      await built.runner.run(built.dataLoaders, built.workflow);
+      expect(built.runner.iter).to.equal(5);
+      return logger.lines.map((l) => l.message);
+    });
+    expect(fs.existsSync(path.join(dir, 'iter_5'))).to.equal(true);
+    expect(logs[0]).to.include('Stopping: rank 1 asked to stop (requested by rank 1)');
+  });
 });
+

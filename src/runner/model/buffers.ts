@@ -38,19 +38,19 @@ export function broadcastWeightsFromRankZero(model: TrainableModel<any>, group: 
 }
 
 /** Sends the weights' values through `exchange` (a collective) and writes back what it returns. */
-async function exchangeWeights(buffers: Array<[string, tf.Variable]>, group: ProcessGroup, exchange: (local: Float32Array[]) => Promise<Float32Array[]>): Promise<void> {
+async function exchangeWeights(weights: Array<[string, tf.Variable]>, group: ProcessGroup, exchange: (local: Float32Array[]) => Promise<Float32Array[]>): Promise<void> {
   if (group.worldSize <= 1) return;
-  if (buffers.length === 0) return;
+  if (weights.length === 0) return;
   // Copies: on the cpu backend dataSync() hands out the tensor's own storage.
-  const local = buffers.map(([, v]) => new Float32Array(v.dataSync()));
+  const local = weights.map(([, v]) => new Float32Array(v.dataSync()));
   const received = await exchange(local);
-  if (!Array.isArray(received) || received.length !== buffers.length) {
-    throw new Error(`the process group returned ${Array.isArray(received) ? received.length : typeof received} arrays for ${buffers.length} buffers`);
+  if (!Array.isArray(received) || received.length !== weights.length) {
+    throw new Error(`the process group returned ${Array.isArray(received) ? received.length : typeof received} arrays for ${weights.length} buffers`);
   }
-  buffers.forEach(([key], i) => {
+  weights.forEach(([key], i) => {
     if (received[i]!.length !== local[i]!.length) {
       throw new Error(`the process group returned ${received[i]!.length} values for buffer ${key}, which has ${local[i]!.length}`);
     }
   });
-  tf.tidy(() => buffers.forEach(([, v], i) => v.assign(tf.tensor(received[i]!, v.shape, 'float32'))));
+  tf.tidy(() => weights.forEach(([, v], i) => v.assign(tf.tensor(received[i]!, v.shape, 'float32'))));
 }
