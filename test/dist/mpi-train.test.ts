@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../helpers/tiny.js';
 import { tinyConfig } from '../helpers/tiny-config.js';
-import { CLI, hookflowCli, mpiMissing } from '../helpers/mpirun.js';
+import { CLI, hookflowCli, mpiMissing, runToEnd } from '../helpers/mpirun.js';
 
 const INDEX = path.resolve(path.dirname(CLI), '../index.js');
 
@@ -84,6 +84,14 @@ describe('hookflow train --nproc / --launcher mpi', function () {
       expect(run.stdout).to.contain('Epoch(val) [2]');
       expect(run.stdout + run.stderr).to.not.contain('rank 1:');
       expect(fs.readdirSync(path.join(dir, 'work')).filter((f) => f.endsWith('.log'))).to.have.length(1);
+    });
+
+    it('--launcher slurm fails at once (exit 2) when srun started tasks that MPI does not see as one job (no --mpi=pmix)', async () => {
+      writeConfig();
+      const run = await runToEnd(process.execPath, [CLI, 'train', 'tiny.json', '--launcher', 'slurm'], { cwd: dir, env: { SLURM_PROCID: '0', SLURM_NTASKS: '4', SLURM_LOCALID: '0' } });
+      expect(run.code, run.stderr).to.equal(2);
+      expect(run.stderr).to.contain("hookflow: config error: --launcher: 'slurm': SLURM_PROCID/SLURM_NTASKS say 4 processes but MPI sees a world of 1; start it with `srun --mpi=pmix`");
+      expect(run.stdout).to.not.contain('Epoch');
     });
 
     it('a plugin that throws on rank 1 ends the whole job non-zero within 30 s, naming rank 1', async () => {
