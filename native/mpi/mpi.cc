@@ -21,6 +21,8 @@ constexpr size_t kAsyncBytes = 64 * 1024;
 bool initialised = false;
 int worldRank = 0;
 int worldSize = 1;
+int localRank = 0;
+int localSize = 1;
 
 std::string MpiErrorText(int code) {
   char text[MPI_MAX_ERROR_STRING];
@@ -124,17 +126,17 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &worldRank);
     MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
+    // The ranks that share this machine's memory: the local rank is this rank's place among them.
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, worldRank, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &localRank);
+    MPI_Comm_size(local, &localSize);
+    MPI_Comm_free(&local);
     initialised = true;
   } else {
+    // Already initialised (a second init is a query, not a collective).
     MPI_Query_thread(&provided);
   }
-  MPI_Comm local;
-  int localRank = 0;
-  int localSize = 1;
-  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, worldRank, MPI_INFO_NULL, &local);
-  MPI_Comm_rank(local, &localRank);
-  MPI_Comm_size(local, &localSize);
-  MPI_Comm_free(&local);
   auto result = Napi::Object::New(env);
   result.Set("rank", worldRank);
   result.Set("size", worldSize);
