@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -102,6 +102,29 @@ describe('hookflow train --nproc / --launcher mpi', function () {
       expect(run.seconds).to.be.below(30);
       expect(run.stderr).to.match(/rank 1: hookflow: error: .*plugin failed on purpose/);
       expect(run.stdout + run.stderr).to.contain('MPI_ABORT was invoked on rank 1');
+    });
+
+    it('SIGTERM to hookflow --nproc 2 ends every rank: no process is left behind', async () => {
+      writeConfig();
+      const child = spawn(process.execPath, [CLI, 'train', 'tiny.json', '--work-dir', 'work', '--nproc', '2', '--no-progress', '--cfg-options', 'runner.maxEpochs=100000'],
+        { cwd: dir, env: { ...process.env, HOOKFLOW_BACKEND: 'wasm' } });
+      let stdout = '';
+      const training = new Promise<void>((resolve) => child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('Epoch [2]')) resolve(); }));
+      const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 150000);
+      await Promise.race([training, exited]);
+      /** Processes whose command line mentions this test's directory (the launcher, mpirun, the ranks). */
+      const ours = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir) || fs.readlinkSync(`/proc/${p}/cwd`) === dir; } catch { return false; }
+      });
+      expect(ours().length).to.be.at.least(3);
+      child.kill('SIGTERM');
+      const code = await exited;
+      clearTimeout(killer);
+      expect(code).to.not.equal(0);
+      const deadline = Date.now() + 10000;
+      while (ours().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(ours()).to.deep.equal([]);
     });
 
     it('--dist-timeout ends the job when a rank stops making progress, even with its JS thread blocked', async () => {
