@@ -3,8 +3,10 @@
  *
  *   npm run build && node dist/bench/collectives.js [--np 2] [--rounds 15]
  *
- * Started without MPI, it runs itself under `mpirun` twice: as hookflow does (glibc told to keep
- * large buffers mapped, see native/mpi/mpi.cc) and without that, interleaved job by job. Inside
+ * Started without MPI, it runs itself under `mpirun` in three variants, interleaved job by job:
+ * as hookflow runs (every collective on the thread pool, glibc told to keep large buffers on the
+ * heap, see native/mpi/mpi.cc), without the glibc settings, and with collectives under 64 KiB
+ * run inline on the JS thread. Inside
  * each job, `MpiProcessGroup.allReduce` (the queue hookflow uses) and the bare binding call are
  * measured in rotated rounds. Rank 0 prints median wall time, CPU time per call (this rank) and
  * the algorithm bandwidth (bytes reduced / time), with the load average.
@@ -23,9 +25,9 @@ const flag = (name: string, fallback: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 
-async function measure(mallopt: boolean, rounds: number): Promise<void> {
+async function measure(mallopt: boolean, asyncBytes: number, rounds: number): Promise<void> {
   const mpi = loadMpiBinding().addon!;
-  mpi.init({ mallopt });
+  mpi.init({ mallopt, asyncBytes });
   const group = new MpiProcessGroup(mpi);
   const rows: string[] = [];
   for (const size of SIZES) {
@@ -55,7 +57,8 @@ async function measure(mallopt: boolean, rounds: number): Promise<void> {
     rows.push(`  ${size.toExponential(0).padEnd(6)} ${ms.toFixed(3).padStart(9)} ms  cpu ${median(cpu.group!).toFixed(3).padStart(8)} ms  ${((size * 4) / (ms / 1000) / 1e9).toFixed(2).padStart(6)} GB/s  | bare binding ${median(wall.binding!).toFixed(3)} ms`);
   }
   if (group.rank === 0) {
-    console.log(`\nallreduce (sum, in place), np ${group.worldSize}, ${mallopt ? 'with mallopt (as hookflow runs)' : 'WITHOUT mallopt'}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const variant = !mallopt ? 'WITHOUT the mallopt settings' : asyncBytes > 0 ? `inline below ${asyncBytes} bytes` : 'as hookflow runs';
+    console.log(`\nallreduce (sum, in place), np ${group.worldSize}, ${variant}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log('  floats      wall/call   cpu/call (rank 0)   bandwidth  | same through the bare binding');
     for (const row of rows) console.log(row);
   }
@@ -63,7 +66,7 @@ async function measure(mallopt: boolean, rounds: number): Promise<void> {
 }
 
 if (process.env.OMPI_COMM_WORLD_SIZE) {
-  await measure(!process.argv.includes('--no-mallopt'), flag('--rounds', 15));
+  await measure(!process.argv.includes('--no-mallopt'), flag('--inline-below', 0), flag('--rounds', 15));
 } else {
   const missing = loadMpiBinding().reason;
   if (missing) {
@@ -72,7 +75,7 @@ if (process.env.OMPI_COMM_WORLD_SIZE) {
     const np = flag('--np', 2);
     const self = fileURLToPath(import.meta.url);
     const passOn = process.argv.slice(2);
-    for (const variant of [[], ['--no-mallopt'], [], ['--no-mallopt']]) {
+    for (const variant of [[], ['--no-mallopt'], ['--inline-below', '65536'], [], ['--no-mallopt'], ['--inline-below', '65536']]) {
       const { file, args } = mpirunCommand({ nproc: np, isRoot: process.getuid?.() === 0, cores: os.availableParallelism() }, [process.execPath, self, ...passOn, ...variant]);
       const result = spawnSync(file, args, { stdio: 'inherit' });
       if (result.status !== 0) process.exitCode = 1;

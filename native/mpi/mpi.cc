@@ -1,9 +1,12 @@
 // hookflow's Open MPI binding: the few collectives data-parallel training needs, on
-// MPI_COMM_WORLD. Every collective returns a Promise; payloads above kAsyncBytes run on the libuv
-// thread pool (an AsyncWorker) so the event loop keeps turning, smaller ones run inline because a
-// thread hop costs more than the collective. MPI is initialised at MPI_THREAD_SERIALIZED: the JS
-// side (src/dist/mpi-process-group.ts) keeps exactly one collective in flight, so calls never
-// overlap even when they come from different threads.
+// MPI_COMM_WORLD. Every collective returns a Promise and runs on the libuv thread pool (an
+// AsyncWorker), so the event loop keeps turning while a rank waits for the others. Collectives
+// under `asyncBytes` (init option, default 0) run inline on the JS thread instead: that saves a
+// thread hop on a quiet machine, but on a loaded one a rank spinning on its JS thread waited
+// 5-10x longer per small collective (measured at load 17: 27-36 ms vs 3-5 ms per iteration of
+// two 3-float all-reduces). MPI is initialised at MPI_THREAD_SERIALIZED: the JS side
+// (src/dist/mpi-process-group.ts) keeps exactly one collective in flight, so calls never overlap
+// even when they come from different threads.
 #include <malloc.h>
 #include <mpi.h>
 #include <napi.h>
@@ -17,7 +20,7 @@
 
 namespace {
 
-constexpr size_t kAsyncBytes = 64 * 1024;
+size_t asyncBytes = 0;
 bool initialised = false;
 int worldRank = 0;
 int worldSize = 1;
@@ -75,7 +78,7 @@ Napi::Value Run(Napi::Env env, size_t bytes, Job job, Resolver resolve, Napi::Va
     Napi::Error::New(env, "hookflow mpi: init() was not called").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (bytes < kAsyncBytes) {
+  if (bytes < asyncBytes) {
     auto deferred = Napi::Promise::Deferred::New(env);
     const int code = job();
     if (code == MPI_SUCCESS) deferred.Resolve(resolve(env));
@@ -111,7 +114,9 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int provided = MPI_THREAD_SINGLE;
   if (!initialised) {
-    if (!(info.Length() > 0 && info[0].IsObject() && info[0].As<Napi::Object>().Get("mallopt").ToBoolean().Value() == false)) KeepLargeAllocationsMapped();
+    const Napi::Object options = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+    if (!(options.Has("mallopt") && !options.Get("mallopt").ToBoolean().Value())) KeepLargeAllocationsMapped();
+    if (options.Has("asyncBytes")) asyncBytes = static_cast<size_t>(options.Get("asyncBytes").ToNumber().Int64Value());
     int argc = 0;
     char** argv = nullptr;
     const int code = MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
@@ -260,7 +265,7 @@ Napi::Value Gatherv(const Napi::CallbackInfo& info) { return GatherBytes(info, f
 
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
   // A barrier waits for the slowest rank: always off the JS thread.
-  return Run(info.Env(), kAsyncBytes, []() { return MPI_Barrier(MPI_COMM_WORLD); }, Undefined, info.Env().Undefined());
+  return Run(info.Env(), SIZE_MAX, []() { return MPI_Barrier(MPI_COMM_WORLD); }, Undefined, info.Env().Undefined());
 }
 
 /** abort(code): ends every rank of the job (mpirun reports which rank called it). */

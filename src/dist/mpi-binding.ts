@@ -2,8 +2,12 @@ import { loadNativeAddon, type NativeAddonLoad } from '../native/load-native-add
 
 /** What `native/mpi` exports (see native/mpi/mpi.cc). Every collective works on MPI_COMM_WORLD. */
 export interface MpiBinding {
-  /** MPI_Init_thread (serialized) once; the world and this process's place in it. */
-  init(options?: { mallopt?: boolean }): { rank: number; size: number; localRank: number; localSize: number; threadLevel: number };
+  /**
+   * MPI_Init_thread (serialized) once; the world and this process's place in it. `mallopt: false`
+   * leaves glibc's allocator as it is; `asyncBytes` (default 0) runs smaller collectives inline
+   * on the JS thread instead of the thread pool (both for benchmarks).
+   */
+  init(options?: { mallopt?: boolean; asyncBytes?: number }): { rank: number; size: number; localRank: number; localSize: number; threadLevel: number };
   /** In-place element-wise reduction; `mean` divides the sum by the world size. */
   allreduce(values: Float32Array, op: 'sum' | 'mean' | 'max' | 'min'): Promise<void>;
   /** The root's bytes copied in place into every rank's array. */
