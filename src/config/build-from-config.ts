@@ -6,6 +6,7 @@ import { selectBackend, type BackendChoice } from '../backend/index.js';
 import { ConfigError } from '../core/errors.js';
 import { attachJournal } from '../core/journal/journal-writer.js';
 import { attachProfiler } from '../core/profiler.js';
+import { attachRunInfo } from '../view/run-info.js';
 import { TOKENS } from '../core/di.js';
 import { singleProcessGroup, type Logger, type ProcessGroup } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
@@ -18,6 +19,7 @@ import { MODELS } from '../runner/model/models.js';
 import { buildOptimizers } from '../runner/optim/build-optimizer.js';
 import { RUNNERS } from '../runner/runners-registry.js';
 import { DistSamplerSeedHook } from '../hooks/dist-sampler-seed-hook.js';
+import { OptimizerHook } from '../hooks/optimizer-hook.js';
 import { parseOptions } from '../hooks/parse-options.js';
 import { ConfigSchema, type HookflowConfig } from './config-schema.js';
 import { importCustomModules } from './custom-imports.js';
@@ -54,10 +56,20 @@ async function restoreFromCheckpoint(runner: BaseRunner, config: HookflowConfig)
     const outDir = (config.checkpointConfig as { outDir?: string } | null | undefined)?.outDir;
     const dir = outDir ? path.join(outDir, path.basename(runner.workDir)) : runner.workDir;
     from = findLatestCheckpoint(dir);
+    // Rank 0's choice, so every rank resumes from the same checkpoint even where a shared file
+    // system shows the ranks different states of the work dir.
+    if (runner.worldSize > 1) from = await runner.processGroup.broadcastObject(from, 0);
     if (!from) runner.logger.info(`autoResume: no valid checkpoint in ${dir}, starting from scratch`);
   }
   if (from) await runner.resume(from);
   else if (config.loadFrom) await runner.loadCheckpoint(config.loadFrom);
+}
+
+/** MMCV registers no optimizer hook without `optimizer_config`: the optimizer would never step. */
+function warnIfNothingSteps(runner: BaseRunner, config: HookflowConfig): void {
+  if (config.optimizerConfig != null || runner.hooks.some((hook) => hook instanceof OptimizerHook)) return;
+  runner.logger.warn('config.optimizer is set but config.optimizerConfig is missing, so no OptimizerHook is registered '
+    + 'and the weights will never change; add "optimizerConfig": {} (or an optimizer hook in customHooks)');
 }
 
 /** Validates a loaded config, naming the key and what is allowed on failure. */
@@ -131,10 +143,12 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   // As MMDetection's train script: a distributed epoch-based run reshuffles its shards every epoch.
   if (group.worldSize > 1 && runner.byEpoch && !runner.hooks.some((h) => h instanceof DistSamplerSeedHook)) runner.registerHook(new DistSamplerSeedHook());
 
+  warnIfNothingSteps(runner, config);
   await restoreFromCheckpoint(runner, config);
   // Rank 0 alone writes the journal, as every other file of the work dir.
   if (config.journal !== false && runner.workDir && runner.rank === 0) attachJournal(runner);
-  if (config.profileHooks) attachProfiler(runner, { printTable: true, warnShare: 0.5 });
+  const profiler = config.profileHooks ? attachProfiler(runner, { printTable: true, warnShare: 0.5 }) : undefined;
+  if (config.journal !== false && runner.rank === 0) attachRunInfo(runner, profiler);
 
   const workflow = (config.workflow ?? [['train', 1]]) as Workflow;
   const dataLoaders = workflow.map(([mode]) => (mode === 'train' ? trainLoader : valLoader!));

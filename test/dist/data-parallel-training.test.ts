@@ -18,6 +18,8 @@ import { InjectOverflow, runOnLocalRanks, singleProcess } from './ranks.js';
 
 interface RankRun {
   losses: number[];
+  /** The loss of every val iteration (with `val`). */
+  valLosses: number[];
   weights: Map<string, Float32Array>;
   events: StageEvent[];
   runner: BaseRunner;
@@ -36,6 +38,8 @@ interface TrainOptions {
   hooks?: (rank: number) => Hook<BaseRunner>[];
   /** Registered at HIGHEST, before the optimizer hook. */
   overflow?: InjectOverflow;
+  /** A val epoch after each train epoch, on 16 held-out samples (sharded with several ranks). */
+  val?: boolean;
 }
 
 /** One rank's training run: a sharded loader with several ranks, the whole data set with one. */
@@ -46,6 +50,9 @@ async function trainRank(group: ProcessGroup, options: TrainOptions): Promise<Ra
   const dataset = new Synthetic({ numSamples, inputShape: [4], numClasses: 3, seed: 5 });
   const sampler = group.worldSize > 1 ? new DistributedSampler(dataset.length, { rank: group.rank, worldSize: group.worldSize, shuffle, seed: 9 }) : undefined;
   const loader = new DataLoader(dataset, { batchSize, shuffle, seed: 9, sampler });
+  const valSet = new Synthetic({ numSamples: 16, inputShape: [4], numClasses: 3, seed: 6 });
+  const valSampler = group.worldSize > 1 ? new DistributedSampler(valSet.length, { rank: group.rank, worldSize: group.worldSize }) : undefined;
+  const valLoader = new DataLoader(valSet, { batchSize, sampler: valSampler });
   const optimizer = new SGD(model.params(), { lr: 0.2, momentum: 0.9, weightDecay: 1e-3 });
   const logger = new MemoryLogger();
   const limits = options.maxIters ? { maxIters: options.maxIters } : { maxEpochs: options.maxEpochs ?? 4 };
@@ -58,10 +65,11 @@ async function trainRank(group: ProcessGroup, options: TrainOptions): Promise<Ra
   const events: StageEvent[] = [];
   runner.events$.subscribe((e) => events.push(e));
   try {
-    await runner.run([loader], [['train', 1]]);
-    const losses = events.filter((e) => e.stage === 'afterTrainIter').map((e) => (e.payload!.logVars as Record<string, number>).loss!);
+    await (options.val ? runner.run([loader, valLoader], [['train', 1], ['val', 1]]) : runner.run([loader], [['train', 1]]));
+    const lossesAt = (stage: string) => events.filter((e) => e.stage === stage).map((e) => (e.payload!.logVars as Record<string, number>).loss!);
+    const [losses, valLosses] = [lossesAt('afterTrainIter'), lossesAt('afterValIter')];
     const weights = new Map([...model.namedWeights()].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
-    return { losses, weights, events, runner, logger };
+    return { losses, valLosses, weights, events, runner, logger };
   } finally {
     optimizer.dispose();
     model.net!.dispose();
@@ -93,13 +101,17 @@ describe('data-parallel training on in-process ranks', function () {
   this.timeout(120000);
 
   for (const shuffle of [false, true]) {
-    it(`2 ranks with batch B train exactly as 1 rank with batch 2B (${shuffle ? 'shuffled by the sampler' : 'no shuffle'}), with bitwise-identical weights across ranks`, async () => {
-      const [single] = await singleProcess((g) => trainRank(g, { batchSize: 8, shuffle }));
-      const ranks = await runOnLocalRanks(2, (g) => trainRank(g, { batchSize: 4, shuffle, seedOfRank: (r) => r * 17 }));
+    it(`2 ranks with batch B train and validate exactly as 1 rank with batch 2B (${shuffle ? 'shuffled by the sampler' : 'no shuffle'}), with bitwise-identical weights across ranks`, async () => {
+      const [single] = await singleProcess((g) => trainRank(g, { batchSize: 8, shuffle, val: true }));
+      const ranks = await runOnLocalRanks(2, (g) => trainRank(g, { batchSize: 4, shuffle, val: true, seedOfRank: (r) => r * 17 }));
       expect(single!.losses).to.have.length(24);
+      expect(single!.valLosses).to.have.length(8);
       for (const rank of ranks) {
         expect(rank.losses).to.have.length(24);
         rank.losses.forEach((loss, i) => expect(loss).to.be.closeTo(single!.losses[i]!, 1e-5));
+        // The val loader is sharded too; its logged loss is the global batch's.
+        expect(rank.valLosses).to.have.length(8);
+        rank.valLosses.forEach((loss, i) => expect(loss).to.be.closeTo(single!.valLosses[i]!, 1e-5));
         expect(maxDiff(rank.weights, single!.weights)).to.be.lessThan(1e-5);
       }
       expect(bitwiseEqual(ranks[0]!.weights, ranks[1]!.weights)).to.equal(true);

@@ -1,15 +1,6 @@
 import { expect } from 'chai';
 import { createLocalProcessGroups, runOnLocalRanks } from '../../src/dist/local-process-groups.js';
-
-/** The rejection of `promise` (fails the test when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../helpers/errors.js';
 
 describe('createLocalProcessGroups', () => {
   it('gives each rank its rank, the world size and a local rank', () => {

@@ -77,6 +77,22 @@ describe('rank 0 alone writes', function () {
     resumed[0]!.forEach((w, i) => w.forEach((x, j) => expect(x).to.be.closeTo(uninterrupted[0]![i]![j]!, 1e-6)));
   });
 
+  it("autoResume takes rank 0's choice of checkpoint on every rank, whatever the others see", async () => {
+    const [zero, other] = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-auto-')));
+    dirs = [zero!, other!];
+    await runOnLocalRanks(2, async (processGroup) => {
+      const built = await buildFromConfig(config(zero!, { runner: { type: 'EpochBasedRunner', maxEpochs: 1 } }), { logger: new MemoryLogger(), processGroup });
+      await built.runner.run(built.dataLoaders, built.workflow);
+    });
+    // Rank 1's work dir has no checkpoint: it still resumes rank 0's epoch_1.
+    const epochs = await runOnLocalRanks(2, async (processGroup) => {
+      const workDir = processGroup.rank === 0 ? zero! : other!;
+      const built = await buildFromConfig(config(workDir, { runner: { type: 'EpochBasedRunner', maxEpochs: 2 }, autoResume: true }), { logger: new MemoryLogger(), processGroup });
+      return built.runner.epoch;
+    });
+    expect(epochs).to.deep.equal([1, 1]);
+  });
+
   it('EarlyStoppingHook on DistEvalHook metrics stops every rank after the same epoch, and rank 0 saves the last checkpoint', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-early-'));
     dirs = [dir];

@@ -48,26 +48,27 @@ export class GradientBuckets {
   async averageTensors(grads: Map<string, tf.Tensor>): Promise<void> {
     const entries = [...grads];
     this.prepare(entries.map(([key, g]) => [key, g.size]));
+    // wasm copies a new tensor's values into its heap at once; the cpu and tensorflow backends
+    // keep the array (tensorflow until first use), and the bucket is overwritten next step.
+    const copy = tf.getBackend() !== 'wasm';
     let at = 0;
     for (const bucket of this.buckets) {
       const members = entries.slice(at, at + bucket.keys.length);
       at += bucket.keys.length;
-      // One read-back per bucket: the gradients are concatenated on the device first.
-      const packed = tf.tidy(() => (members.length === 1 ? members[0]![1].reshape([-1]) : tf.concat(members.map(([, g]) => g.reshape([-1])))));
-      bucket.flat.set(packed.dataSync() as Float32Array);
-      packed.dispose();
+      // One read per gradient: on wasm, concatenating on the device first costs more than it saves.
+      let offset = 0;
+      for (const [, g] of members) {
+        bucket.flat.set(g.dataSync() as Float32Array, offset);
+        offset += g.size;
+      }
       await this.group.allReduce([bucket.flat], 'mean');
-      // wasm and tfjs-node copy a new tensor's values; the cpu backend keeps the array itself,
-      // and the bucket is overwritten next step, so it gets a copy.
-      const source = tf.getBackend() === 'cpu' ? bucket.flat.slice() : bucket.flat;
-      const averaged = tf.tidy(() => {
-        const whole = tf.tensor1d(source, 'float32');
-        return members.length === 1 ? [whole.reshape(members[0]![1].shape)] : tf.split(whole, bucket.sizes).map((part, i) => part.reshape(members[i]![1].shape));
-      });
-      members.forEach(([key, old], i) => {
-        grads.set(key, averaged[i]!);
+      offset = 0;
+      for (const [key, old] of members) {
+        const values = bucket.flat.subarray(offset, offset + old.size);
+        offset += old.size;
+        grads.set(key, tf.tensor(copy ? values.slice() : values, old.shape, 'float32'));
         old.dispose();
-      });
+      }
     }
   }
 
