@@ -54,7 +54,7 @@ describe('hookflow train --nproc / --launcher mpi', function () {
     // A copy of the compiled package without native/: what a machine without MPI has.
     const pkg = path.join(dir, 'pkg');
     fs.cpSync(path.resolve(path.dirname(CLI), '../../..', 'dist'), path.join(pkg, 'dist'), { recursive: true });
-    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ type: 'module' }));
+    fs.copyFileSync(path.resolve(path.dirname(CLI), '../../..', 'package.json'), path.join(pkg, 'package.json'));
     fs.symlinkSync(path.resolve(path.dirname(CLI), '../../../node_modules'), path.join(pkg, 'node_modules'));
     writeConfig();
     for (const args of [['--launcher', 'mpi'], ['--nproc', '2']]) {
