@@ -101,7 +101,6 @@ describe('hookflow train --nproc / --launcher mpi', function () {
       expect(run.code).to.not.equal(null);
       expect(run.seconds).to.be.below(30);
       expect(run.stderr).to.match(/rank 1: hookflow: error: .*plugin failed on purpose/);
-      expect(run.stdout + run.stderr).to.contain('MPI_ABORT was invoked on rank 1');
     });
 
     it('SIGTERM to hookflow --nproc 2 ends every rank: no process is left behind', async () => {
