@@ -2,7 +2,7 @@
 import '../runner/data/mnist.js';
 import '../runner/data/synthetic.js';
 import '../hooks/index.js';
-import { selectBackend, type BackendChoice } from '../backend/index.js';
+import { describeBackend, selectBackend, type BackendChoice } from '../backend/index.js';
 import { ConfigError } from '../core/errors.js';
 import { attachJournal } from '../core/journal/journal-writer.js';
 import { attachProfiler } from '../core/profiler.js';
@@ -128,7 +128,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   const { type, ...limits } = config.runner;
   const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger, processGroup: group,
     meta: { config: raw, seed, ...(config.expName ? { expName: config.expName } : {}) } });
-  runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);
+  runner.logger.info(`Backend: ${describeBackend(backend)}`);
   if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
 
   runner.registerTrainingHooks({
