@@ -15,3 +15,8 @@ export * from './config/load-config.js';
 export * from './config/merge.js';
 export * from './config/config-schema.js';
 export * from './config/custom-imports.js';
+// Data-parallel training on Open MPI (docs/distributed.md).
+export { initDist, finalizeDist, abortJob, distContext, type DistContext } from './dist/init-dist.js';
+export { MpiProcessGroup } from './dist/mpi-process-group.js';
+export { LAUNCHERS, parseLauncher, rankFromEnv, type Launcher, type RankFromEnv } from './dist/launcher.js';
+export { DistWatchdogHook, WATCHDOG_EXIT_CODE } from './dist/dist-watchdog.js';

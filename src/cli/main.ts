@@ -40,6 +40,11 @@ program.command('train')
   .option('--no-progress', 'no progress bar')
   .option('--dashboard', 'serve the dashboard of this run while it trains (see hookflow dashboard)')
   .option('--port <n>', 'dashboard port with --dashboard (0 picks a free one)')
+  // Data-parallel training (src/dist, docs/distributed.md).
+  .option('--launcher <name>', 'none | mpi | slurm: how the processes of this job were started (default none)')
+  .option('--nproc <n>', 'train with N processes on this machine (runs mpirun for you)')
+  .option('--timeout <s>', 'with --nproc: mpirun ends the whole job after S seconds')
+  .option('--dist-timeout <s>', 'end the whole job when no iteration finishes in S seconds')
   .action(async (config: string, opts) => (await import('./train-command.js')).trainCommand(config, opts));
 
 // --- hooks

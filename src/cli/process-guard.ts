@@ -2,6 +2,7 @@ import os from 'node:os';
 import { ConfigError, HookError, HookUnsettledError } from '../core/errors.js';
 import { currentHookScope, trackHookScopes } from '../core/hook-scope.js';
 import type { RunActivity } from '../runner/base-runner.js';
+import { abortJob, rankPrefix } from '../dist/init-dist.js';
 
 /**
  * The process-level side of `hookflow`: what happens when a run ends badly. One place reports a
@@ -103,7 +104,9 @@ function whereText(error: unknown): string {
 export function exitWithError(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   const kind = error instanceof ConfigError ? 'config error' : 'error';
-  console.error(`hookflow: ${kind}: ${message}${whereText(error)}`);
+  console.error(`${rankPrefix()}hookflow: ${kind}: ${message}${whereText(error)}`);
   if (process.env.HOOKFLOW_DEBUG && error instanceof Error) console.error(error.stack);
-  process.exit(error instanceof ConfigError ? EXIT_USAGE : EXIT_FAILURE);
+  const code = error instanceof ConfigError ? EXIT_USAGE : EXIT_FAILURE;
+  abortJob(code); // a rank of an MPI job ends the whole job
+  process.exit(code);
 }

@@ -1,0 +1,84 @@
+/**
+ * Allreduce latency and bandwidth of hookflow's MPI process group, 1e3..1e7 floats, 2 ranks:
+ *
+ *   npm run build && node dist/bench/collectives.js [--np 2] [--rounds 15]
+ *
+ * Started without MPI, it runs itself under `mpirun` in three variants, interleaved job by job:
+ * as hookflow runs (every collective on the thread pool, glibc told to keep large buffers on the
+ * heap, see native/mpi/mpi.cc), without the glibc settings, and with collectives under 64 KiB
+ * run inline on the JS thread. Inside
+ * each job, `MpiProcessGroup.allReduce` (the queue hookflow uses) and the bare binding call are
+ * measured in rotated rounds. Rank 0 prints median wall time, CPU time per call (this rank) and
+ * the algorithm bandwidth (bytes reduced / time), with the load average.
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MpiProcessGroup } from '../src/dist/mpi-process-group.js';
+import { loadMpiBinding } from '../src/dist/mpi-binding.js';
+import { mpirunCommand } from '../src/dist/mpirun-command.js';
+import { median } from './stats.js';
+
+const SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
+const flag = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+async function measure(mallopt: boolean, asyncBytes: number, rounds: number): Promise<void> {
+  const mpi = loadMpiBinding().addon!;
+  mpi.init({ mallopt, asyncBytes });
+  const group = new MpiProcessGroup(mpi);
+  const rows: string[] = [];
+  for (const size of SIZES) {
+    const values = new Float32Array(size).fill(1);
+    const calls = Math.max(3, Math.min(200, Math.round(2e7 / size / 10)));
+    const variants: Record<string, () => Promise<unknown>> = {
+      group: () => group.allReduce([values], 'sum'),
+      binding: () => mpi.allreduce(values, 'sum'),
+    };
+    await variants.group!(); // first touch and connection set-up out of the figures
+    const wall: Record<string, number[]> = { group: [], binding: [] };
+    const cpu: Record<string, number[]> = { group: [], binding: [] };
+    const names = Object.keys(variants);
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(r + k) % names.length]!;
+        await group.barrier();
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        for (let i = 0; i < calls; i++) await variants[name]!();
+        wall[name]!.push((performance.now() - t0) / calls);
+        const c = process.cpuUsage(c0);
+        cpu[name]!.push((c.user + c.system) / 1000 / calls);
+      }
+    }
+    const ms = median(wall.group!);
+    rows.push(`  ${size.toExponential(0).padEnd(6)} ${ms.toFixed(3).padStart(9)} ms  cpu ${median(cpu.group!).toFixed(3).padStart(8)} ms  ${((size * 4) / (ms / 1000) / 1e9).toFixed(2).padStart(6)} GB/s  | bare binding ${median(wall.binding!).toFixed(3)} ms`);
+  }
+  if (group.rank === 0) {
+    const variant = !mallopt ? 'WITHOUT the mallopt settings' : asyncBytes > 0 ? `inline below ${asyncBytes} bytes` : 'as hookflow runs';
+    console.log(`\nallreduce (sum, in place), np ${group.worldSize}, ${variant}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log('  floats      wall/call   cpu/call (rank 0)   bandwidth  | same through the bare binding');
+    for (const row of rows) console.log(row);
+  }
+  mpi.finalize();
+}
+
+if (process.env.OMPI_COMM_WORLD_SIZE) {
+  await measure(!process.argv.includes('--no-mallopt'), flag('--inline-below', 0), flag('--rounds', 15));
+} else {
+  const missing = loadMpiBinding().reason;
+  if (missing) {
+    console.log(`collectives: skipped, ${missing}`);
+  } else {
+    const np = flag('--np', 2);
+    const self = fileURLToPath(import.meta.url);
+    const passOn = process.argv.slice(2);
+    for (const variant of [[], ['--no-mallopt'], ['--inline-below', '65536'], [], ['--no-mallopt'], ['--inline-below', '65536']]) {
+      const { file, args } = mpirunCommand({ nproc: np, isRoot: process.getuid?.() === 0, cores: os.availableParallelism() }, [process.execPath, self, ...passOn, ...variant]);
+      const result = spawnSync(file, args, { stdio: 'inherit' });
+      if (result.status !== 0) process.exitCode = 1;
+    }
+  }
+}

@@ -1,0 +1,299 @@
+// hookflow's Open MPI binding: the few collectives data-parallel training needs, on
+// MPI_COMM_WORLD. Every collective returns a Promise and runs on the libuv thread pool (an
+// AsyncWorker), so the event loop keeps turning while a rank waits for the others. Collectives
+// under `asyncBytes` (init option, default 0) run inline on the JS thread instead: that saves a
+// thread hop on a quiet machine, but on a loaded one a rank spinning on its JS thread waited
+// 5-10x longer per small collective (measured at load 17: 27-36 ms vs 3-5 ms per iteration of
+// two 3-float all-reduces). MPI is initialised at MPI_THREAD_SERIALIZED: the JS side
+// (src/dist/mpi-process-group.ts) keeps exactly one collective in flight, so calls never overlap
+// even when they come from different threads.
+#include <malloc.h>
+#include <mpi.h>
+#include <napi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+size_t asyncBytes = 0;
+bool initialised = false;
+int worldRank = 0;
+int worldSize = 1;
+int localRank = 0;
+int localSize = 1;
+
+std::string MpiErrorText(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  return std::string(text, length);
+}
+
+/** The bytes of a collective's result, owned until they are handed to JS without a copy. */
+struct GatherResult {
+  std::unique_ptr<char[]> data;
+  std::vector<int> counts;
+  std::vector<int> displacements;
+  size_t total = 0;
+  bool present = false;
+};
+
+using Job = std::function<int()>;
+using Resolver = std::function<Napi::Value(Napi::Env)>;
+
+/** Runs one MPI call off the JS thread, keeping the arrays it reads and writes alive meanwhile. */
+class CollectiveWorker : public Napi::AsyncWorker {
+ public:
+  CollectiveWorker(Napi::Env env, Job job, Resolver resolve, Napi::Value keepAlive)
+      : Napi::AsyncWorker(env, "hookflow.mpi"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)), resolve_(std::move(resolve)) {
+    if (keepAlive.IsObject()) keepAlive_ = Napi::Persistent(keepAlive.As<Napi::Object>());
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    const int code = job_();
+    if (code != MPI_SUCCESS) SetError(MpiErrorText(code));
+  }
+  void OnOK() override { deferred_.Resolve(resolve_(Env())); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Job job_;
+  Resolver resolve_;
+  Napi::ObjectReference keepAlive_;
+};
+
+Napi::Value Undefined(Napi::Env env) { return env.Undefined(); }
+
+/** Runs `job` inline (small payloads) or on the thread pool, as a Promise either way. */
+Napi::Value Run(Napi::Env env, size_t bytes, Job job, Resolver resolve, Napi::Value keepAlive) {
+  if (!initialised) {
+    Napi::Error::New(env, "hookflow mpi: init() was not called").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (bytes < asyncBytes) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    const int code = job();
+    if (code == MPI_SUCCESS) deferred.Resolve(resolve(env));
+    else deferred.Reject(Napi::Error::New(env, MpiErrorText(code)).Value());
+    return deferred.Promise();
+  }
+  auto* worker = new CollectiveWorker(env, std::move(job), std::move(resolve), keepAlive);
+  auto promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+bool CheckArgs(const Napi::CallbackInfo& info, size_t count, const char* usage) {
+  if (info.Length() < count) {
+    Napi::TypeError::New(info.Env(), std::string("hookflow mpi: expected ") + usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+/** Large buffers (Open MPI's temporary ones for every big collective among them) come from the
+ * heap and stay there instead of being mmapped and unmapped per call: touching fresh pages is very
+ * slow on virtual machines. M_MMAP_THRESHOLD cannot exceed 32 MB, so mmap is switched off; up to
+ * 512 MB of freed heap is kept. Measured for 1e7 floats at np 2 (bench/collectives.ts): about
+ * half the wall time and a third of the CPU time. */
+void KeepLargeAllocationsMapped() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+  mallopt(M_ARENA_MAX, 4);
+}
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int provided = MPI_THREAD_SINGLE;
+  if (!initialised) {
+    const Napi::Object options = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+    if (!(options.Has("mallopt") && !options.Get("mallopt").ToBoolean().Value())) KeepLargeAllocationsMapped();
+    if (options.Has("asyncBytes")) asyncBytes = static_cast<size_t>(options.Get("asyncBytes").ToNumber().Int64Value());
+    int argc = 0;
+    char** argv = nullptr;
+    const int code = MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+    if (code != MPI_SUCCESS) {
+      Napi::Error::New(env, "MPI_Init_thread failed: " + MpiErrorText(code)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (provided < MPI_THREAD_SERIALIZED) {
+      Napi::Error::New(env, "this Open MPI does not support MPI_THREAD_SERIALIZED (collectives run on worker threads)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &worldRank);
+    MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
+    // The ranks that share this machine's memory: the local rank is this rank's place among them.
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, worldRank, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &localRank);
+    MPI_Comm_size(local, &localSize);
+    MPI_Comm_free(&local);
+    initialised = true;
+  } else {
+    // Already initialised (a second init is a query, not a collective).
+    MPI_Query_thread(&provided);
+  }
+  auto result = Napi::Object::New(env);
+  result.Set("rank", worldRank);
+  result.Set("size", worldSize);
+  result.Set("localRank", localRank);
+  result.Set("localSize", localSize);
+  result.Set("threadLevel", provided);
+  return result;
+}
+
+/** allreduce(values: Float32Array, op: 'sum' | 'mean' | 'max' | 'min'): in place. */
+Napi::Value Allreduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 2, "allreduce(Float32Array, op)")) return env.Undefined();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    Napi::TypeError::New(env, "hookflow mpi: allreduce takes a Float32Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto values = info[0].As<Napi::Float32Array>();
+  const std::string opName = info[1].ToString().Utf8Value();
+  MPI_Op op;
+  if (opName == "sum" || opName == "mean") op = MPI_SUM;
+  else if (opName == "max") op = MPI_MAX;
+  else if (opName == "min") op = MPI_MIN;
+  else {
+    Napi::TypeError::New(env, "hookflow mpi: allreduce op must be sum, mean, max or min, not '" + opName + "'").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  float* data = values.Data();
+  const size_t length = values.ElementLength();
+  const bool mean = opName == "mean";
+  Job job = [data, length, op, mean]() {
+    int code;
+    if (worldSize <= 2) {
+      // With two ranks a+b == b+a, so MPI_Allreduce gives every rank the same bits.
+      code = MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(length), MPI_FLOAT, op, MPI_COMM_WORLD);
+    } else {
+      // With more, Open MPI's algorithms may sum in a different order on different ranks:
+      // reduce on rank 0 and broadcast, so replicas stay bitwise identical.
+      code = MPI_Reduce(worldRank == 0 ? MPI_IN_PLACE : data, data, static_cast<int>(length), MPI_FLOAT, op, 0, MPI_COMM_WORLD);
+      if (code == MPI_SUCCESS) code = MPI_Bcast(data, static_cast<int>(length), MPI_FLOAT, 0, MPI_COMM_WORLD);
+    }
+    if (code == MPI_SUCCESS && mean) {
+      const float size = static_cast<float>(worldSize);
+      for (size_t i = 0; i < length; i++) data[i] /= size;
+    }
+    return code;
+  };
+  return Run(env, length * sizeof(float), std::move(job), Undefined, values);
+}
+
+/** bcast(view: ArrayBufferView, root): the root's bytes into every rank's view, in place. */
+Napi::Value Bcast(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 2, "bcast(ArrayBufferView, root)")) return env.Undefined();
+  if (!info[0].IsTypedArray() && !info[0].IsDataView()) {
+    Napi::TypeError::New(env, "hookflow mpi: bcast takes a typed array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto view = info[0].As<Napi::TypedArray>();
+  char* data = static_cast<char*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  const size_t bytes = view.ByteLength();
+  const int root = info[1].ToNumber().Int32Value();
+  Job job = [data, bytes, root]() { return MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD); };
+  return Run(env, bytes, std::move(job), Undefined, view);
+}
+
+/** Every rank's bytes in rank order, as views into one buffer handed to JS without a copy. */
+Napi::Value GatherViews(Napi::Env env, const std::shared_ptr<GatherResult>& result) {
+  if (!result->present) return env.Undefined();
+  char* raw = result->data.release();
+  auto buffer = Napi::ArrayBuffer::New(env, raw, result->total, [](Napi::Env, void* data) { delete[] static_cast<char*>(data); });
+  auto parts = Napi::Array::New(env, result->counts.size());
+  for (size_t i = 0; i < result->counts.size(); i++) {
+    parts.Set(i, Napi::Uint8Array::New(env, result->counts[i], buffer, result->displacements[i]));
+  }
+  return parts;
+}
+
+/** allgatherv / gatherv of byte strings of any length per rank; `root < 0` means everyone. */
+Napi::Value GatherBytes(const Napi::CallbackInfo& info, bool all) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, all ? 1 : 2, all ? "allgatherv(Uint8Array)" : "gatherv(Uint8Array, root)")) return env.Undefined();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "hookflow mpi: gathers take a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto bytes = info[0].As<Napi::Uint8Array>();
+  if (bytes.ByteLength() > INT32_MAX) {
+    Napi::RangeError::New(env, "hookflow mpi: a gathered value must be under 2 GiB").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* data = bytes.Data();
+  const int count = static_cast<int>(bytes.ByteLength());
+  const int root = all ? -1 : info[1].ToNumber().Int32Value();
+  auto result = std::make_shared<GatherResult>();
+  Job job = [data, count, root, result]() {
+    const bool receives = root < 0 || root == worldRank;
+    result->counts.assign(worldSize, 0);
+    int code = root < 0 ? MPI_Allgather(&count, 1, MPI_INT, result->counts.data(), 1, MPI_INT, MPI_COMM_WORLD)
+                        : MPI_Gather(&count, 1, MPI_INT, result->counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD);
+    if (code != MPI_SUCCESS) return code;
+    if (receives) {
+      result->displacements.assign(worldSize, 0);
+      for (int i = 0; i < worldSize; i++) {
+        result->displacements[i] = static_cast<int>(result->total);
+        result->total += static_cast<size_t>(result->counts[i]);
+      }
+      if (result->total > INT32_MAX) return static_cast<int>(MPI_ERR_COUNT);
+      result->data.reset(new char[result->total > 0 ? result->total : 1]);
+      result->present = true;
+    }
+    char* recv = receives ? result->data.get() : nullptr;
+    return root < 0 ? MPI_Allgatherv(data, count, MPI_BYTE, recv, result->counts.data(), result->displacements.data(), MPI_BYTE, MPI_COMM_WORLD)
+                    : MPI_Gatherv(data, count, MPI_BYTE, recv, result->counts.data(), result->displacements.data(), MPI_BYTE, root, MPI_COMM_WORLD);
+  };
+  return Run(env, static_cast<size_t>(count) * worldSize, std::move(job), [result](Napi::Env e) { return GatherViews(e, result); }, bytes);
+}
+
+Napi::Value Allgatherv(const Napi::CallbackInfo& info) { return GatherBytes(info, true); }
+Napi::Value Gatherv(const Napi::CallbackInfo& info) { return GatherBytes(info, false); }
+
+Napi::Value Barrier(const Napi::CallbackInfo& info) {
+  // A barrier waits for the slowest rank: always off the JS thread.
+  return Run(info.Env(), SIZE_MAX, []() { return MPI_Barrier(MPI_COMM_WORLD); }, Undefined, info.Env().Undefined());
+}
+
+/** abort(code): ends every rank of the job (mpirun reports which rank called it). */
+Napi::Value Abort(const Napi::CallbackInfo& info) {
+  const int code = info.Length() > 0 ? info[0].ToNumber().Int32Value() : 1;
+  if (initialised) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+Napi::Value Finalize(const Napi::CallbackInfo& info) {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (initialised && !finalized) MPI_Finalize();
+  return info.Env().Undefined();
+}
+
+Napi::Object Module(Napi::Env env, Napi::Object exports) {
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("allreduce", Napi::Function::New(env, Allreduce));
+  exports.Set("bcast", Napi::Function::New(env, Bcast));
+  exports.Set("allgatherv", Napi::Function::New(env, Allgatherv));
+  exports.Set("gatherv", Napi::Function::New(env, Gatherv));
+  exports.Set("barrier", Napi::Function::New(env, Barrier));
+  exports.Set("abort", Napi::Function::New(env, Abort));
+  exports.Set("finalize", Napi::Function::New(env, Finalize));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(mpi, Module)

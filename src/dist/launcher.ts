@@ -1,0 +1,46 @@
+import { ConfigError } from '../core/errors.js';
+
+/** How the processes of a job were started (MMCV's `--launcher`). */
+export const LAUNCHERS = ['none', 'mpi', 'slurm'] as const;
+export type Launcher = (typeof LAUNCHERS)[number];
+
+/** A process's place in its job, as its launcher reports it in the environment. */
+export interface RankFromEnv {
+  rank: number;
+  worldSize: number;
+  localRank: number;
+  /** The variables it came from, for messages. */
+  source: string;
+}
+
+/** Checks a `--launcher` value, naming the allowed ones. */
+export function parseLauncher(value: string | undefined): Launcher {
+  const launcher = value ?? 'none';
+  if (!(LAUNCHERS as readonly string[]).includes(launcher)) throw new ConfigError('--launcher', `must be one of ${LAUNCHERS.join(', ')}, not '${launcher}'`);
+  return launcher as Launcher;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * Rank, world size and local rank from the launcher's environment: Open MPI's `mpirun`
+ * (`OMPI_COMM_WORLD_*`), a PMI launcher (`PMI_RANK`/`PMI_SIZE`, `PMIX_RANK`) or Slurm's `srun`
+ * (`SLURM_PROCID`/`SLURM_NTASKS`/`SLURM_LOCALID`). MPI itself is the authority once initialised;
+ * this is for messages before that, and to catch a launcher that did not wire MPI up.
+ */
+export function rankFromEnv(launcher: Launcher, env: NodeJS.ProcessEnv = process.env): RankFromEnv | undefined {
+  const read = (rank: string, size: string, local: string, source: string): RankFromEnv | undefined => {
+    const r = integer(env, rank);
+    const s = integer(env, size);
+    return r === undefined || s === undefined ? undefined : { rank: r, worldSize: s, localRank: integer(env, local) ?? 0, source };
+  };
+  if (launcher === 'slurm') return read('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID', 'SLURM_PROCID/SLURM_NTASKS');
+  if (launcher === 'mpi') {
+    return read('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_RANK/OMPI_COMM_WORLD_SIZE')
+      ?? read('PMI_RANK', 'PMI_SIZE', 'MPI_LOCALRANKID', 'PMI_RANK/PMI_SIZE');
+  }
+  return undefined;
+}

@@ -1,0 +1,33 @@
+import { loadNativeAddon, type NativeAddonLoad } from '../native/load-native-addon.js';
+
+/** What `native/mpi` exports (see native/mpi/mpi.cc). Every collective works on MPI_COMM_WORLD. */
+export interface MpiBinding {
+  /**
+   * MPI_Init_thread (serialized) once; the world and this process's place in it. `mallopt: false`
+   * leaves glibc's allocator as it is; `asyncBytes` (default 0) runs smaller collectives inline
+   * on the JS thread instead of the thread pool (both for benchmarks).
+   */
+  init(options?: { mallopt?: boolean; asyncBytes?: number }): { rank: number; size: number; localRank: number; localSize: number; threadLevel: number };
+  /** In-place element-wise reduction; `mean` divides the sum by the world size. */
+  allreduce(values: Float32Array, op: 'sum' | 'mean' | 'max' | 'min'): Promise<void>;
+  /** The root's bytes copied in place into every rank's array. */
+  bcast(values: ArrayBufferView, root: number): Promise<void>;
+  /** Every rank's bytes, in rank order, on every rank. */
+  allgatherv(bytes: Uint8Array): Promise<Uint8Array[]>;
+  /** Every rank's bytes, in rank order, on the root; `undefined` elsewhere. */
+  gatherv(bytes: Uint8Array, root: number): Promise<Uint8Array[] | undefined>;
+  barrier(): Promise<void>;
+  /** MPI_Abort: ends every rank of the job; never returns. */
+  abort(code: number): never;
+  finalize(): void;
+}
+
+/** The Debian packages that provide Open MPI and its headers. */
+export const MPI_PACKAGES = 'openmpi-bin libopenmpi-dev';
+
+/** Loads the binding, or says why it is not there and how to get it. */
+export function loadMpiBinding(): NativeAddonLoad<MpiBinding> {
+  const loaded = loadNativeAddon<MpiBinding>('mpi');
+  if (loaded.addon) return loaded;
+  return { reason: `${loaded.reason}. It needs Open MPI: on Debian/Ubuntu \`sudo apt-get install ${MPI_PACKAGES}\`, then \`npm run build:native -- mpi\`` };
+}

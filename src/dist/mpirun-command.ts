@@ -1,0 +1,58 @@
+import { ConfigError } from '../core/errors.js';
+
+/** What decides the `mpirun` flags of `hookflow train --nproc N`. */
+export interface MpirunSettings {
+  nproc: number;
+  /** Running as root (mpirun refuses without `--allow-run-as-root`). */
+  isRoot: boolean;
+  /** Cores on this machine (more ranks need `--oversubscribe`). */
+  cores: number;
+  /** mpirun's `--timeout`: the whole job ends after this many seconds. */
+  timeout?: number;
+}
+
+/** Options of `hookflow train` that belong to the launching process, not to the ranks. */
+const LAUNCH_OPTIONS = new Set(['--nproc', '--timeout', '--launcher']);
+
+/** Reads `--nproc`, naming the option on bad input. */
+export function parseNproc(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError('--nproc', `must be a whole number of processes >= 1, not '${text}'`);
+  return n;
+}
+
+/** Reads a number of seconds for `option`, naming it on bad input. */
+export function parseSeconds(option: string, text: string): number {
+  const s = Number(text);
+  if (!Number.isFinite(s) || s <= 0) throw new ConfigError(option, `must be a positive number of seconds, not '${text}'`);
+  return s;
+}
+
+/**
+ * The train command line each rank runs: the user's arguments without the launch-only ones
+ * (`--nproc`, `--timeout`, any `--launcher`, in `--opt value` or `--opt=value` form), then
+ * `--launcher mpi`.
+ */
+export function rankArguments(trainArgs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < trainArgs.length; i++) {
+    const arg = trainArgs[i]!;
+    const name = arg.startsWith('--') ? arg.split('=')[0]! : '';
+    if (!LAUNCH_OPTIONS.has(name)) out.push(arg);
+    else if (!arg.includes('=')) i++;
+  }
+  return [...out, '--launcher', 'mpi'];
+}
+
+/**
+ * `mpirun` and its arguments for `nproc` ranks of `command` (e.g. node, the CLI, `train`, the
+ * rank arguments): `--allow-run-as-root` as root, `--oversubscribe` with more ranks than cores,
+ * `--timeout` when asked. Ranks find MPI through the environment mpirun gives them.
+ */
+export function mpirunCommand(settings: MpirunSettings, command: readonly string[]): { file: string; args: string[] } {
+  const args = ['-np', String(settings.nproc)];
+  if (settings.isRoot) args.push('--allow-run-as-root');
+  if (settings.nproc > settings.cores) args.push('--oversubscribe');
+  if (settings.timeout !== undefined) args.push('--timeout', String(Math.ceil(settings.timeout)));
+  return { file: 'mpirun', args: [...args, ...command] };
+}
