@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { getClassMetadata } from '@inversifyjs/core';
+import { getClassMetadata, InversifyCoreError, InversifyCoreErrorKind } from '@inversifyjs/core';
 import { Container, inject, injectFromBase, type Newable, type ServiceIdentifier } from 'inversify';
+import { ConfigError } from './errors.js';
 
 /**
  * Injection tokens of the services a runner's container provides. Hooks built from config are
@@ -40,13 +41,22 @@ export interface InjectList {
 }
 
 /**
- * inversify's own constructor-injection metadata of `target` (not its ancestors'), read through
- * `getClassMetadata`, inversify's public reader. Throws what inversify throws for a class whose
- * decorators are incomplete (an `@inject` missing on one parameter, say).
+ * How many constructor arguments and properties inversify injects into `target` itself (not
+ * its ancestors), read through `getClassMetadata`, inversify's public reader. That reader also
+ * checks the constructor's arity, so a plain class with a required parameter (a plain-JS
+ * `constructor(options)`) fails it: such a class counts as not injected when it carries no
+ * decorator metadata at all; with some, the injection is incomplete and the error says so.
  */
 function ownInjectedArguments(target: Function): number {
-  const metadata = getClassMetadata(target as Newable);
-  return metadata.constructorArguments.length + metadata.properties.size;
+  try {
+    const metadata = getClassMetadata(target as Newable);
+    return metadata.constructorArguments.length + metadata.properties.size;
+  } catch (error) {
+    if (!InversifyCoreError.isErrorOfKind(error, InversifyCoreErrorKind.missingInjectionDecorator)) throw error;
+    // TypeScript's own design-time types are no injection; any other metadata is a decorator's.
+    if (Reflect.getOwnMetadataKeys(target).every((key) => typeof key === 'string' && key.startsWith('design:'))) return 0;
+    throw new ConfigError(target.name, `its constructor injection is incomplete (${error.message.split('\n')[0]}); put @inject on every constructor parameter, or list the tokens in a static inject`);
+  }
 }
 
 /**
@@ -72,7 +82,7 @@ function assertMetadataReadable(): void {
 assertMetadataReadable();
 
 /** How a class is built: from its static inject list, through inversify, or with `new Class(options)`. */
-type Recipe = { kind: 'list'; tokens: readonly InjectToken[]; owner: Function } | { kind: 'inversify' } | { kind: 'plain' };
+type Recipe = { kind: 'list'; tokens: readonly InjectToken[] } | { kind: 'inversify' } | { kind: 'plain' };
 
 /** The nearest class in `target`'s chain (itself first) that declares how it is injected. */
 function recipeOf(target: Function): Recipe {
@@ -82,7 +92,7 @@ function recipeOf(target: Function): Recipe {
       if (!Array.isArray(tokens) || !tokens.every((t) => ['symbol', 'string', 'function'].includes(typeof t))) {
         throw new TypeError(`${cls.name}.inject must be a list of injection tokens (e.g. [TOKENS.HookOptions, TOKENS.Clock]); got ${String(tokens)}`);
       }
-      return { kind: 'list', tokens, owner: cls };
+      return { kind: 'list', tokens };
     }
     if (ownInjectedArguments(cls) > 0) return { kind: 'inversify' };
   }
@@ -110,17 +120,17 @@ export function inheritInjection(target: Function): void {
 }
 
 /**
- * Builds `target` with `options`: with the services its static `inject` list names, or through
- * a child of `container` when it uses inversify's decorators (options bound to
- * {@link TOKENS.HookOptions}), else with `new target(options)`.
+ * Builds `target` with `options`: with the services its static `inject` list names (options
+ * where it lists {@link TOKENS.HookOptions}, `undefined` for what `container` lacks or when there
+ * is none), through a child of `container` when it uses inversify's decorators (options bound
+ * to {@link TOKENS.HookOptions}), else with `new target(options)`.
  */
 export function buildInjected<T>(target: new (...args: any[]) => T, options: Record<string, unknown>, container?: Container): T {
-  const recipe = container ? recipeOf(target) : ({ kind: 'plain' } as const);
-  if (!container || recipe.kind === 'plain') return new target(options);
+  const recipe = recipeOf(target);
   if (recipe.kind === 'list') {
-    const args = recipe.tokens.map((token) => (token === TOKENS.HookOptions ? options : container.isBound(token) ? container.get(token) : undefined));
-    return new target(...args);
+    return new target(...recipe.tokens.map((token) => (token === TOKENS.HookOptions ? options : container?.isBound(token) ? container.get(token) : undefined)));
   }
+  if (!container || recipe.kind === 'plain') return new target(options);
   inheritInjection(target);
   const scope = new Container({ parent: container });
   scope.bind(TOKENS.HookOptions).toConstantValue(options);
