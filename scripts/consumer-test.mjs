@@ -56,16 +56,16 @@ fs.writeFileSync(tsconfigPath, tsconfig.replace('"target": "esnext"', '"target":
 run('npm install hookflow.tgz', 'npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], project);
 
 // 3. A hook in TypeScript with standard decorators, and one in plain JavaScript.
-fs.writeFileSync(path.join(project, 'loss-watch-hook.ts'), `import { appendFileSync } from 'node:fs';
+fs.writeFileSync(path.join(project, 'iter-probe-hook.ts'), `import { appendFileSync } from 'node:fs';
 import { Hook, On, RegisterHook, TOKENS, type BaseRunner, type Clock, type StageEvent } from 'hookflow';
 
-export interface LossWatchOptions { out: string; every?: number }
+export interface IterProbeOptions { out: string; every?: number }
 
 @RegisterHook()
-export class LossWatchHook extends Hook<BaseRunner> {
+export class IterProbeHook extends Hook<BaseRunner> {
   static readonly inject = [TOKENS.HookOptions, TOKENS.Clock] as const;
   private seen = 0;
-  constructor(private readonly options: LossWatchOptions, private readonly clock?: Clock) {
+  constructor(private readonly options: IterProbeOptions, private readonly clock?: Clock) {
     super();
   }
 
@@ -95,21 +95,32 @@ class PlainEpochHook extends Hook {
 }
 RegisterHook()(PlainEpochHook);
 `);
+// The README's hooks for users compile too, as a user would paste them.
+function readmeBlock(heading) {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const from = readme.indexOf(`\n${heading}\n`);
+  const block = from < 0 ? null : /```ts\n([\s\S]*?)```/.exec(readme.slice(from));
+  if (!block) fail(`README.md has no \`\`\`ts block under '${heading}'`);
+  return block[1];
+}
+fs.writeFileSync(path.join(project, 'readme-own-project.ts'), readmeBlock('## In your own project'));
+fs.writeFileSync(path.join(project, 'readme-writing-a-hook.ts'), readmeBlock('## Writing a hook'));
+
 // One compile with the libraries' declarations checked too (tsc --init skips them): errors in
 // the project or in hookflow's declarations fail; tfjs's own declarations have some, not ours.
 const compiled = run('tsc (tsc --init settings, --skipLibCheck false)', process.execPath, [tsc, '-p', '.', '--skipLibCheck', 'false'], project, { allowFailure: true });
 const ours = compiled.output.split('\n').filter((line) => /error TS/.test(line) && (!line.startsWith('node_modules/') || line.startsWith('node_modules/hookflow/')));
 if (ours.length) fail(`the project or hookflow's declarations do not compile under tsc --init settings:\n${ours.join('\n')}`);
-if (!fs.existsSync(path.join(project, 'loss-watch-hook.js'))) fail(`tsc emitted no loss-watch-hook.js:\n${compiled.output}`);
+if (!fs.existsSync(path.join(project, 'iter-probe-hook.js'))) fail(`tsc emitted no iter-probe-hook.js:\n${compiled.output}`);
 
 // 4. Train a tiny config that loads both hooks.
 const out = path.join(project, 'hooks.txt');
 fs.writeFileSync(path.join(project, 'tiny.json'), JSON.stringify({
-  customImports: ['./loss-watch-hook.js', './plain-hook.js'],
+  customImports: ['./iter-probe-hook.js', './plain-hook.js', './readme-own-project.js', './readme-writing-a-hook.js'],
   model: { type: 'MLPClassifier', inputShape: [8], hiddenUnits: [8], numClasses: 3 },
   data: { train: { dataset: { type: 'Synthetic', numSamples: 32, inputShape: [8], numClasses: 3, seed: 1 }, batchSize: 8 } },
   optimizer: { type: 'SGD', lr: 0.1 },
-  customHooks: [{ type: 'LossWatchHook', out, priority: 'LOW' }, { type: 'PlainEpochHook', out }],
+  customHooks: [{ type: 'IterProbeHook', out, priority: 'LOW' }, { type: 'LossWatchHook', label: 'mse' }, { type: 'PlainEpochHook', out }, { type: 'LossSpikeHook', factor: 4 }],
   runner: { type: 'EpochBasedRunner', maxEpochs: 2 },
   workflow: [['train', 1]],
   workDir: 'work_dirs/tiny',
