@@ -68,7 +68,7 @@ export function validateConfig(raw: RawConfig): HookflowConfig {
 }
 
 function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: string, seed: number): DataLoader {
-  let dataset;
+  let dataset: ReturnType<typeof DATASETS.build>;
   try {
     dataset = DATASETS.build(cfg.dataset);
   } catch (error) {
@@ -92,7 +92,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
 
   const trainLoader = buildLoader(config.data.train, 'train', seed);
   const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed) : undefined;
-  let model;
+  let model: ReturnType<typeof MODELS.build>;
   try {
     model = MODELS.build({ seed, ...config.model });
   } catch (error) {

@@ -87,7 +87,7 @@ type Recipe = { kind: 'list'; tokens: readonly InjectToken[] } | { kind: 'invers
 /** The nearest class in `target`'s chain (itself first) that declares how it is injected. */
 function recipeOf(target: Function): Recipe {
   for (let cls: Function | null = target; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls) as Function | null) {
-    if (Object.prototype.hasOwnProperty.call(cls, 'inject')) {
+    if (Object.hasOwn(cls, 'inject')) {
       const tokens = (cls as InjectList).inject;
       if (!Array.isArray(tokens) || !tokens.every((t) => ['symbol', 'string', 'function'].includes(typeof t))) {
         throw new TypeError(`${cls.name}.inject must be a list of injection tokens (e.g. [TOKENS.HookOptions, TOKENS.Clock]); got ${String(tokens)}`);
@@ -101,7 +101,7 @@ function recipeOf(target: Function): Recipe {
 
 /** True when the class itself declares injected constructor parameters (inversify decorators or a static `inject`). */
 export function hasOwnInjection(target: Function): boolean {
-  return Object.prototype.hasOwnProperty.call(target, 'inject') || ownInjectedArguments(target) > 0;
+  return Object.hasOwn(target, 'inject') || ownInjectedArguments(target) > 0;
 }
 
 /** True when the class or an ancestor declares injected constructor parameters. */

@@ -173,7 +173,7 @@ function isStandardContext(value: unknown): value is StandardMethodContext {
 
 /** Adds `declaration` to the own declarations of `carrier`, keeping the written order. */
 function declare(carrier: OnCarrier, declaration: OnDeclaration): void {
-  if (!Object.prototype.hasOwnProperty.call(carrier, ON_KEY)) {
+  if (!Object.hasOwn(carrier, ON_KEY)) {
     Object.defineProperty(carrier, ON_KEY, { value: [], enumerable: false });
   }
   // Members are decorated in order, each member's decorators bottom-up: keep the written order.
@@ -199,7 +199,10 @@ export function On<R extends RunnerView = RunnerView>(stages: EventStage | reado
   function decorate(target: object, propertyKey: string | symbol, descriptor?: PropertyDescriptor): void;
   function decorate(method: Function, context: ClassMethodDecoratorContext): void;
   function decorate(target: object, keyOrContext: string | symbol | StandardMethodContext, descriptor?: PropertyDescriptor): void {
-    if (isStandardContext(keyOrContext)) return onStandard(target as Function, keyOrContext);
+    if (isStandardContext(keyOrContext)) {
+      onStandard(target as Function, keyOrContext);
+      return;
+    }
     const owner = typeof target === 'function' ? target.name : target.constructor.name;
     const where = `${owner}.${String(keyOrContext)}`;
     if (typeof target === 'function') throw new ConfigError(where, '@On decorates instance methods, not static ones');
@@ -234,7 +237,7 @@ export function On<R extends RunnerView = RunnerView>(stages: EventStage | reado
 function declarationsOf(hook: object): OnDeclaration[] {
   const chain: OnDeclaration[][] = [];
   for (let proto = Object.getPrototypeOf(hook) as OnCarrier | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    if (Object.prototype.hasOwnProperty.call(proto, ON_KEY)) chain.push(proto[ON_KEY]!);
+    if (Object.hasOwn(proto, ON_KEY)) chain.push(proto[ON_KEY]!);
   }
   const seen = new Set<string>();
   const result: OnDeclaration[] = [];
