@@ -224,9 +224,12 @@ export function On<R extends RunnerView = RunnerView>(stages: EventStage | reado
     const name = context.name;
     const declaration: OnDeclaration = { method: name, stages: expandStages(stages, where), filter: compileFilter(filter, where) };
     context.addInitializer(function (this: unknown) {
-      let proto = Object.getPrototypeOf(this) as OnCarrier | null;
-      while (proto && Object.getOwnPropertyDescriptor(proto, name)?.value !== method) proto = Object.getPrototypeOf(proto);
-      if (proto) declare(proto, declaration);
+      // The owner holds this very function, unless a decorator applied later wrapped it: then
+      // the nearest prototype that defines the method.
+      const chain: OnCarrier[] = [];
+      for (let p = Object.getPrototypeOf(this) as OnCarrier | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) chain.push(p);
+      const owner = chain.find((p) => Object.getOwnPropertyDescriptor(p, name)?.value === method) ?? chain.find((p) => Object.hasOwn(p, name));
+      if (owner) declare(owner, declaration);
     });
   }
 

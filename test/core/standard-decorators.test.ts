@@ -106,6 +106,23 @@ describe('standard (TC39) decorators', () => {
     expect(await fails(`@On('afterTrainIter', { every: 0 }) tick() {}`)).to.equal('tick: @On filter every must be a positive integer; got 0');
   });
 
+  it('@On still subscribes when a decorator applied after it wraps the method', async () => {
+    const { Wrapped } = await importStandard(`
+      const wrap = (method) => function (...args) { this.wrapped += 1; return method.apply(this, args); };
+      export class Wrapped extends Hook {
+        wrapped = 0;
+        calls = 0;
+        @wrap
+        @On('afterTrainIter')
+        tick() { this.calls += 1; }
+      }
+    `);
+    const hook = new Wrapped() as Hook & { wrapped: number; calls: number };
+    const v = { a: stageEvent('afterTrainIter', { iter: 0 }) };
+    expectHookCalls(hook, 'a|', v, 'a|', { label: 'tick' });
+    expect([hook.wrapped, hook.calls]).to.deep.equal([1, 1]);
+  });
+
   it('a static inject list that is not a list of tokens is refused, naming the class', async () => {
     const { Tc39BadList } = await importStandard(`export class Tc39BadList extends Hook { static inject = 'clock'; }`);
     expect(() => tinyRunner().runner.registerHookFromConfig({ type: Tc39BadList })).to.throw(TypeError, 'Tc39BadList.inject must be a list of injection tokens');
