@@ -23,7 +23,7 @@ const LoaderSchema = z.object({
 
 const nullableObject = z.looseObject({}).nullish();
 
-/** The top level of a hookflow config (design §8); every key is optional but the first four. */
+/** The top level of a hookflow config (README, "Config reference"); every key is optional but the first four. */
 export const ConfigSchema = z.object({
   model: typed,
   data: z.object({ train: LoaderSchema, val: LoaderSchema.optional() }).strict(),

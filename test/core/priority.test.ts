@@ -63,7 +63,12 @@ describe('priorityName', () => {
     expect(priorityName(89)).to.equal('89');
   });
 
-  it('round-trips every level through getPriority', () => {
-    for (const name of PRIORITY_NAMES) expect(priorityName(getPriority(name.toLowerCase()))).to.equal(name);
+  it("maps MMCV's level names to their values and back (table from the spec)", () => {
+    const table: Array<[string, number]> = [
+      ['HIGHEST', 0], ['VERY_HIGH', 10], ['HIGH', 30], ['ABOVE_NORMAL', 40], ['NORMAL', 50],
+      ['BELOW_NORMAL', 60], ['LOW', 70], ['VERY_LOW', 90], ['LOWEST', 100],
+    ];
+    expect(table.map(([name]) => getPriority(name.toLowerCase()))).to.deep.equal(table.map(([, value]) => value));
+    expect(table.map(([, value]) => priorityName(value))).to.deep.equal(table.map(([name]) => name));
   });
 });

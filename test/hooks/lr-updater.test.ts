@@ -155,6 +155,25 @@ describe('LR updater hooks', () => {
       for (const [iter, lr] of [[0, 0.02], [3, 0.11], [5, 0.065], [6, 0.11]]) expectClose(at(records, iter!, 'lr'), lr!, `iter ${iter}`);
     });
 
+    it('cyclic without an up phase and gamma 0.5 (MMCV 1.7.2): 1.0, 0.55, 1.0, 0.55 (the peak does not decay)', async () => {
+      const { records } = await recordRun({
+        kind: 'iter', optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 }, maxIters: 4, itersPerEpoch: 10,
+        hooks: { lrConfig: { policy: 'cyclic', targetRatio: [10, 1], cyclicTimes: 2, stepRatioUp: 0, gamma: 0.5 } },
+      });
+      [1.0, 0.55, 1.0, 0.55].forEach((lr, iter) => expectClose(at(records, iter, 'lr'), lr, `iter ${iter}`));
+    });
+
+    it('OneCycle with pctStart * maxIters == 1 (MMCV divides by zero): the max lr at iteration 0, then annealing, never NaN', async () => {
+      const { records } = await recordRun({
+        kind: 'iter', optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 }, maxIters: 10, itersPerEpoch: 10,
+        hooks: { lrConfig: { policy: 'OneCycle', maxLr: 0.01, pctStart: 0.1 } },
+      });
+      expectClose(at(records, 0, 'lr'), 0.01, 'iter 0');
+      // cos annealing from 0.01 to 0.01 / 25 / 1e4 over iterations 0..9
+      expectClose(at(records, 1, 'lr'), 4e-8 + 0.5 * (0.01 - 4e-8) * (Math.cos(Math.PI / 9) + 1), 'iter 1');
+      expectClose(at(records, 9, 'lr'), 4e-8, 'iter 9');
+    });
+
     it('cyclic with gamma 1, one cycle (IterBasedRunner, 8 iterations, linear): 0.02, 0.155, 0.155 (model2 half)', async () => {
       const { records } = await recordRun({
         kind: 'iter', optimizer: MMCV_OPTIMIZERS.named, maxIters: 8, itersPerEpoch: 10,

@@ -113,6 +113,23 @@ describe('momentum updater hooks', () => {
       expectClose(at(records, 9, 'momentum'), { model1: 0.95, model2: 0.95 }, 'iter 9');
     });
 
+    it('cyclic without an up phase and gamma 0.5 (MMCV 1.7.2): 0.45, 0.675, 0.45, 0.675 (the first ratio does not decay)', async () => {
+      const { records } = await recordRun({
+        kind: 'iter', optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 }, maxIters: 4, itersPerEpoch: 10,
+        hooks: { momentumConfig: { policy: 'cyclic', targetRatio: [0.5, 1], cyclicTimes: 2, stepRatioUp: 0, gamma: 0.5 } },
+      });
+      [0.45, 0.675, 0.45, 0.675].forEach((m, iter) => expectClose(at(records, iter, 'momentum'), m, `iter ${iter}`));
+    });
+
+    it('OneCycle with pctStart * maxIters == 1: baseMomentum at iteration 0, never NaN', async () => {
+      const { records } = await recordRun({
+        kind: 'iter', optimizer: { type: 'SGD', lr: 0.1, momentum: 0.9 }, maxIters: 10, itersPerEpoch: 10,
+        hooks: { momentumConfig: { policy: 'OneCycle', baseMomentum: 0.85, maxMomentum: 0.95, pctStart: 0.1 } },
+      });
+      expectClose(at(records, 0, 'momentum'), 0.85, 'iter 0');
+      expectClose(at(records, 9, 'momentum'), 0.95, 'iter 9');
+    });
+
     it('step (int): 0.95, 0.475, 0.11875, 0.059375, 0.05 (minMomentum) over 30 iterations', async () => {
       const records = await figures({ policy: 'step', byEpoch: false, step: 5, gamma: 0.5, minMomentum: 0.05 }, 30);
       const expected = [[0, 0.95, 0.9], [5, 0.475, 0.45], [15, 0.11875, 0.1125], [20, 0.059375, 0.05625], [25, 0.05, 0.05], [29, 0.05, 0.05]];

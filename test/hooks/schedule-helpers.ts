@@ -187,7 +187,10 @@ export function refCyclic(targetRatio: [number, number], cyclicTimes: number, st
     const ci = iter % L;
     const scale = gamma ** Math.floor(iter / L);
     const peak = 1 - scale + targetRatio[0] * scale;
-    return ci < up ? anneal(base, base * peak, ci / up) : anneal(base * peak, base * targetRatio[1], (ci - up) / (L - up));
+    if (ci < up) return anneal(base, base * peak, ci / up);
+    // Without an up phase the down phase opens the cycle: MMCV then scales its end, not the peak.
+    if (up === 0) return anneal(base * targetRatio[0], base * (1 - scale + targetRatio[1] * scale), ci / L);
+    return anneal(base * peak, base * targetRatio[1], (ci - up) / (L - up));
   };
 }
 

@@ -171,6 +171,30 @@ describe('EMAHook', () => {
     expect(runner.hooks.some((h) => h instanceof EvalHook)).to.equal(true);
   });
 
+  it('with interval 2 averages on iterations 0, 2, 4 only, with momentum ** 2, on a training model', async () => {
+    const { runner, model, train } = tinyRunner({ maxEpochs: 2 });
+    const initial = weightsOf(model);
+    runner.registerTrainingHooks({ optimizerConfig: {}, timerConfig: null, customHooksConfig: [{ type: 'EMAHook', momentum: 0.5, interval: 2, warmUp: 0, priority: 'HIGHEST' }] });
+    const probe = new WeightProbe();
+    runner.registerHook(probe, 'LOWEST');
+    await runner.run([train], [['train', 1]]);
+    expect(probe.iterEnds).to.have.length(6);
+    // m = 0.5 ** 2 = 0.25 (no warm-up), applied after the optimizer step of iterations 0, 2 and 4.
+    const ema = new Map([...initial].map(([k, w]) => [k, Float64Array.from(w)]));
+    probe.iterEnds.forEach((raw, t) => {
+      if (t % 2 !== 0) return;
+      for (const [k, e] of ema) e.forEach((x, i) => { e[i] = x * 0.75 + 0.25 * raw.get(k)![i]!; });
+    });
+    expect(maxDiff(weightsOf(model), ema)).to.be.below(1e-6);
+    // Averaging on the odd iterations instead would give visibly different weights.
+    const odd = new Map([...initial].map(([k, w]) => [k, Float64Array.from(w)]));
+    probe.iterEnds.forEach((raw, t) => {
+      if (t % 2 !== 1) return;
+      for (const [k, e] of odd) e.forEach((x, i) => { e[i] = x * 0.75 + 0.25 * raw.get(k)![i]!; });
+    });
+    expect(maxDiff(new Map([...ema].map(([k, e]) => [k, Float32Array.from(e)])), odd)).to.be.above(1e-4);
+  });
+
   it('resumes exactly: 1 epoch + resume + 1 epoch ends with the weights and state of 2 uninterrupted epochs', async () => {
     const { dir, cleanup } = tempDir();
     try {

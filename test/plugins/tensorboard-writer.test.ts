@@ -46,7 +46,7 @@ function refCheckRecords(bytes: Buffer): Buffer[] {
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string): string => Buffer.from(s, 'ascii').toString('hex');
 
-// §6 test vectors (reference doc).
+// CRC32C check values (the iSCSI polynomial's published vectors) and the masked CRCs TFRecord stores.
 const CRC_VECTORS: Array<[string, Buffer, number, number]> = [
   ['"123456789"', Buffer.from('123456789'), 0xe3069283, 0xc78ab0e5],
   ['quick brown fox', Buffer.from('The quick brown fox jumps over the lazy dog'), 0x22620404, 0xaa8b2f9c],
@@ -55,7 +55,7 @@ const CRC_VECTORS: Array<[string, Buffer, number, number]> = [
   ['Event{file_version:"CRC test, one two"}', Buffer.concat([hex('1a11'), Buffer.from('CRC test, one two')]), 0xf2d95a88, 0x5794d08a],
 ];
 
-// Real TF 2.x records from tensorboard's tf_record.rs test (§6).
+// Real TF 2.x records, as in tensorboard's own tf_record.rs test.
 const GOLDEN_FILE_VERSION = hex(`
   1800000000000000 a37f4b22
   0900008038 99d6d741 1a0d ${ascii('brain.Event:2')}
@@ -109,7 +109,7 @@ describe('tensorboard event files', () => {
       }
     });
 
-    it('frames the §6 old-style scalar payload exactly', () => {
+    it('frames an old-style scalar payload exactly', () => {
       const payload = hex('0900002040fc54d94110012a0d0a0b0a046c6f7373150000003f');
       expect(frameRecord(payload).toString('hex')).to.equal(`1a00000000000000129bd82d${payload.toString('hex')}34c2793e`);
     });
@@ -123,7 +123,7 @@ describe('tensorboard event files', () => {
       expect(bytes.toString('hex')).to.equal(GOLDEN_FILE_VERSION.toString('hex'));
     });
 
-    it('matches the §6 file_version record for wall time 1700000000', () => {
+    it('matches the real file_version record for wall time 1700000000', () => {
       const w = open({ clock: () => 1700000000_000 });
       w.close();
       expect(fs.readFileSync(w.path).toString('hex')).to.equal(
@@ -165,7 +165,7 @@ describe('tensorboard event files', () => {
       expect(events[2]!.values[0]!.pluginName).to.equal(undefined);
     });
 
-    it('writes the §6 old-style simple_value record when asked', () => {
+    it('writes the old-style simple_value record when asked', () => {
       const w = open({ clock: () => 1700000000_000, scalarEncoding: 'simple_value' });
       w.addScalar('loss', 0.5, 1, 1700000000_500);
       w.close();

@@ -168,6 +168,16 @@ describe('findLatestCheckpoint', () => {
     await runner.saveCheckpoint(dir, { filenameTmpl: 'manual', createSymlink: false });
     expect(findLatestCheckpoint(dir)).to.equal(path.join(dir, 'manual'));
   });
+
+  it('breaks a tie in save time towards the later event (higher seq), whatever the names or listing order', async () => {
+    const { run } = buildRun({ workDir: dir, maxEpochs: 2, clock: { now: () => 0 }, checkpoint: { interval: 1, createSymlink: false } });
+    await run();
+    expect(findLatestCheckpoint(dir)).to.equal(path.join(dir, 'epoch_2'));
+    // Swap the alphabetical order of the two names: the later checkpoint still wins.
+    fs.renameSync(path.join(dir, 'epoch_2'), path.join(dir, 'a_later'));
+    fs.renameSync(path.join(dir, 'epoch_1'), path.join(dir, 'z_earlier'));
+    expect(findLatestCheckpoint(dir)).to.equal(path.join(dir, 'a_later'));
+  });
 });
 
 describe('a checkpoint write killed midway (SIGKILL)', () => {

@@ -99,7 +99,8 @@ export class TextLoggerHook extends LoggerHook {
     const items: string[] = [];
     for (const [name, value] of Object.entries(record)) {
       if (LINE_SKIP.has(name)) continue;
-      items.push(`${name}: ${typeof value === 'number' && !Number.isInteger(value) ? pyFixed(value, 4) : String(value)}`);
+      // Counters are skipped above; what is left are log vars, floats in MMCV (so `0.0000`, not `0`).
+      items.push(`${name}: ${typeof value === 'number' ? pyFixed(value, 4) : String(value)}`);
     }
     runner.logger.info(line + items.join(', '));
   }

@@ -108,7 +108,7 @@ export interface CyclicSettings {
   gamma?: number;
 }
 
-interface CyclicPhase { start: number; end: number; startRatio: number; endRatio: number; up: boolean }
+interface CyclicPhase { start: number; end: number; startRatio: number; endRatio: number }
 
 /**
  * Cycles between the base value, `targetRatio[0]` times it (the peak) and `targetRatio[1]`
@@ -144,8 +144,8 @@ export class CyclicSchedule {
     const [peak, last] = this.targetRatio;
     this.cycleLength = length;
     this.phases = [
-      { start: 0, end: upEnd, startRatio: 1, endRatio: peak, up: true },
-      { start: upEnd, end: length, startRatio: peak, endRatio: last, up: false },
+      { start: 0, end: upEnd, startRatio: 1, endRatio: peak },
+      { start: upEnd, end: length, startRatio: peak, endRatio: last },
     ];
   }
 
@@ -155,9 +155,12 @@ export class CyclicSchedule {
     const scale = this.gamma ** Math.floor(iter / this.cycleLength);
     // Exactly one phase contains inCycle (the up phase is empty when stepRatioUp * length < 1).
     const phase = this.phases.find((p) => p.start <= inCycle && inCycle < p.end)!;
-    // The peak shrinks with the cycle: it ends the up phase and starts the down phase.
-    const startRatio = phase.up ? phase.startRatio : 1 - scale + phase.startRatio * scale;
-    const endRatio = phase.up ? 1 - scale + phase.endRatio * scale : phase.endRatio;
+    // MMCV scales the ratio at the cycle's boundary: the end of a phase that starts the cycle,
+    // else the start. With an empty up phase the down phase starts the cycle, so its final
+    // ratio moves towards 1 and the peak does not decay; ported configs rely on that curve.
+    const startsCycle = phase.start === 0;
+    const startRatio = startsCycle ? phase.startRatio : 1 - scale + phase.startRatio * scale;
+    const endRatio = startsCycle ? 1 - scale + phase.endRatio * scale : phase.endRatio;
     return this.anneal(base * startRatio, base * endRatio, (inCycle - phase.start) / (phase.end - phase.start));
   }
 }
@@ -183,7 +186,9 @@ export function phaseAt(iter: number, ends: readonly number[]): { index: number;
   let index = 0;
   let start = 0;
   while (index < ends.length - 1 && iter > ends[index]!) start = ends[index++]!;
-  return { index, fraction: (iter - start) / (ends[index]! - start) };
+  const length = ends[index]! - start;
+  // A phase of no length (pctStart * steps == 1) is already over: its end value, not MMCV's 0 / 0.
+  return { index, fraction: length === 0 ? 1 : (iter - start) / length };
 }
 
 /** A value per param group: one for all, a list (one per group), or per optimizer name. */

@@ -158,7 +158,7 @@ describe('EvalHook', () => {
       expect(valRecords[1]!.loss).to.equal(Math.round(second!.loss! * 1e5) / 1e5);
       // The val record follows the epoch's train records.
       expect(records.slice(1).map((r) => r.mode)).to.deep.equal(['train', 'train', 'train', 'val', 'train', 'train', 'train', 'val']);
-      const text = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(4));
+      const text = (v: number) => v.toFixed(4); // log vars print with 4 decimals, integer-valued ones too (MMCV: 1.0000)
       expect(logger.text()).to.include(`Epoch(val) [2][3]\taccuracy: ${text(second!.accuracy!)}, loss: ${text(second!.loss!)}`);
 
       // The last evaluation saw the final weights: same numbers as the model's own val step.
@@ -211,6 +211,18 @@ describe('EvalHook', () => {
       const entries = fs.readdirSync(dir).filter((f) => f.startsWith('best_')).sort();
       return { ...s, entries };
     }
+
+    it('names a best checkpoint from the evaluation before training best_<key>_epoch_0 (the epochs it has trained; MMCV says epoch_1)', async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const { entries } = await bestRun({ start: 0, saveBest: 'acc', metrics: [scripted('acc', [0.9, 0.5, 0.6])] }, { maxEpochs: 2 }, dir);
+        expect(entries).to.deep.equal(['best_acc_epoch_0']);
+        const meta = JSON.parse(fs.readFileSync(path.join(dir, 'best_acc_epoch_0', 'meta.json'), 'utf8')).meta;
+        expect([meta.epoch, meta.iter]).to.deep.equal([0, 0]);
+      } finally {
+        cleanup();
+      }
+    });
 
     it('keeps one best_<key>_epoch_N checkpoint, deletes the previous one, records bestScore and logs it', async () => {
       const { dir, cleanup } = tempDir();
