@@ -103,6 +103,8 @@ function readmeBlock(heading) {
   if (!block) fail(`README.md has no \`\`\`ts block under '${heading}'`);
   return block[1];
 }
+// Every public entry point's declarations are part of the compile.
+fs.writeFileSync(path.join(project, 'entry-points.ts'), "import type * as main from 'hookflow';\nimport type * as plugins from 'hookflow/plugins';\nimport type * as testing from 'hookflow/testing';\nexport type EntryPoints = [typeof main, typeof plugins, typeof testing];\n");
 fs.writeFileSync(path.join(project, 'readme-own-project.ts'), readmeBlock('## In your own project'));
 fs.writeFileSync(path.join(project, 'readme-writing-a-hook.ts'), readmeBlock('## Writing a hook'));
 
