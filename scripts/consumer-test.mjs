@@ -22,7 +22,7 @@ function fail(message) {
   process.exit(1);
 }
 
-/** Runs a command, returns its stdout; fails the test with its output when it exits non-zero. */
+/** Runs a command and returns its exit status and output; fails the test when it exits non-zero (unless allowed). */
 function run(step, command, args, cwd, options = {}) {
   const t = Date.now();
   const r = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, CI: '1' }, ...options });
@@ -53,6 +53,7 @@ const tsconfig = fs.readFileSync(tsconfigPath, 'utf8');
 // tsc --init targets esnext, which leaves decorators as syntax Node cannot run yet: the README's one change.
 if (!/"target": "esnext"/.test(tsconfig)) fail('tsc --init no longer writes "target": "esnext"; update this test and the README');
 fs.writeFileSync(tsconfigPath, tsconfig.replace('"target": "esnext"', '"target": "es2022"'));
+// --ignore-scripts: the optional native addons are not what this checks, and they take a while to build.
 run('npm install hookflow.tgz', 'npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], project);
 
 // 3. A hook in TypeScript with standard decorators, and one in plain JavaScript.
