@@ -1,27 +1,28 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
+// The entry stays cheap: commander and node builtins only. Every command's action loads its own
+// module with `await import()`, so `--help`, `--version` and `print-config` never load tfjs.
+// Adding a command: one block below, its logic in its own file under src/cli/.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import YAML from 'yaml';
-import '../hooks/index.js';
-import '../../plugins/index.js';
-import { buildFromConfig } from '../config/build-from-config.js';
-import { ConfigError } from '../core/errors.js';
-import { MemoryLogger, consoleLogger } from '../core/services.js';
-import { replayJournal } from '../replay/replay-journal.js';
-import { resolveConfig, trainCommand } from './train-command.js';
+import { exitWithError, installProcessGuard } from './process-guard.js';
+
+installProcessGuard();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The config `hookflow train` uses when none is given (shipped with the package). */
 export const DEFAULT_CONFIG = path.resolve(here, '../../../configs/mnist_mlp.json');
+const packageJson = JSON.parse(fs.readFileSync(path.resolve(here, '../../../package.json'), 'utf8')) as { version: string };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const program = new Command('hookflow')
   .description("MMCV's Runner and Hook system for TensorFlow.js: train from a config, inspect hook plans")
+  .version(packageJson.version, '-V, --version', 'print the version of hookflow')
   .showHelpAfterError();
 
+// --- train
 program.command('train')
   .description('train a model from a config file (JSON, YAML or JS)')
   .argument('[config]', 'config file', DEFAULT_CONFIG)
@@ -34,49 +35,31 @@ program.command('train')
   .option('--profile-hooks', 'time every hook call and print a table at the end')
   .option('--no-journal', 'do not write events.jsonl')
   .option('--no-progress', 'no progress bar')
-  .action(async (config: string, opts) => trainCommand(config, opts));
+  .action(async (config: string, opts) => (await import('./train-command.js')).trainCommand(config, opts));
 
+// --- hooks
 program.command('hooks')
   .description('print the resolved hook plan of a config, per stage, with priorities and filters')
   .argument('[config]', 'config file', DEFAULT_CONFIG)
   .option('--cfg-options <key=value...>', 'override config keys', collect)
   .option('--backend <name>', 'backend used while building the model')
-  .action(async (config: string, opts) => {
-    const raw = await resolveConfig(config, { ...opts, journal: false });
-    const { runner } = await buildFromConfig({ ...raw, workDir: undefined }, { logger: new MemoryLogger() });
-    console.log(runner.hookInfo(true));
-  });
+  .action(async (config: string, opts) => (await import('./hooks-command.js')).hooksCommand(config, opts));
 
+// --- print-config
 program.command('print-config')
   .description('print the config after _base_ merging and --cfg-options')
   .argument('[config]', 'config file', DEFAULT_CONFIG)
   .option('--cfg-options <key=value...>', 'override config keys', collect)
   .option('--format <format>', 'json or yaml', 'json')
-  .action(async (config: string, opts) => {
-    const raw = await resolveConfig(config, opts);
-    console.log(opts.format === 'yaml' ? YAML.stringify(raw) : JSON.stringify(raw, null, 2));
-  });
+  .action(async (config: string, opts) => (await import('./print-config-command.js')).printConfigCommand(config, opts));
 
+// --- replay
 program.command('replay')
   .description('drive hooks from a recorded journal (events.jsonl): regenerate logs or TensorBoard files without model, data or backend')
   .argument('<journal>', 'an events.jsonl file')
   .requiredOption('--hook <json...>', "hook config(s), e.g. '{\"type\":\"TensorboardLoggerHook\"}'", collect)
   .option('--work-dir <dir>', 'where the hooks write (default: <journal dir>/replay)')
-  .action(async (journal: string, opts: { hook: string[]; workDir?: string }) => {
-    const hooks = opts.hook.map((text, i) => {
-      try {
-        return JSON.parse(text) as Record<string, unknown>;
-      } catch (error) {
-        throw new ConfigError(`--hook[${i}]`, `is not JSON: ${(error as Error).message}`);
-      }
-    });
-    const workDir = opts.workDir ?? path.join(path.dirname(path.resolve(journal)), 'replay');
-    await replayJournal(journal, hooks, { workDir, logger: consoleLogger });
-  });
+  .option('--skip-invalid', 'salvage a damaged journal: skip malformed lines (each reported) instead of failing')
+  .action(async (journal: string, opts) => (await import('./replay-command.js')).replayCommand(journal, opts));
 
-program.parseAsync(process.argv).catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
-  console.error(`hookflow: ${error instanceof ConfigError ? 'config error: ' : 'error: '}${message}`);
-  if (process.env.HOOKFLOW_DEBUG && error instanceof Error) console.error(error.stack);
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-});
+program.parseAsync(process.argv).catch(exitWithError);

@@ -16,6 +16,7 @@ import { DATASETS } from '../runner/data/dataset.js';
 import { MODELS } from '../runner/model/models.js';
 import { buildOptimizers } from '../runner/optim/build-optimizer.js';
 import { RUNNERS } from '../runner/runners-registry.js';
+import { OptimizerHook } from '../hooks/optimizer-hook.js';
 import { parseOptions } from '../hooks/parse-options.js';
 import { ConfigSchema, type HookflowConfig } from './config-schema.js';
 import { importCustomModules } from './custom-imports.js';
@@ -51,6 +52,13 @@ async function restoreFromCheckpoint(runner: BaseRunner, config: HookflowConfig)
   }
   if (from) await runner.resume(from);
   else if (config.loadFrom) await runner.loadCheckpoint(config.loadFrom);
+}
+
+/** MMCV registers no optimizer hook without `optimizer_config`: the optimizer would never step. */
+function warnIfNothingSteps(runner: BaseRunner, config: HookflowConfig): void {
+  if (config.optimizerConfig != null || runner.hooks.some((hook) => hook instanceof OptimizerHook)) return;
+  runner.logger.warn('config.optimizer is set but config.optimizerConfig is missing, so no OptimizerHook is registered '
+    + 'and the weights will never change; add "optimizerConfig": {} (or an optimizer hook in customHooks)');
 }
 
 /** Validates a loaded config, naming the key and what is allowed on failure. */
@@ -115,6 +123,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
     customHooksConfig: config.customHooks,
   });
 
+  warnIfNothingSteps(runner, config);
   await restoreFromCheckpoint(runner, config);
   if (config.journal !== false && runner.workDir) attachJournal(runner);
   if (config.profileHooks) attachProfiler(runner, { printTable: true, warnShare: 0.5 });

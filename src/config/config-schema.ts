@@ -4,13 +4,15 @@ import { PRIORITY_NAMES } from '../core/priority.js';
 
 const typed = z.looseObject({ type: z.union([z.string().min(1), z.function()]) });
 
-/** `{ type, priority?, name?, ...options }` of a hook. */
+/** `{ type, priority?, name?, timeout?, ...options }` of a hook. */
 export const HookConfigSchema = typed.extend({
   priority: z.union([z.number().int().min(0).max(100), z.string().refine(
     (s) => (PRIORITY_NAMES as string[]).includes(s.toUpperCase()),
     { message: `must be an integer 0-100 or one of ${PRIORITY_NAMES.join(', ')}` },
   )]).optional(),
   name: z.string().min(1).optional(),
+  /** Seconds the hook's promises may stay pending before the run fails naming it. */
+  timeout: z.number().positive().optional(),
 });
 
 const LoaderSchema = z.object({
@@ -32,6 +34,10 @@ export const ConfigSchema = z.object({
     type: z.enum(['EpochBasedRunner', 'IterBasedRunner']),
     maxEpochs: z.number().int().positive().optional(),
     maxIters: z.number().int().positive().optional(),
+    /** How often the runner lets timers and I/O run: 'auto' (every 125 ms), 'never' or ms. */
+    yieldEvery: z.union([z.enum(['auto', 'never']), z.number().nonnegative()]).optional(),
+    /** Seconds any hook's promise may stay pending before the run fails naming the hook and stage. */
+    stallTimeout: z.number().positive().optional(),
   }).strict(),
   customImports: z.array(z.string().min(1)).optional(),
   optimizerConfig: nullableObject,

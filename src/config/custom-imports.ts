@@ -13,7 +13,10 @@ export async function importCustomModules(entries: readonly string[] = []): Prom
     try {
       await import(specifier);
     } catch (error) {
-      throw new ConfigError(`customImports[${i}]`, `cannot import '${entry}': ${(error as Error).message}`);
+      const hint = /\.[cm]?tsx?$/.test(entry)
+        ? '; hookflow imports JavaScript: compile the TypeScript file (e.g. with tsc) and list the .js it emits'
+        : '';
+      throw new ConfigError(`customImports[${i}]`, `cannot import '${entry}': ${(error as Error).message}${hint}`);
     }
   }
 }

@@ -1,4 +1,5 @@
-import { HookError } from './errors.js';
+import { HookError, HookUnsettledError } from './errors.js';
+import { hookScopesTracked, inHookScope, type HookScope } from './hook-scope.js';
 import type { Hook, HookResult, HookSubscription } from './hook.js';
 import type { RunnerView } from './runner-view.js';
 import type { StageEvent } from './stage-event.js';
@@ -35,6 +36,8 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
   private readonly ordered: Hook<R>[] = [];
   private plan: Map<EventStage, PlannedCall<R>[]> | undefined;
   private timer: CallTimer | undefined;
+  private stallTimeout: number | undefined;
+  private awaiting: HookScope | undefined;
 
   /** Hooks in execution order. */
   get hooks(): readonly Hook<R>[] {
@@ -73,6 +76,19 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
     this.timer = timer;
   }
 
+  /**
+   * Seconds any hook's promise may stay pending (a hook's own `timeout` wins); undefined: no
+   * limit. A call that exceeds it fails the stage with a {@link HookUnsettledError}.
+   */
+  setStallTimeout(seconds: number | undefined): void {
+    this.stallTimeout = seconds;
+  }
+
+  /** The hook call whose promise the dispatcher is waiting for, if any. */
+  get pendingCall(): HookScope | undefined {
+    return this.awaiting;
+  }
+
   /** The calls made for `stage`, in order. */
   callsFor(stage: EventStage): readonly PlannedCall<R>[] {
     return this.getPlan().get(stage) ?? [];
@@ -87,11 +103,12 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
     const calls = this.getPlan().get(event.stage);
     if (calls === undefined) return undefined;
     if (this.timer) return this.dispatchTimed(calls, 0, event, runner);
+    const tracked = hookScopesTracked();
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i]!;
       let result: HookResult;
       try {
-        result = call.subscription.handler(runner, event);
+        result = tracked ? this.call(call, event, runner) : call.subscription.handler(runner, event);
       } catch (error) {
         throw wrap(call, event, error);
       }
@@ -102,15 +119,15 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
 
   private async finishAsync(calls: PlannedCall<R>[], at: number, pending: PromiseLike<void>, event: StageEvent, runner: R): Promise<void> {
     try {
-      await pending;
+      await this.settle(pending, calls[at]!, event);
     } catch (error) {
       throw wrap(calls[at]!, event, error);
     }
     for (let i = at + 1; i < calls.length; i++) {
       const call = calls[i]!;
       try {
-        const result = call.subscription.handler(runner, event);
-        if (isThenable(result)) await result;
+        const result = this.call(call, event, runner);
+        if (isThenable(result)) await this.settle(result, call, event);
       } catch (error) {
         throw wrap(call, event, error);
       }
@@ -123,13 +140,37 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
       const call = calls[i]!;
       const start = timer.now();
       try {
-        const result = call.subscription.handler(runner, event);
-        if (isThenable(result)) await result;
+        const result = this.call(call, event, runner);
+        if (isThenable(result)) await this.settle(result, call, event);
       } catch (error) {
         throw wrap(call, event, error);
       } finally {
         timer.record(call.hook, event.stage, call.subscription.label, timer.now() - start);
       }
+    }
+  }
+
+  /** One handler call, inside its hook scope (so that work it starts can be traced to it). */
+  private call(call: PlannedCall<R>, event: StageEvent, runner: R): HookResult {
+    if (!hookScopesTracked()) return call.subscription.handler(runner, event);
+    return inHookScope({ hook: hookName(call.hook), stage: event.stage }, call.subscription.handler, runner, event);
+  }
+
+  /** Waits for a hook's promise, remembering the call meanwhile and bounding it by its timeout. */
+  private async settle(pending: PromiseLike<void>, call: PlannedCall<R>, event: StageEvent): Promise<void> {
+    const name = hookName(call.hook);
+    this.awaiting = { hook: name, stage: event.stage };
+    const seconds = call.hook.timeout ?? this.stallTimeout;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      if (seconds === undefined) return await pending;
+      const limit = call.hook.timeout !== undefined ? 'its timeout' : "the run's stallTimeout";
+      await Promise.race([pending, new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new HookUnsettledError(name, event.stage, `within ${seconds} s (${limit})`)), seconds * 1000);
+      })]);
+    } finally {
+      clearTimeout(timer);
+      this.awaiting = undefined;
     }
   }
 
@@ -148,7 +189,7 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
   }
 }
 
-function wrap(call: PlannedCall<any>, event: StageEvent, error: unknown): HookError {
-  if (error instanceof HookError) return error;
+function wrap(call: PlannedCall<any>, event: StageEvent, error: unknown): HookError | HookUnsettledError {
+  if (error instanceof HookError || error instanceof HookUnsettledError) return error;
   return new HookError(hookName(call.hook), event.stage, call.subscription.label, error);
 }

@@ -26,3 +26,14 @@ export class HookError extends Error {
     this.name = 'HookError';
   }
 }
+
+/**
+ * A hook's promise did not settle: within its `timeout` or the run's stall timeout, or at all
+ * (the event loop drained while the run waited for it).
+ */
+export class HookUnsettledError extends Error {
+  constructor(readonly hookName: string, readonly stage: EventStage, detail = '') {
+    super(`hook ${hookName} did not settle in ${stage}${detail ? ` ${detail}` : ''}`);
+    this.name = 'HookUnsettledError';
+  }
+}

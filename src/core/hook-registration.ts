@@ -7,8 +7,8 @@ import { getPriority, type PriorityLike } from './priority.js';
 import type { BuildConfig } from './registry.js';
 import type { RunnerView } from './runner-view.js';
 
-/** A hook config: `{ type, priority?, name?, ...options }`. */
-export type HookConfig = BuildConfig & { priority?: PriorityLike; name?: string };
+/** A hook config: `{ type, priority?, name?, timeout?, ...options }` (`timeout` in seconds, see `Hook.timeout`). */
+export type HookConfig = BuildConfig & { priority?: PriorityLike; name?: string; timeout?: number };
 
 /**
  * How hooks join a runner (the live runners and the replay runner share it): a priority, a
@@ -41,17 +41,22 @@ export class HookRegistrar<R extends RunnerView = RunnerView> {
   }
 
   /**
-   * Builds a hook from `{ type, priority?, name?, ...options }` through the container and
-   * registers it. `name` becomes the hook id (the key of its checkpointed state).
+   * Builds a hook from `{ type, priority?, name?, timeout?, ...options }` through the container
+   * and registers it. `name` becomes the hook id (the key of its checkpointed state); `timeout`
+   * bounds the hook's promises (seconds).
    */
   registerFromConfig(cfg: HookConfig): Hook<any> {
     if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
       throw new ConfigError('hook', `a hook config must be an object with a 'type'; got ${JSON.stringify(cfg)}`);
     }
-    const { priority, name, ...rest } = cfg;
+    const { priority, name, timeout, ...rest } = cfg;
     const resolved = priority === undefined ? undefined : getPriority(priority);
+    if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
+      throw new ConfigError(`${String(rest.type)}.timeout`, `must be a positive number of seconds; got ${JSON.stringify(timeout)}`);
+    }
     const hook = HOOKS.build(rest, undefined, this.container);
     if (name !== undefined) hook.hookId = name;
+    if (timeout !== undefined) hook.timeout = timeout;
     this.register(hook, resolved);
     return hook;
   }

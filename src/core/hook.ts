@@ -33,6 +33,11 @@ export class Hook<R extends RunnerView = RunnerView> {
   defaultPriority?: PriorityLike;
   /** Stable id (config `name`, else the class name, numbered when repeated); keys checkpointed state. */
   hookId?: string;
+  /**
+   * Seconds a promise this hook returns may stay pending before the run fails naming the hook
+   * and stage (config key `timeout`); unset: the run's `stallTimeout`, else no limit.
+   */
+  timeout?: number;
 
   // eslint-style no-ops: a subclass overrides the stages it reacts to.
   /* The parameters are unused here on purpose: these are the extension points. */

@@ -1,7 +1,7 @@
 import type { Container } from 'inversify';
 import { buildInjected } from './di.js';
 import { Hook } from './hook.js';
-import { Registry, defaultBuild, type BuildFunc, type RegisterOptions } from './registry.js';
+import { CUSTOM_IMPORTS_HINT, Registry, defaultBuild, type BuildFunc, type RegisterOptions } from './registry.js';
 
 const buildHookEntry: BuildFunc<Hook<any>> = (target, args, context) => {
   const hook = context && typeof context === 'object' && 'get' in context
@@ -19,7 +19,7 @@ export function isHook(value: unknown): value is Hook<any> {
 }
 
 /** The registry every hook type is built from (`{ type: 'CheckpointHook', interval: 1 }`). */
-export const HOOKS = new Registry<Hook<any>>('hook', { buildFunc: buildHookEntry });
+export const HOOKS = new Registry<Hook<any>>('hook', { buildFunc: buildHookEntry, unknownNameHint: CUSTOM_IMPORTS_HINT });
 
 /**
  * Class decorator that registers a hook class in {@link HOOKS} under its class name (or

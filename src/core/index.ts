@@ -19,3 +19,4 @@ export * from './profiler.js';
 export * from './hook-registration.js';
 export * from './journal/index.js';
 export * from './stage-cycle.js';
+export * from './hook-scope.js';

@@ -13,6 +13,9 @@ export interface BuildConfig {
 /** Turns a registry entry and its arguments into an object. */
 export type BuildFunc<T> = (target: Buildable<T>, args: Record<string, unknown>, context?: unknown) => T;
 
+/** The {@link RegistryOptions.unknownNameHint} of registries that configs extend through `customImports`. */
+export const CUSTOM_IMPORTS_HINT = 'is it registered by a module you forgot to list in customImports?';
+
 /** Options of {@link Registry}. */
 export interface RegistryOptions<T> {
   parent?: Registry<any>;
@@ -20,6 +23,11 @@ export interface RegistryOptions<T> {
   scope?: string;
   /** How entries are built; default: the parent's, else `new Class(args)` / `fn(args)`. */
   buildFunc?: BuildFunc<T>;
+  /**
+   * A question asked first when a name is not registered (configs: "is it registered by a
+   * module you forgot to list in customImports?"); the nearest names follow it.
+   */
+  unknownNameHint?: string;
 }
 
 /** Options of {@link Registry.register}. */
@@ -48,11 +56,13 @@ export class Registry<T = unknown> {
   readonly children = new Map<string, Registry<any>>();
   private readonly table = new Map<string, Buildable<T>>();
   private readonly buildFunc: BuildFunc<T>;
+  private readonly unknownNameHint: string | undefined;
 
   constructor(readonly name: string, options: RegistryOptions<T> = {}) {
     this.scope = options.scope ?? 'hookflow';
     this.parent = options.parent;
     this.buildFunc = options.buildFunc ?? (options.parent?.buildFunc as BuildFunc<T> | undefined) ?? (defaultBuild as BuildFunc<T>);
+    this.unknownNameHint = options.unknownNameHint;
     if (this.parent) {
       if (this.parent.children.has(this.scope)) {
         throw new Error(`registry '${this.parent.name}' already has a child with scope '${this.scope}'`);
@@ -143,7 +153,8 @@ export class Registry<T = unknown> {
       if (!target) {
         const hints = nearestNames(type, this.allKeys());
         const hint = hints.length ? ` Did you mean ${hints.map((h) => `'${h}'`).join(', ')}?` : '';
-        throw new Error(`'${type}' is not in the ${this.name} registry.${hint} Registered: ${this.keys().join(', ') || '(none)'}`);
+        const question = this.unknownNameHint ? `: ${this.unknownNameHint}` : '.';
+        throw new Error(`'${type}' is not in the ${this.name} registry${question}${hint} Registered: ${this.keys().join(', ') || '(none)'}`);
       }
     } else if (typeof type === 'function') {
       target = type as Buildable<T>;

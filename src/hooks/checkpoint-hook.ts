@@ -62,6 +62,8 @@ export class CheckpointHook extends Hook<BaseRunner> {
   saveDir: string | null = null;
   private readonly processGroup: ProcessGroup | undefined;
   private readonly checkpointIO: CheckpointIO | undefined;
+  /** Event seq of the state last saved (an interrupt need not save it again). */
+  private savedSeq: number | undefined;
 
   constructor(
     @inject(TOKENS.HookOptions) @optional() options: CheckpointHookOptions = {},
@@ -121,7 +123,22 @@ export class CheckpointHook extends Hook<BaseRunner> {
     });
   }
 
-  private async save(runner: BaseRunner): Promise<void> {
+  /**
+   * Saves the point an interrupted run reached (`runner.interrupt`, e.g. on SIGTERM), unless the
+   * last checkpoint already holds it. Inside an epoch a by-epoch hook saves `iter_N` (the
+   * epoch's number would name the previous, complete one).
+   */
+  async saveOnInterrupt(runner: BaseRunner): Promise<void> {
+    if (this.savedSeq === runner.seq) return;
+    const last = runner.lastStage;
+    const inEpoch = last === 'beforeTrainEpoch' || last === 'beforeTrainIter' || last === 'afterTrainIter';
+    const byEpoch = this.byEpoch && runner.byEpoch && !inEpoch;
+    const filenameTmpl = byEpoch || !this.byEpoch ? this.filenameTmpl : defaultFilenameTmpl(false);
+    runner.logger.info(`Saving checkpoint at ${byEpoch ? `${runner.epoch} epochs` : `${runner.iter} iterations`} (${runner.stopRequested?.reason ?? 'interrupted'})`);
+    await this.save(runner, { filenameTmpl, byEpoch, prune: false });
+  }
+
+  private async save(runner: BaseRunner, how = { filenameTmpl: this.filenameTmpl, byEpoch: this.byEpoch, prune: true }): Promise<void> {
     if (this.syncBuffer) await averageBuffersAcrossRanks(runner.model, this.processGroup ?? runner.processGroup);
     if (runner.rank !== 0) return;
     const saveDir = this.saveDir;
@@ -129,16 +146,18 @@ export class CheckpointHook extends Hook<BaseRunner> {
     // Recorded before saving, so the checkpoint's meta names itself (what a resumed run saved last).
     if (runner.meta) {
       const msgs = (runner.meta.hookMsgs ??= {}) as Record<string, unknown>;
-      msgs.lastCkpt = path.join(saveDir, formatCheckpointName(this.filenameTmpl, this.count(runner)));
+      msgs.lastCkpt = path.join(saveDir, formatCheckpointName(how.filenameTmpl, how.byEpoch ? runner.epoch : runner.iter));
     }
+    const stop = runner.stopRequested;
     await runner.saveCheckpoint(saveDir, {
-      filenameTmpl: this.filenameTmpl,
-      byEpoch: this.byEpoch,
+      filenameTmpl: how.filenameTmpl,
+      byEpoch: how.byEpoch,
       saveOptimizer: this.saveOptimizer,
       createSymlink: this.createSymlink,
-      meta: this.meta,
+      meta: stop ? { ...this.meta, stop: { reason: stop.reason, source: stop.source ?? null } } : this.meta,
     });
-    if (this.maxKeepCkpts > 0 && this.interval > 0) this.prune(runner, saveDir);
+    this.savedSeq = runner.seq;
+    if (how.prune && this.maxKeepCkpts > 0 && this.interval > 0) this.prune(runner, saveDir);
   }
 
   /** Completed epochs or iterations, once the stage is over: the number in the checkpoint's name. */

@@ -58,12 +58,14 @@ export class OptimizerHook extends Hook<BaseRunner> {
 
   /**
    * With `gradClip`, clips `grads` by global norm (replacing the map's tensors) and logs the
-   * pre-clip norm as `gradNorm`, weighted by the iteration's sample count.
+   * pre-clip norm as `gradNorm`, weighted by the iteration's sample count, and puts it on the
+   * stage event (so the journal, and a replay of it, have every logged value).
    */
   protected clipGrads(runner: BaseRunner, grads: Map<string, tf.Tensor>): void {
     if (!this.gradClip) return;
     const norm = clipGradNorm(grads, this.gradClip);
     runner.logBuffer.update({ gradNorm: norm }, runner.outputs?.numSamples ?? 1);
+    runner.annotate({ gradNorm: norm });
   }
 
   /** One step of the optimizer, or of each named optimizer, with `grads`. */

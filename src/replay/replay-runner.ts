@@ -19,6 +19,7 @@ import { LoggerHook } from '../hooks/logger/logger-hook.js';
 import type { LoggerRunner } from '../hooks/logger/logger-runner.js';
 import { FileLogger } from '../runner/file-logger.js';
 import { LogBuffer } from '../runner/log-buffer.js';
+import type { StepOutputs } from '../runner/model/trainable-model.js';
 import { timestampOf } from '../runner/timestamp.js';
 
 /** Options of {@link ReplayRunner}. */
@@ -54,7 +55,7 @@ function numbersOf(value: unknown): Record<string, number> | undefined {
  * counters come from the events (the runner's fold), the run facts from the journal's context
  * lines, the lr and momentum from the iteration payloads, and the log buffer is fed from the
  * payloads as the live run fed it: `dataTime` at the start of an iteration, `logVars` (weighted
- * by `numSamples`) then `time` at its end, and evaluation `metrics` (with `evalIterNum`) at the
+ * by `numSamples`), `gradNorm` (same weight) then `time` at its end, and evaluation `metrics` (with `evalIterNum`) at the
  * train stage where they were computed, after flushing the training log first when that stage
  * is an iteration (EvalHook's by-iteration behaviour). Logger hooks (TextLoggerHook,
  * TensorboardLoggerHook) replayed this way write what they wrote live.
@@ -74,6 +75,12 @@ export class ReplayRunner implements LoggerRunner {
   readonly clock: Clock;
   meta: Record<string, unknown> | null;
   timestamp: string;
+  /**
+   * The last iteration's outputs as its event recorded them (`logVars`, `numSamples`, and
+   * `loss` = `logVars.loss`, NaN when not logged), so hooks reading `runner.outputs` after an
+   * iteration work in replay too. No tensors: `grads` is absent.
+   */
+  outputs: StepOutputs | undefined;
 
   private readonly sink: Logger;
   private readonly options: ReplayRunnerOptions;
@@ -220,7 +227,11 @@ export class ReplayRunner implements LoggerRunner {
       case 'afterTrainIter':
       case 'afterValIter': {
         const logVars = numbersOf(p.logVars);
-        if (logVars) buffer.update(logVars, typeof p.numSamples === 'number' ? p.numSamples : 1);
+        const numSamples = typeof p.numSamples === 'number' ? p.numSamples : 1;
+        if (logVars) buffer.update(logVars, numSamples);
+        this.outputs = { loss: logVars?.loss ?? NaN, logVars: logVars ?? {}, numSamples };
+        // The optimizer hook logs the pre-clip norm after the step's log vars, before the timer.
+        if (typeof p.gradNorm === 'number') buffer.update({ gradNorm: p.gradNorm }, numSamples);
         if (typeof p.time === 'number') buffer.update({ time: p.time });
         break;
       }

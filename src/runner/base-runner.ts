@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Container } from 'inversify';
 import type { Observable } from 'rxjs';
 import { TOKENS } from '../core/di.js';
-import { Dispatcher } from '../core/dispatcher.js';
-import { ConfigError } from '../core/errors.js';
+import { Dispatcher, hookName } from '../core/dispatcher.js';
+import { ConfigError, HookError } from '../core/errors.js';
 import type { Hook, HookResult } from '../core/hook.js';
 import { formatHookInfo } from '../core/hook-info.js';
 import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
@@ -21,6 +21,7 @@ import {
   SNAPSHOT_ONLY_KEYS, loadModelWeights, restoreHookStates, restoreOptimizers, saveRunnerCheckpoint,
   type LoadCheckpointOptions, type ResumeOptions, type RunSnapshot, type SaveCheckpointOptions,
 } from './checkpoint/runner-checkpoint.js';
+import { EventLoopYield, checkYieldEvery, type YieldEvery } from './event-loop-yield.js';
 import { FileLogger } from './file-logger.js';
 import { LogBuffer } from './log-buffer.js';
 import { timestampOf } from './timestamp.js';
@@ -56,14 +57,42 @@ export interface RunnerOptions {
   maxIters?: number;
   clock?: Clock;
   processGroup?: ProcessGroup;
+  /**
+   * Stall watchdog: seconds any hook's promise may stay pending before the run fails with an
+   * error naming the hook and stage (a hook's own `timeout` wins). Default: no limit.
+   */
+  stallTimeout?: number;
   /** Parent of the runner's container (application-wide services). */
   parentContainer?: Container;
+  /** How often to let timers and I/O run between iterations (default `'auto'`: every 125 ms). */
+  yieldEvery?: YieldEvery;
 }
 
 /** Why a run ended early. */
 export interface StopRequest {
   reason: string;
   source?: string;
+  /** Stopped from outside (a signal): the epoch's closing stages are skipped and a checkpoint is saved. */
+  interrupt?: boolean;
+}
+
+/** A hook that can checkpoint the point an interrupted run reached (CheckpointHook). */
+export interface InterruptSaver {
+  saveOnInterrupt(runner: BaseRunner): Promise<void>;
+}
+
+function isInterruptSaver(hook: Hook<any>): hook is Hook<any> & InterruptSaver {
+  return typeof (hook as Partial<InterruptSaver>).saveOnInterrupt === 'function';
+}
+
+/** What a run is doing, for messages about a run that ended badly. */
+export interface RunActivity {
+  /** The stage being dispatched, else the last one completed (null before the first). */
+  stage: EventStage | null;
+  /** Whether {@link stage} is still in progress. */
+  inStage: boolean;
+  /** The hook whose promise the run is waiting for, if any. */
+  hook?: string;
 }
 
 /**
@@ -98,6 +127,9 @@ export abstract class BaseRunner implements RunnerView {
   /** Counters, the event in progress, listeners and end-of-stage tasks. */
   private readonly cycle = new StageCycle<BaseRunner>(this.dispatcher);
   private stopRequest: StopRequest | undefined;
+  private readonly eventLoopYield: EventLoopYield;
+  /** `iter` when run() started, to tell whether an interrupted run trained at all. */
+  private iterAtStart = 0;
 
   /** Every stage event, in order, after the stage's hooks have run (payload complete). */
   readonly events$: Observable<StageEvent> = this.cycle.events$;
@@ -116,6 +148,11 @@ export abstract class BaseRunner implements RunnerView {
     for (const [name, v] of [['maxEpochs', maxEpochs], ['maxIters', maxIters]] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(`runner.${name}`, `must be a positive integer; got ${v}`);
     }
+    const { stallTimeout } = options;
+    if (stallTimeout !== undefined && !(typeof stallTimeout === 'number' && stallTimeout > 0)) {
+      throw new ConfigError('runner.stallTimeout', `must be a positive number of seconds; got ${JSON.stringify(stallTimeout)}`);
+    }
+    this.dispatcher.setStallTimeout(stallTimeout);
     this.model = model;
     this.optimizer = optimizer;
     this.meta = meta;
@@ -140,6 +177,7 @@ export abstract class BaseRunner implements RunnerView {
     this.container.bind(TOKENS.ProcessGroup).toConstantValue(this.processGroup);
     this.container.bind(TOKENS.CheckpointIO).toConstantValue(new FileCheckpointIO());
     this.registrar = new HookRegistrar(this.dispatcher, this.container);
+    this.eventLoopYield = new EventLoopYield(checkYieldEvery(options.yieldEvery ?? 'auto', 'runner.yieldEvery'));
   }
 
   /** The counters: the fold of the events so far. */
@@ -162,6 +200,16 @@ export abstract class BaseRunner implements RunnerView {
   get event(): StageEvent | undefined { return this.cycle.event; }
   /** The pending stop request, if a hook asked the run to end. */
   get stopRequested(): StopRequest | undefined { return this.stopRequest; }
+  /** Whether the run was interrupted from outside (see {@link interrupt}). */
+  get interrupted(): boolean { return this.stopRequest?.interrupt === true; }
+  /** The stage of the last completed event (or of the checkpoint the run resumed from). */
+  get lastStage(): EventStage | null { return this.cycle.lastStage; }
+  /** The stage in progress (or the last one) and the hook awaited, if any. */
+  get activity(): RunActivity {
+    const event = this.cycle.event;
+    const hook = this.dispatcher.pendingCall?.hook;
+    return { stage: event?.stage ?? this.cycle.lastStage, inStage: event !== undefined, ...(hook ? { hook } : {}) };
+  }
   /** Where checkpoints are stored (`TOKENS.CheckpointIO` in the container; rebind to change it). */
   get checkpointIO(): CheckpointIO { return this.container.get<CheckpointIO>(TOKENS.CheckpointIO); }
 
@@ -233,6 +281,20 @@ export abstract class BaseRunner implements RunnerView {
     if (this.stopRequest) return;
     this.stopRequest = { reason, source };
     this.logger.info(`Stopping: ${reason}${source ? ` (requested by ${source})` : ''}`);
+  }
+
+  /**
+   * Stops the run from outside, as a cluster's SIGTERM asks (what Lightning does): the current
+   * training iteration, or validation epoch, finishes; the epoch's closing stages are skipped
+   * (the epoch did not end); hooks that save checkpoints (CheckpointHook) save the point reached,
+   * with the reason in the checkpoint's meta (`stop`); then `afterRun` runs with the reason in its
+   * payload. A resume from that checkpoint continues exactly. It overrides a pending
+   * {@link requestStop}.
+   */
+  interrupt(reason: string, source?: string): void {
+    if (this.interrupted) return;
+    this.stopRequest = { reason, source, interrupt: true };
+    this.logger.warn(`Stopping: ${reason}; the current iteration finishes, then a checkpoint is saved`);
   }
 
   /** Adds scalars to the payload of the event being dispatched (journaled with it). */
@@ -339,6 +401,27 @@ export abstract class BaseRunner implements RunnerView {
 
   protected resetStopRequest(): void {
     this.stopRequest = undefined;
+    this.iterAtStart = this.iter;
+  }
+
+  /**
+   * After an {@link interrupt}: lets checkpoint-saving hooks save the point reached (nothing when
+   * no training iteration ran in this run).
+   */
+  protected async saveInterrupted(): Promise<void> {
+    if (!this.interrupted || this.iter === this.iterAtStart) return;
+    const savers = this.hooks.filter(isInterruptSaver);
+    if (savers.length === 0) {
+      this.logger.warn('Stopping without a checkpoint: no CheckpointHook is registered (checkpointConfig is null)');
+      return;
+    }
+    for (const hook of savers) {
+      try {
+        await hook.saveOnInterrupt(this);
+      } catch (error) {
+        throw new HookError(hookName(hook), this.cycle.lastStage ?? 'afterRun', 'saveOnInterrupt', error);
+      }
+    }
   }
 
   /**
@@ -410,6 +493,8 @@ export abstract class BaseRunner implements RunnerView {
     releaseOutputs(outputs);
     disposeBatch(batch);
     this.dataBatch = undefined;
+    pending = this.eventLoopYield.maybeYield();
+    if (pending) await pending;
   }
 
   /** Payload of an after-iteration event: the step's log vars, its sample count and the lr. */

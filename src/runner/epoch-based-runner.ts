@@ -40,6 +40,7 @@ export class EpochBasedRunner extends BaseRunner {
         }
       }
     }
+    await this.saveInterrupted();
     await this.emit('afterRun', undefined, this.runEndPayload());
   }
 
@@ -62,6 +63,8 @@ export class EpochBasedRunner extends BaseRunner {
       i++;
       if (this.stopRequested) break;
     }
+    // An interrupted epoch did not end: its closing stage comes when a resumed run finishes it.
+    if (this.interrupted) return;
     await this.emit('afterTrainEpoch');
   }
 

@@ -29,3 +29,4 @@ export * from './checkpoint/hookflow-version.js';
 export type { SaveCheckpointOptions, LoadCheckpointOptions, ResumeOptions, RunSnapshot } from './checkpoint/runner-checkpoint.js';
 export * from './model/buffers.js';
 export * from './timestamp.js';
+export * from './event-loop-yield.js';

@@ -41,7 +41,9 @@ export class IterBasedRunner extends BaseRunner {
         }
       }
     }
-    await this.emit('afterEpoch');
+    // An interrupted run's aggregate epoch did not end: a resumed run opens and closes its own.
+    if (this.interrupted) await this.saveInterrupted();
+    else await this.emit('afterEpoch');
     await this.emit('afterRun', undefined, this.runEndPayload());
   }
 

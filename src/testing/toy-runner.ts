@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import '../hooks/index.js';
+import { selectBackend } from '../backend/select-backend.js';
 import { MemoryLogger } from '../core/services.js';
 import type { RunnerLoader, RunnerOptions, Workflow } from '../runner/base-runner.js';
 import { DataLoader } from '../runner/data/data-loader.js';
@@ -13,6 +14,10 @@ import type { Classifier } from '../runner/model/classifier.js';
 import { MLPClassifier } from '../runner/model/models.js';
 import { SGD } from '../runner/optim/sgd.js';
 import type { TrainingHooksConfig } from '../runner/register-training-hooks.js';
+
+// The kit creates tensors as soon as it is used: choose the backend first, once, as the CLI
+// does (HOOKFLOW_BACKEND, else auto: tensorflow, wasm, cpu), not tfjs's implicit cpu default.
+await selectBackend();
 
 /** Options of {@link buildToyRunner}. */
 export interface ToyRunnerOptions extends Partial<Omit<RunnerOptions, 'model' | 'workDir' | 'logger'>> {
@@ -57,7 +62,8 @@ export interface ToyRun {
 /**
  * hookflow's RunnerTestCase: a real, tiny training run (MLP 4-8-3 on Synthetic data with SGD)
  * in a temp work dir, quiet (messages in a MemoryLogger), with the default optimizer and timer
- * hooks. Register your hooks on `runner`, then `await run()`, then `cleanup()`.
+ * hooks. Register your hooks on `runner`, then `await run()`, then `cleanup()`. Importing the kit
+ * has chosen the backend (set HOOKFLOW_BACKEND to pick one).
  */
 export function buildToyRunner(options: ToyRunnerOptions = {}): ToyRun {
   const {

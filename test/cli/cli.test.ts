@@ -1,19 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { runHookflow } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/tiny.js';
 import { tinyConfig } from '../helpers/tiny-config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.resolve(here, '../../src/cli/main.js');
 const INDEX = path.resolve(here, '../../src/index.js');
 
-function hookflow(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, HOOKFLOW_BACKEND: 'wasm' } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const hookflow = (args: string[], cwd: string) => runHookflow(args, cwd);
 
 describe('hookflow CLI', function () {
   this.timeout(120000);

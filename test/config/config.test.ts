@@ -87,7 +87,7 @@ describe('config validation', () => {
 
   it('fails before training on an unknown hook type, naming the config key and the nearest types', async () => {
     const error = await rejection(buildFromConfig(tinyConfig({ customHooks: [{ type: 'IterTimerHok' }] }), { logger: new MemoryLogger() }));
-    expect(error.message).to.match(/^customHooks\[0\]: 'IterTimerHok' is not in the hook registry\. Did you mean 'IterTimerHook'\?/);
+    expect(error.message).to.match(/^customHooks\[0\]: 'IterTimerHok' is not in the hook registry: is it registered by a module you forgot to list in customImports\? Did you mean 'IterTimerHook'\?/);
   });
 
   it('fails on a bad dataset option with the full path', async () => {

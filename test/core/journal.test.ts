@@ -33,6 +33,16 @@ class Diverges extends Hook<BaseRunner> {
 const session = (fields: Partial<JournalSession> = {}): JournalSession =>
   ({ type: 'start', fromSeq: 0, time: 0, runner: 'EpochBasedRunner', timestamp: '20250101_000000', meta: {}, ...fields });
 
+/** What JSON.parse says about `text`. */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return '';
+}
+
 describe('journal writer and reader', () => {
   let dir: string;
   let cleanup: () => void;
@@ -195,24 +205,73 @@ describe('journal writer and reader', () => {
     cleanFull();
   });
 
-  it('cuts off a torn tail before appending, so a resumed session never extends the broken line', async () => {
+  it('cuts off a torn tail before a resumed session appends, so it never extends the broken line', async () => {
     const file = path.join(dir, 'events.jsonl');
     const toy = buildToyRunner({ workDir: dir, maxEpochs: 1, workflow: [['train', 1]] });
+    toy.runner.registerHook(new CheckpointHook({ interval: 1 }));
     attachJournal(toy.runner);
     await toy.run();
     const good = fs.readFileSync(file, 'utf8');
     fs.appendFileSync(file, '{"seq":99,"sta');
-    const again = buildToyRunner({ workDir: dir, maxEpochs: 1, workflow: [['train', 1]] });
+    const again = buildToyRunner({ workDir: dir, maxEpochs: 2, workflow: [['train', 1]] });
+    const meta = await again.runner.resume(path.join(dir, 'epoch_1'));
     attachJournal(again.runner);
     await again.run();
     expect(again.logger.lines.filter((l) => l.level === 'warn')).to.deep.equal([{ level: 'warn', message: `journal: cut off a torn last line (14 bytes) of ${file}, left by an interrupted run` }]);
     const text = fs.readFileSync(file, 'utf8');
     expect(text.startsWith(good)).to.equal(true);
     const journal = readJournal(file);
-    // The second run started afresh (seq 1), so it replaced the first run's history.
-    expect(journal.sessions.map((s) => s.type)).to.deep.equal(['start', 'start']);
+    expect(journal.sessions.map((s) => [s.type, s.fromSeq])).to.deep.equal([['start', 0], ['resume', meta.seq]]);
     expect(journal.events.map((e) => e.seq)).to.deep.equal(journal.events.map((_, i) => i + 1));
-    expect(journal.records[0]!.line).to.be.greaterThan(good.split('\n').length - 1);
+  });
+
+  it('a fresh run in a used work dir keeps the earlier journal beside the new one, readable, and says so', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    const first = buildToyRunner({ workDir: dir, maxEpochs: 1, workflow: [['train', 1]] });
+    attachJournal(first.runner);
+    await first.run();
+    const earlier = fs.readFileSync(file, 'utf8');
+    const second = buildToyRunner({ workDir: dir, maxEpochs: 1, workflow: [['train', 1]] });
+    attachJournal(second.runner);
+    await second.run();
+    const kept = `events.${first.runner.timestamp}.jsonl`;
+    expect(fs.readFileSync(path.join(dir, kept), 'utf8')).to.equal(earlier);
+    expect(second.logger.lines).to.deep.include({ level: 'info', message: `journal: events.jsonl held an earlier run; kept it as ${kept} and started a new journal` });
+    expect(readJournal(file).sessions.map((s) => s.type)).to.deep.equal(['start']);
+    expect(readJournal(path.join(dir, kept)).events).to.have.length(readJournal(file).events.length);
+  });
+
+  it('a damaged line inside the journal: a resumed run moves the file aside and continues in a new one; replay can skip the line', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    const toy = buildToyRunner({ workDir: dir, maxEpochs: 2, workflow: [['train', 1]] });
+    toy.runner.registerHook(new CheckpointHook({ interval: 1 }));
+    attachJournal(toy.runner);
+    await toy.run();
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    lines[5] = lines[5]!.slice(0, 20);
+    fs.writeFileSync(file, lines.join('\n'));
+    expect(() => readJournal(file)).to.throw(`${file}:6: not valid JSON`);
+    const salvageLog = new MemoryLogger();
+    const salvaged = readJournal(file, { logger: salvageLog, skipInvalid: true });
+    expect(salvageLog.lines.map((l) => l.message)).to.deep.equal([
+      `${file}:6: skipped: not valid JSON (${jsonError(lines[5]!)})`,
+      `${file}:7: events 3..3 are missing (lost with skipped lines); continuing at seq 4`,
+      `${file}: skipped 1 invalid line; kept ${salvaged.events.length} events`,
+    ]);
+    expect(salvaged.events.map((e) => e.seq)).to.not.include(3);
+
+    const again = buildToyRunner({ workDir: dir, maxEpochs: 3, workflow: [['train', 1]] });
+    const meta = await again.runner.resume(path.join(dir, 'epoch_2'));
+    attachJournal(again.runner);
+    await again.run();
+    const warning = again.logger.lines.find((l) => l.level === 'warn')!.message;
+    const aside = /moved the journal to (events\.damaged-[\w-]+\.jsonl)/.exec(warning)![1]!;
+    expect(warning).to.match(new RegExp(`^journal: ${file}:6 is damaged \\(not valid JSON: `));
+    expect(warning).to.contain('(salvage it with hookflow replay --skip-invalid) and continued in a new one');
+    expect(fs.readFileSync(path.join(dir, aside), 'utf8')).to.equal(lines.join('\n'));
+    const fresh = readJournal(file);
+    expect(fresh.sessions.map((s) => [s.type, s.fromSeq])).to.deep.equal([['resume', meta.seq]]);
+    expect(fresh.events[0]!.seq).to.equal(meta.seq + 1);
   });
 
   it('accepts events appended without a session line (a bare listener): the history starts at the first one', () => {

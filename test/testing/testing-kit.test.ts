@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
@@ -36,6 +38,18 @@ describe('testing kit', () => {
       expect(fs.readdirSync(toy.workDir!).some((f) => f.endsWith('.log'))).to.equal(true);
       toy.cleanup();
       expect(fs.existsSync(toy.workDir!)).to.equal(false);
+    });
+
+    it('chooses the backend once on import, as the CLI does: no cpu fallback, no tfjs banner', () => {
+      const kit = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/testing/index.js')).href;
+      const script = `const tf = await import('@tensorflow/tfjs'); const { buildToyRunner } = await import(${JSON.stringify(kit)});
+const toy = buildToyRunner({ workDir: false }); await toy.run(); console.log('backend=' + tf.getBackend());`;
+      const env = { ...process.env };
+      delete env.HOOKFLOW_BACKEND;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env, cwd: path.dirname(fileURLToPath(import.meta.url)) });
+      expect(child.status, child.stderr).to.equal(0);
+      expect(child.stdout.trim()).to.match(/^backend=(tensorflow|wasm)$/);
+      expect(child.stdout + child.stderr).to.not.contain('Hi, looks like you are running TensorFlow.js in Node.js');
     });
 
     it('builds an IterBasedRunner, without work dir or hooks when asked; recording stops', async () => {

@@ -31,6 +31,11 @@ export interface Journal {
 export interface ReadJournalOptions {
   /** Where warnings go (a torn last line); default the console. */
   logger?: Logger;
+  /**
+   * Salvage a damaged journal: skip malformed lines (each reported with its line number, and a
+   * count at the end) and accept the seq gaps they leave, instead of failing at the first one.
+   */
+  skipInvalid?: boolean;
 }
 
 /**
@@ -48,6 +53,8 @@ export function readJournal(file: string, options: ReadJournalOptions = {}): Jou
 export function parseJournal(text: string, options: ReadJournalOptions & { source?: string } = {}): Journal {
   const source = options.source ?? 'journal';
   const logger = options.logger ?? consoleLogger;
+  const skipInvalid = options.skipInvalid === true;
+  let skipped = 0;
   const lines = text.split('\n');
   const complete = text.endsWith('\n');
   if (complete) lines.pop();
@@ -69,7 +76,10 @@ export function parseJournal(text: string, options: ReadJournalOptions & { sourc
         logger.warn(`${source}:${lineNo}: ignoring a torn last line (the run was interrupted while writing it)`);
         break;
       }
-      throw fail(`not valid JSON (${(error as Error).message})`);
+      if (!skipInvalid) throw fail(`not valid JSON (${(error as Error).message})`);
+      logger.warn(`${source}:${lineNo}: skipped: not valid JSON (${(error as Error).message})`);
+      skipped++;
+      continue;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fail(`expected a JSON object; got ${truncate(line)}`);
     const obj = value as Record<string, unknown>;
@@ -96,9 +106,13 @@ export function parseJournal(text: string, options: ReadJournalOptions & { sourc
       sessions.push(session);
     }
     const previous = records.at(-1)?.event.seq ?? session.fromSeq;
-    if (event.seq !== previous + 1) throw fail(`event seq ${event.seq} does not follow seq ${previous}`);
+    if (event.seq !== previous + 1) {
+      if (!skipInvalid || event.seq <= previous) throw fail(`event seq ${event.seq} does not follow seq ${previous}`);
+      logger.warn(`${source}:${lineNo}: events ${previous + 1}..${event.seq - 1} are missing (lost with skipped lines); continuing at seq ${event.seq}`);
+    }
     records.push({ event, context, session, line: lineNo });
   }
+  if (skipped > 0) logger.warn(`${source}: skipped ${skipped} invalid line${skipped === 1 ? '' : 's'}; kept ${records.length} events`);
   return { source, records, events: records.map((r) => r.event), sessions };
 }
 

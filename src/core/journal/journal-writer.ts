@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { consoleLogger, type Logger } from '../services.js';
 import type { StageEvent } from '../stage-event.js';
-import { JOURNAL_FILE, encodeLine, sameContext, type JournalContext, type JournalSession } from './journal-format.js';
+import { JOURNAL_FILE, decodeLine, encodeLine, sameContext, type JournalContext, type JournalSession } from './journal-format.js';
 
 /** What the journal writer reads of a runner (BaseRunner provides it). */
 export interface JournalSource {
@@ -47,7 +47,7 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
 
   const write = (event: StageEvent): void => {
     let text = '';
-    if (fd === undefined) fd = openForAppend(file, logger);
+    if (fd === undefined) fd = openForAppend(file, logger, lastSeq === undefined && event.seq === 1);
     if (lastSeq === undefined || event.seq !== lastSeq + 1) {
       const fromSeq = event.seq - 1;
       const session: JournalSession = {
@@ -84,9 +84,28 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
   };
 }
 
-/** Opens `file` for appending, first cutting off a torn last line (one without its newline). */
-function openForAppend(file: string, logger: Logger): number {
+/**
+ * Opens `file` for appending. A fresh run (`fresh`) never appends to an earlier run's journal:
+ * that one is kept beside it as `events.<its run's timestamp>.jsonl`. A resumed run first checks
+ * the journal: a damaged line before the end (which would make every later replay fail) moves
+ * the file aside as `events.damaged-<time>.jsonl`, for `hookflow replay --skip-invalid`, and the
+ * run continues in a fresh journal; a torn last line (one without its newline) is cut off.
+ */
+function openForAppend(file: string, logger: Logger, fresh: boolean): number {
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (fs.existsSync(file) && fs.statSync(file).size > 0) {
+    if (fresh) {
+      const kept = moveAside(file, runTimestampOf(file));
+      logger.info(`journal: ${path.basename(file)} held an earlier run; kept it as ${path.basename(kept)} and started a new journal`);
+    } else {
+      const damaged = firstDamagedLine(file);
+      if (damaged) {
+        const kept = moveAside(file, `damaged-${compactTime(new Date())}`);
+        logger.warn(`journal: ${file}:${damaged.line} is damaged (${damaged.reason}); moved the journal to ${path.basename(kept)} `
+          + '(salvage it with hookflow replay --skip-invalid) and continued in a new one');
+      }
+    }
+  }
   const fd = fs.openSync(file, 'a+');
   const size = fs.fstatSync(fd).size;
   if (size > 0) {
@@ -97,6 +116,55 @@ function openForAppend(file: string, logger: Logger): number {
     }
   }
   return fd;
+}
+
+/** The 1-based number and the problem of the first line that is not a JSON object, ignoring a torn last line. */
+export function firstDamagedLine(file: string): { line: number; reason: string } | undefined {
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  // The last element is '' after a final newline, or a torn line the writer cuts off.
+  for (let i = 0; i < lines.length - 1; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = decodeLine(line);
+    } catch (error) {
+      return { line: i + 1, reason: `not valid JSON: ${(error as Error).message}` };
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { line: i + 1, reason: 'not a JSON object' };
+  }
+  return undefined;
+}
+
+/** Renames `file` (`events.jsonl`) to `events.<tag>.jsonl` beside it (numbered if taken); returns the new path. */
+function moveAside(file: string, tag: string): string {
+  const ext = path.extname(file);
+  const base = file.slice(0, file.length - ext.length);
+  let target = `${base}.${tag}${ext}`;
+  for (let n = 2; fs.existsSync(target); n++) target = `${base}.${tag}-${n}${ext}`;
+  fs.renameSync(file, target);
+  return target;
+}
+
+/** The timestamp of the run that began the journal (it names that run's logs), else the file's mtime. */
+function runTimestampOf(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    const first = head.subarray(0, n).toString('utf8').split('\n', 1)[0]!;
+    const session = decodeLine(first) as { timestamp?: unknown };
+    if (typeof session.timestamp === 'string' && /^[\w-]+$/.test(session.timestamp)) return session.timestamp;
+  } catch { /* not a session line: fall back to the file's time */ } finally {
+    fs.closeSync(fd);
+  }
+  return compactTime(fs.statSync(file).mtime);
+}
+
+/** A file-name-safe UTC time (`2026-12-04T16-30-00-000Z`). */
+function compactTime(date: Date): string {
+  return date.toISOString().replace(/[:.]/g, '-');
 }
 
 /** Byte offset just after the last newline of the file (0 when there is none). */

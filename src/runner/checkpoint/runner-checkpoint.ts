@@ -45,7 +45,7 @@ export interface RunSnapshot {
 }
 
 /** Meta keys that describe the snapshot itself and are applied on resume, not merged into `runner.meta`. */
-export const SNAPSHOT_ONLY_KEYS = ['runState', 'hookStates', 'stage'] as const;
+export const SNAPSHOT_ONLY_KEYS = ['runState', 'hookStates', 'stage', 'stop'] as const;
 
 function collectHookStates(runner: BaseRunner): Record<string, unknown> {
   const states: Record<string, unknown> = {};

@@ -1,4 +1,4 @@
-import { Registry } from '../../core/registry.js';
+import { CUSTOM_IMPORTS_HINT, Registry } from '../../core/registry.js';
 
 /**
  * An in-memory classification dataset: `length` samples of `sampleShape` floats in one flat
@@ -14,7 +14,7 @@ export interface ArrayDataset {
 }
 
 /** Registry of dataset factories (`{ type: 'MNIST', split: 'train' }`). */
-export const DATASETS = new Registry<ArrayDataset>('dataset');
+export const DATASETS = new Registry<ArrayDataset>('dataset', { unknownNameHint: CUSTOM_IMPORTS_HINT });
 
 /** Number of floats in one sample. */
 export function sampleSize(dataset: Pick<ArrayDataset, 'sampleShape'>): number {

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../core/errors.js';
-import { Registry } from '../../core/registry.js';
+import { CUSTOM_IMPORTS_HINT, Registry } from '../../core/registry.js';
 import { Classifier } from './classifier.js';
 import type { TrainableModel } from './trainable-model.js';
 
 /** Registry of model factories (`{ type: 'MLPClassifier', ... }`). */
-export const MODELS = new Registry<TrainableModel<any>>('model');
+export const MODELS = new Registry<TrainableModel<any>>('model', { unknownNameHint: CUSTOM_IMPORTS_HINT });
 
 function positiveInts(value: unknown, path: string): number[] {
   if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v > 0)) {
