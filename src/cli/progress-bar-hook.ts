@@ -49,7 +49,10 @@ export class ProgressBarHook extends Hook<BaseRunner> {
   };
 
   private print(write: () => void): void {
-    if (!this.bar) return write();
+    if (!this.bar) {
+      write();
+      return;
+    }
     readline.cursorTo(process.stdout, 0);
     readline.clearLine(process.stdout, 0);
     write();
