@@ -254,7 +254,11 @@ export class EvalHook extends Hook<BaseRunner> {
    * rank that does not evaluate (DistEvalHook).
    */
   protected async evaluate(runner: BaseRunner): Promise<Record<string, number> | undefined> {
-    const results = await collectResults(runner, this.dataloader, this.owner);
+    return this.computeMetrics(await collectResults(runner, this.dataloader, this.owner));
+  }
+
+  /** The configured metrics of `results`, merged into one record. */
+  protected computeMetrics(results: EvalResults): Record<string, number> {
     const metrics: Record<string, number> = {};
     for (const metric of this.metrics) Object.assign(metrics, metric(results));
     return metrics;

@@ -7,15 +7,17 @@ import { ConfigError } from '../core/errors.js';
 import { attachJournal } from '../core/journal/journal-writer.js';
 import { attachProfiler } from '../core/profiler.js';
 import { TOKENS } from '../core/di.js';
-import type { Logger } from '../core/services.js';
+import { singleProcessGroup, type Logger, type ProcessGroup } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
 import path from 'node:path';
 import { findLatestCheckpoint } from '../runner/checkpoint/find-latest-checkpoint.js';
 import { DataLoader } from '../runner/data/data-loader.js';
+import { DistributedSampler } from '../runner/data/distributed-sampler.js';
 import { DATASETS } from '../runner/data/dataset.js';
 import { MODELS } from '../runner/model/models.js';
 import { buildOptimizers } from '../runner/optim/build-optimizer.js';
 import { RUNNERS } from '../runner/runners-registry.js';
+import { DistSamplerSeedHook } from '../hooks/dist-sampler-seed-hook.js';
 import { OptimizerHook } from '../hooks/optimizer-hook.js';
 import { parseOptions } from '../hooks/parse-options.js';
 import { ConfigSchema, type HookflowConfig } from './config-schema.js';
@@ -36,6 +38,11 @@ export interface BuiltRun {
 /** Options of {@link buildFromConfig} that do not belong in the config file. */
 export interface BuildOptions {
   logger?: Logger;
+  /**
+   * The process group of a multi-process run (handed to the runner); with several ranks the
+   * train and val loaders are sharded with a DistributedSampler. Default: one process.
+   */
+  processGroup?: ProcessGroup;
 }
 
 /**
@@ -48,6 +55,9 @@ async function restoreFromCheckpoint(runner: BaseRunner, config: HookflowConfig)
     const outDir = (config.checkpointConfig as { outDir?: string } | null | undefined)?.outDir;
     const dir = outDir ? path.join(outDir, path.basename(runner.workDir)) : runner.workDir;
     from = findLatestCheckpoint(dir);
+    // Rank 0's choice, so every rank resumes from the same checkpoint even where a shared file
+    // system shows the ranks different states of the work dir.
+    if (runner.worldSize > 1) from = await runner.processGroup.broadcastObject(from, 0);
     if (!from) runner.logger.info(`autoResume: no valid checkpoint in ${dir}, starting from scratch`);
   }
   if (from) await runner.resume(from);
@@ -75,7 +85,11 @@ export function validateConfig(raw: RawConfig): HookflowConfig {
   return config;
 }
 
-function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: string, seed: number): DataLoader {
+/**
+ * The loader of one split; with several ranks, this rank's shard of it (`batchSize` is per
+ * process, as MMCV's `samples_per_gpu`).
+ */
+function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: string, seed: number, group: ProcessGroup): DataLoader {
   let dataset: ReturnType<typeof DATASETS.build>;
   try {
     dataset = DATASETS.build(cfg.dataset);
@@ -83,7 +97,9 @@ function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: str
     if (error instanceof ConfigError) throw error.under(`config.data.${split}.dataset`);
     throw new ConfigError(`config.data.${split}.dataset`, (error as Error).message);
   }
-  return new DataLoader(dataset, { batchSize: cfg.batchSize, shuffle: cfg.shuffle, dropLast: cfg.dropLast, seed: cfg.seed ?? seed });
+  const order = { shuffle: cfg.shuffle, seed: cfg.seed ?? seed };
+  const sampler = group.worldSize > 1 ? new DistributedSampler(dataset.length, { ...order, rank: group.rank, worldSize: group.worldSize }) : undefined;
+  return new DataLoader(dataset, { ...order, batchSize: cfg.batchSize, dropLast: cfg.dropLast, sampler });
 }
 
 /**
@@ -98,8 +114,9 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   const backend = await selectBackend(config.backend);
   const seed = config.seed ?? 0;
 
-  const trainLoader = buildLoader(config.data.train, 'train', seed);
-  const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed) : undefined;
+  const group = options.processGroup ?? singleProcessGroup;
+  const trainLoader = buildLoader(config.data.train, 'train', seed, group);
+  const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed, group) : undefined;
   let model: ReturnType<typeof MODELS.build>;
   try {
     model = MODELS.build({ seed, ...config.model });
@@ -108,7 +125,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   }
   const optimizer = buildOptimizers(config.optimizer, model.params());
   const { type, ...limits } = config.runner;
-  const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger,
+  const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger, processGroup: group,
     meta: { config: raw, seed, ...(config.expName ? { expName: config.expName } : {}) } });
   runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);
   if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
@@ -122,10 +139,13 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
     timerConfig: config.timerConfig === undefined ? { type: 'IterTimerHook' } : config.timerConfig,
     customHooksConfig: config.customHooks,
   });
+  // As MMDetection's train script: a distributed epoch-based run reshuffles its shards every epoch.
+  if (group.worldSize > 1 && runner.byEpoch && !runner.hooks.some((h) => h instanceof DistSamplerSeedHook)) runner.registerHook(new DistSamplerSeedHook());
 
   warnIfNothingSteps(runner, config);
   await restoreFromCheckpoint(runner, config);
-  if (config.journal !== false && runner.workDir) attachJournal(runner);
+  // Rank 0 alone writes the journal, as every other file of the work dir.
+  if (config.journal !== false && runner.workDir && runner.rank === 0) attachJournal(runner);
   if (config.profileHooks) attachProfiler(runner, { printTable: true, warnShare: 0.5 });
 
   const workflow = (config.workflow ?? [['train', 1]]) as Workflow;

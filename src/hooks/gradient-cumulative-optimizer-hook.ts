@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import type { Hook } from '../core/hook.js';
+import type { Hook, HookResult } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { BaseRunner } from '../runner/base-runner.js';
 import { releaseOutputs } from '../runner/model/trainable-model.js';
@@ -110,7 +110,8 @@ export class GradientAccumulation {
  * batch of k·B. Windows follow the global iteration counter, so they may straddle epochs; the
  * last `maxIters % cumulativeIters` iterations form a shorter window of their own. The partial
  * sums are not checkpointed: resuming in the middle of a window loses that window's earlier
- * gradients (with MMCV's warning).
+ * gradients (with MMCV's warning). With several ranks the sums are averaged across ranks once
+ * per window, on the iteration that steps (MMCV's DDP all-reduces after every backward).
  */
 @RegisterHook()
 export class GradientCumulativeOptimizerHook extends OptimizerHook {
@@ -124,17 +125,26 @@ export class GradientCumulativeOptimizerHook extends OptimizerHook {
     this.accumulation = new GradientAccumulation(cumulativeIters);
   }
 
-  override afterTrainIter(runner: BaseRunner): void {
+  /** Accumulates; on the iterations that step, averages the window's sums across ranks (only then), clips and steps. */
+  override afterTrainIter(runner: BaseRunner): HookResult {
     const stepNow = this.accumulation.add(this, runner, this.iterationGrads(runner));
     releaseOutputs(runner.outputs);
     if (!stepNow) return;
     const grads = this.accumulation.take();
-    try {
-      this.clipGrads(runner, grads);
-      this.stepOptimizers(runner, grads);
-    } finally {
+    const step = () => {
+      try {
+        this.clipGrads(runner, grads);
+        this.stepOptimizers(runner, grads);
+      } finally {
+        for (const g of grads.values()) g.dispose();
+      }
+    };
+    const averaging = this.averageGrads(runner, grads);
+    if (!averaging) return step();
+    return averaging.then(step, (error) => {
       for (const g of grads.values()) g.dispose();
-    }
+      throw error;
+    });
   }
 
   override afterRun(_runner: BaseRunner): void {

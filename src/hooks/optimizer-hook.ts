@@ -1,10 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { Hook } from '../core/hook.js';
+import { Hook, type HookResult } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { BaseRunner } from '../runner/base-runner.js';
 import { isSingleOptimizer } from '../runner/optim/build-optimizer.js';
 import { clipGradNorm } from '../runner/optim/clip-grad.js';
+import { DEFAULT_BUCKET_SIZE_MB, GradientBuckets } from '../runner/optim/gradient-buckets.js';
 import type { ParamGroupOptimizer } from '../runner/optim/param-group-optimizer.js';
 import { releaseOutputs, type TrainableModel } from '../runner/model/trainable-model.js';
 import { parseOptions } from './parse-options.js';
@@ -15,32 +16,66 @@ export const OptimizerHookOptions = z.object({
   gradClip: z.object({ maxNorm: z.number().positive(), normType: z.number().positive().optional() }).strict().nullish(),
   /** Log parameters that received no gradient (not in the loss's graph). */
   detectAnomalousParams: z.boolean().optional(),
+  /**
+   * With several ranks, gradients are averaged in flat buckets of at most this many MB, one
+   * all-reduce each (PyTorch DDP's `bucket_cap_mb`); -1: one bucket. Default 25.
+   */
+  bucketSizeMb: z.number().refine((v) => v === -1 || (Number.isFinite(v) && v >= 0), 'must be -1 (one bucket) or a number >= 0').optional(),
 }).strict();
 export type OptimizerHookOptions = z.input<typeof OptimizerHookOptions>;
 
 /**
- * Applies the gradients of each training iteration (MMCV `OptimizerHook`): optional clipping,
- * then one step of the optimizer, or of every named optimizer on its own parameters.
- * Subclasses (accumulation, loss scaling) reuse {@link iterationGrads}, {@link clipGrads} and
- * {@link stepOptimizers}.
+ * Applies the gradients of each training iteration (MMCV `OptimizerHook`): with several ranks
+ * they are first averaged across the process group (what MMCV's DistributedDataParallel
+ * wrapper does during backward), then optionally clipped, then one step of the optimizer, or of
+ * every named optimizer on its own parameters. Subclasses (accumulation, loss scaling) reuse
+ * {@link iterationGrads}, {@link averageGrads}, {@link clipGrads} and {@link stepOptimizers}.
  */
 @RegisterHook()
 export class OptimizerHook extends Hook<BaseRunner> {
   readonly gradClip: { maxNorm: number; normType?: number } | null;
   readonly detectAnomalousParams: boolean;
+  readonly bucketSizeMb: number;
+  /** Created at the first multi-rank step, for the runner's group. */
+  protected buckets: GradientBuckets | undefined;
 
   constructor(options: OptimizerHookOptions = {}) {
     super();
     const opts = parseOptions(OptimizerHookOptions, options, 'OptimizerHook');
     this.gradClip = opts.gradClip ?? null;
     this.detectAnomalousParams = opts.detectAnomalousParams ?? false;
+    this.bucketSizeMb = opts.bucketSizeMb ?? DEFAULT_BUCKET_SIZE_MB;
   }
 
-  override afterTrainIter(runner: BaseRunner): void {
+  override afterTrainIter(runner: BaseRunner): HookResult {
     const grads = this.iterationGrads(runner);
+    const averaging = this.averageGrads(runner, grads);
+    if (averaging) return averaging.then(() => this.applyGrads(runner, grads));
+    this.applyGrads(runner, grads);
+  }
+
+  private applyGrads(runner: BaseRunner, grads: Map<string, tf.Tensor>): void {
     this.clipGrads(runner, grads);
     this.stepOptimizers(runner, grads);
     releaseOutputs(runner.outputs);
+  }
+
+  /**
+   * With several ranks, replaces the tensors of `grads` by their averages over the process
+   * group (disposing the old ones) and returns the promise of it; with one rank, does nothing
+   * and returns undefined, so a single process neither allocates buckets nor awaits.
+   */
+  protected averageGrads(runner: BaseRunner, grads: Map<string, tf.Tensor>): Promise<void> | undefined {
+    if (runner.worldSize <= 1) return undefined;
+    return this.bucketsFor(runner).averageTensors(grads);
+  }
+
+  /** The gradient buckets of the runner's process group (created once, reused every step). */
+  protected bucketsFor(runner: BaseRunner, bucketSizeMb = this.bucketSizeMb): GradientBuckets {
+    if (this.buckets?.group !== runner.processGroup || this.buckets.bucketSizeMb !== bucketSizeMb) {
+      this.buckets = new GradientBuckets(runner.processGroup, bucketSizeMb);
+    }
+    return this.buckets;
   }
 
   /**

@@ -16,6 +16,8 @@ import type { RunnerView } from '../core/runner-view.js';
 import { consoleLogger, singleProcessGroup, systemClock, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
 import type { EventStage, Mode } from '../core/stages.js';
+import { agreeOnStop, averageLogVars } from '../dist/collective-agreement.js';
+import { RankLogger } from '../dist/rank-logger.js';
 import { FileCheckpointIO, disposeCheckpoint, type CheckpointIO, type CheckpointMeta } from './checkpoint/checkpoint-io.js';
 import {
   SNAPSHOT_ONLY_KEYS, loadModelWeights, restoreHookStates, restoreOptimizers, saveRunnerCheckpoint,
@@ -25,6 +27,7 @@ import { EventLoopYield, checkYieldEvery, type YieldEvery } from './event-loop-y
 import { FileLogger } from './file-logger.js';
 import { LogBuffer } from './log-buffer.js';
 import { timestampOf } from './timestamp.js';
+import { broadcastWeightsFromRankZero } from './model/buffers.js';
 import { releaseOutputs, type StepOutputs, type TrainableModel } from './model/trainable-model.js';
 import { isSingleOptimizer, type Optimizers } from './optim/build-optimizer.js';
 import { registerTrainingHooks, type TrainingHooksConfig } from './register-training-hooks.js';
@@ -50,7 +53,11 @@ export interface RunnerOptions {
   optimizer?: Optimizers | null;
   /** Created if missing; the text log, json log, checkpoints and journal go here. */
   workDir?: string | null;
-  /** Where messages go (default: the console); with a work dir they are also written to `<workDir>/<timestamp>.log`. */
+  /**
+   * Where messages go (default: the console); with a work dir they are also written to
+   * `<workDir>/<timestamp>.log`. On ranks other than 0 only warnings and errors get through,
+   * prefixed `rank N: `, and no log file is written.
+   */
   logger?: Logger;
   meta?: Record<string, unknown> | null;
   maxEpochs?: number;
@@ -167,7 +174,8 @@ export abstract class BaseRunner implements RunnerView {
     this.workDir = workDir === null ? null : path.resolve(workDir);
     if (this.workDir) fs.mkdirSync(this.workDir, { recursive: true });
     const sink = options.logger ?? consoleLogger;
-    this.logger = this.workDir && this.rank === 0 ? new FileLogger(path.join(this.workDir, `${this.timestamp}.log`), sink) : sink;
+    if (this.rank !== 0) this.logger = new RankLogger(this.rank, sink);
+    else this.logger = this.workDir ? new FileLogger(path.join(this.workDir, `${this.timestamp}.log`), sink) : sink;
 
     this.container = new Container({ parent: options.parentContainer, defaultScope: 'Singleton' });
     this.container.bind(TOKENS.Runner).toConstantValue(this);
@@ -360,6 +368,7 @@ export abstract class BaseRunner implements RunnerView {
     } finally {
       disposeCheckpoint(loaded);
     }
+    await this.syncWeightsFromRankZero();
     return loaded.meta;
   }
 
@@ -385,6 +394,7 @@ export abstract class BaseRunner implements RunnerView {
     } finally {
       disposeCheckpoint(loaded);
     }
+    await this.syncWeightsFromRankZero();
     const { meta } = loaded;
     const kept = Object.fromEntries(Object.entries(meta).filter(([k]) => !(SNAPSHOT_ONLY_KEYS as readonly string[]).includes(k)));
     this.meta = { ...(this.meta ?? {}), ...kept };
@@ -425,6 +435,27 @@ export abstract class BaseRunner implements RunnerView {
   }
 
   /**
+   * With several ranks, gives every rank rank 0's weights (parameters and buffers), as PyTorch
+   * DDP does when it wraps the model: the runners call it before `beforeRun`, and
+   * {@link loadCheckpoint} and {@link resume} after loading. Nothing with one rank.
+   */
+  protected async syncWeightsFromRankZero(): Promise<void> {
+    if (this.worldSize > 1) await broadcastWeightsFromRankZero(this.model, this.processGroup);
+  }
+
+  /**
+   * With several ranks, the ranks agree on a stop (one all-reduce): a stop requested on any rank
+   * becomes every rank's, so every rank leaves its loop at the same place; a rank that did not
+   * ask records the request of the lowest rank that did. It runs as the first end-of-stage task
+   * of every stage after which the runners check for a stop, so the other end-of-stage tasks
+   * (CheckpointHook's `saveLast`) already see the agreed request.
+   */
+  private async agreeOnStopRequest(): Promise<void> {
+    const asking = await agreeOnStop(this.processGroup, this.stopRequest !== undefined);
+    if (asking !== undefined && !this.stopRequest) this.requestStop(`rank ${asking} asked to stop`, `rank ${asking}`);
+  }
+
+  /**
    * Starts `stage`: an event with `changes` applied to the current counters, run through its
    * hooks by the {@link StageCycle}.
    */
@@ -440,6 +471,7 @@ export abstract class BaseRunner implements RunnerView {
       time: this.clock.now(),
     };
     if (payload) event.payload = payload;
+    if (this.worldSize > 1 && STOP_CHECK_STAGES.has(stage)) return this.cycle.run(event, this, () => this.cycle.defer(() => this.agreeOnStopRequest()));
     return this.cycle.run(event, this);
   }
 
@@ -487,6 +519,7 @@ export abstract class BaseRunner implements RunnerView {
     if (pending) await pending;
     const outputs = train ? this.model.trainStep(batch) : this.model.valStep(batch);
     this.outputs = outputs;
+    if (this.worldSize > 1) Object.assign(outputs, await averageLogVars(this.processGroup, outputs.logVars, outputs.numSamples));
     this.logBuffer.update(outputs.logVars, outputs.numSamples);
     pending = this.emit(train ? 'afterTrainIter' : 'afterValIter', undefined, this.iterPayload(outputs));
     if (pending) await pending;
@@ -512,6 +545,9 @@ export abstract class BaseRunner implements RunnerView {
     return this.stopRequest ? { stopReason: this.stopRequest.reason, stopSource: this.stopRequest.source ?? null } : undefined;
   }
 }
+
+/** The stages after which the runners' loops check for a stop request. */
+const STOP_CHECK_STAGES: ReadonlySet<EventStage> = new Set(['afterTrainIter', 'afterValIter', 'afterTrainEpoch', 'afterValEpoch']);
 
 /** Disposable batches (tensors) are released after their iteration. */
 export function disposeBatch(batch: unknown): void {

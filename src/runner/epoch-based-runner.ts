@@ -28,6 +28,7 @@ export class EpochBasedRunner extends BaseRunner {
     this.maxItersValue = maxEpochs * dataLoaders[trainAt]!.length;
     this.resetStopRequest();
     this.logStart(workflow, `${maxEpochs} epochs`);
+    await this.syncWeightsFromRankZero();
     await this.emit('beforeRun');
     rounds: while (this.epoch < maxEpochs && !this.stopRequested) {
       for (let i = 0; i < workflow.length; i++) {

@@ -20,6 +20,7 @@ export class IterBasedRunner extends BaseRunner {
     if (maxIters === undefined) throw new ConfigError('runner.maxIters', 'IterBasedRunner needs maxIters');
     this.resetStopRequest();
     this.logStart(workflow, `${maxIters} iters`);
+    await this.syncWeightsFromRankZero();
     await this.emit('beforeRun');
     // A resumed run continues the data where it stopped: same pass, same position.
     const trainAt = workflow.findIndex(([mode]) => mode === 'train');

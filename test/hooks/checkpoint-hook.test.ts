@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { Hook } from '../../src/core/hook.js';
 import { HOOKS } from '../../src/core/hooks-registry.js';
 import { singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
+import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
 import { CheckpointHook } from '../../src/hooks/checkpoint-hook.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
 import { LATEST, verifyCheckpoint } from '../../src/runner/checkpoint/checkpoint-io.js';
@@ -126,11 +127,20 @@ describe('CheckpointHook', () => {
   });
 
   it('writes nothing on ranks other than 0', async () => {
-    const group: ProcessGroup = { ...singleProcessGroup, rank: 1, worldSize: 2, allReduceMean: async (v) => v, broadcast: async (v) => v };
-    const { runner, run } = buildRun({ workDir: dir, maxEpochs: 2, checkpoint: { interval: 1 }, processGroup: group });
-    await run();
-    expect(checkpoints(dir)).to.deep.equal([]);
-    expect(lastCkpt(runner)).to.equal(undefined);
+    // Two ranks in this process, each with a work dir of its own, so that anything rank 1 wrote would show.
+    const rankOneDir = tempDir();
+    try {
+      const runners = await runOnLocalRanks(2, async (processGroup) => {
+        const { runner, run } = buildRun({ workDir: processGroup.rank === 0 ? dir : rankOneDir.dir, maxEpochs: 2, checkpoint: { interval: 1 }, processGroup });
+        await run();
+        return runner;
+      });
+      expect(checkpoints(dir)).to.deep.equal(['epoch_1', 'epoch_2']);
+      expect(checkpoints(rankOneDir.dir)).to.deep.equal([]);
+      expect(lastCkpt(runners[1]!)).to.equal(undefined);
+    } finally {
+      rankOneDir.cleanup();
+    }
   });
 
   it('syncBuffer averages non-trainable weights (batch-norm statistics) across ranks before saving', async () => {

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
 import { HOOKS } from '../../src/core/hooks-registry.js';
-import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
-import { Fp16OptimizerHook } from '../../src/hooks/fp16/fp16-optimizer-hook.js';
+import { MemoryLogger } from '../../src/core/services.js';
+import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
+import { Fp16OptimizerHook, type Fp16OptimizerHookOptions } from '../../src/hooks/fp16/fp16-optimizer-hook.js';
 import { roundFloat16Array } from '../../src/hooks/fp16/float16.js';
 import { GradientCumulativeFp16OptimizerHook } from '../../src/hooks/fp16/gradient-cumulative-fp16-optimizer-hook.js';
 import { OptimizerHook } from '../../src/hooks/optimizer-hook.js';
@@ -15,6 +16,7 @@ import { Classifier } from '../../src/runner/model/classifier.js';
 import { MLPClassifier } from '../../src/runner/model/models.js';
 import type { TrainableModel } from '../../src/runner/model/trainable-model.js';
 import { SGD } from '../../src/runner/optim/sgd.js';
+import { InjectOverflow } from '../dist/ranks.js';
 import { tinyRunner, type TinyOptions } from '../helpers/tiny.js';
 
 type Weights = Map<string, Float32Array>;
@@ -190,18 +192,23 @@ describe('Fp16OptimizerHook', () => {
     );
   });
 
-  it('averages the binary16 gradients over the process group when distributed', async () => {
-    // The other rank of this two-rank group overflowed: the mean is infinite, so every rank skips.
-    const otherRankOverflowed: ProcessGroup = {
-      ...singleProcessGroup,
-      rank: 0, worldSize: 2, allReduceMean: async (values) => values.map((v) => v.map((x) => (x + Infinity) / 2)), broadcast: async (v) => v,
-    };
-    const distributed = await probedRun(new Fp16OptimizerHook({ lossScale: 'dynamic', coalesce: true, bucketSizeMb: -1 }), { maxEpochs: 1, processGroup: otherRankOverflowed });
-    expect(sameWeights(weightsOf(distributed.model), roundedCopy(distributed.initial))).to.equal(true);
-    expect(warnings(distributed.runner)).to.deep.equal([2 ** 15, 2 ** 14, 2 ** 13].map((s) => `Check overflow, downscale loss scale to ${s}`));
-    const local = await probedRun(new Fp16OptimizerHook({ lossScale: 4, distributed: false }), { maxEpochs: 1, processGroup: otherRankOverflowed });
-    expect(warnings(local.runner)).to.deep.equal([]);
-    expect(maxAbsDiff(weightsOf(local.model), local.initial)).to.be.greaterThan(0.01);
+  it('averages the binary16 gradients over the process group when distributed, else keeps each rank its own', async () => {
+    // Rank 1 overflows at iteration 1: averaged, the overflow reaches rank 0, which skips the step too.
+    const run = (options: Fp16OptimizerHookOptions) => runOnLocalRanks(2, async (processGroup) => {
+      const tiny = tinyRunner({ maxEpochs: 1, processGroup });
+      tiny.runner.registerHook(new InjectOverflow(1, new Set([1])), 'HIGHEST');
+      tiny.runner.registerHook(new Fp16OptimizerHook(options), 'ABOVE_NORMAL');
+      await tiny.runner.run([tiny.train], [['train', 1]]);
+      return { warnings: tiny.logger.lines.filter((l) => l.level === 'warn').map((l) => l.message), weights: weightsOf(tiny.model) };
+    });
+    const distributed = await run({ lossScale: 'dynamic', coalesce: true, bucketSizeMb: -1 });
+    expect(distributed[0]!.warnings).to.deep.equal([`Check overflow, downscale loss scale to ${2 ** 15}`]);
+    expect(distributed[1]!.warnings).to.deep.equal([`rank 1: Check overflow, downscale loss scale to ${2 ** 15}`]);
+    expect(sameWeights(distributed[0]!.weights, distributed[1]!.weights)).to.equal(true);
+    const local = await run({ lossScale: 4, distributed: false });
+    expect(local[0]!.warnings).to.deep.equal([]);
+    expect(local[1]!.warnings).to.deep.equal(['rank 1: Check overflow, skip this step (static loss scale 4)']);
+    expect(sameWeights(local[0]!.weights, local[1]!.weights)).to.equal(false);
   });
 
   it('accumulates updates smaller than half a binary16 ulp in its fp32 masters', async () => {

@@ -161,7 +161,7 @@ describe('GradientCumulativeOptimizerHook', () => {
     expect(() => new GradientCumulativeOptimizerHook({ cumulativeIters: 1.5 })).to.throw('GradientCumulativeOptimizerHook.cumulativeIters: must be a positive integer; got 1.5');
     expect(() => new GradientCumulativeOptimizerHook({ cumulativeIters: '3' as unknown as number })).to.throw('GradientCumulativeOptimizerHook.cumulativeIters: must be a positive integer; got "3"');
     expect(() => new GradientCumulativeOptimizerHook({ cumulativeIter: 3 } as object)).to.throw(
-      "GradientCumulativeOptimizerHook: unknown option 'cumulativeIter' (did you mean 'cumulativeIters'?); allowed options: gradClip, detectAnomalousParams, cumulativeIters",
+      "GradientCumulativeOptimizerHook: unknown option 'cumulativeIter' (did you mean 'cumulativeIters'?); allowed options: gradClip, detectAnomalousParams, bucketSizeMb, cumulativeIters",
     );
   });
 

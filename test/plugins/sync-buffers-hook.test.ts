@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { TOKENS } from '../../src/core/di.js';
+import '../../src/hooks/index.js';
 import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
+import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
 import { DataLoader } from '../../src/runner/data/data-loader.js';
 import { Synthetic } from '../../src/runner/data/synthetic.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
@@ -88,6 +90,24 @@ describe('SyncBuffersHook', () => {
     expect(read(mean!)).to.deep.equal(Array.from(last.averaged[0]!));
     expect(read(variance!)).to.deep.equal(Array.from(last.averaged[1]!));
     expect(new Set(tensorsAfterIter).size).to.equal(1);
+  });
+
+  it('leaves two in-process ranks with the mean of their statistics, bitwise the same on both', async () => {
+    const ranks = await runOnLocalRanks(2, async (group) => {
+      const model = bnClassifier();
+      const runner = new EpochBasedRunner({ model, optimizer: new SGD(model.params(), { lr: 0.1 }), logger: new MemoryLogger(), maxEpochs: 1, processGroup: group });
+      // Each rank its own data, so each trains its own statistics.
+      const train = new DataLoader(new Synthetic({ numSamples: 12, inputShape: [4], numClasses: 3, seed: group.rank }), { batchSize: 4 });
+      let beforeSync: number[][] = [];
+      runner.addEventListener((e) => { if (e.stage === 'afterTrainIter' && e.innerIter === 2) beforeSync = modelBuffers(model).map(([, v]) => read(v)); });
+      runner.registerTrainingHooks({ optimizerConfig: {}, customHooksConfig: [{ type: 'SyncBuffersHook' }] });
+      await runner.run([train], [['train', 1]]);
+      return { beforeSync, after: modelBuffers(model).map(([, v]) => read(v)) };
+    });
+    expect(ranks[0]!.beforeSync).to.not.deep.equal(ranks[1]!.beforeSync);
+    expect(ranks[1]!.after).to.deep.equal(ranks[0]!.after);
+    const mean = ranks[0]!.beforeSync.map((b, k) => b.map((x, i) => Math.fround(Math.fround(x + ranks[1]!.beforeSync[k]![i]!) / 2)));
+    expect(ranks[0]!.after).to.deep.equal(mean);
   });
 
   it('changes only the buffers, never the parameters', async () => {

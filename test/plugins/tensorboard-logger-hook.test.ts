@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
-import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
+import { MemoryLogger } from '../../src/core/services.js';
+import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
 import { buildOptimizers } from '../../src/runner/optim/build-optimizer.js';
 import { MLPClassifier } from '../../src/runner/model/models.js';
@@ -125,11 +126,14 @@ describe('TensorboardLoggerHook', () => {
   it('writes nothing on ranks other than 0, and needs logDir or a work dir on rank 0', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const rank1: ProcessGroup = { ...singleProcessGroup, rank: 1, worldSize: 2, allReduceMean: async (v) => v, broadcast: async (v) => v };
-      const { runner, train } = tinyRunner({ workDir: dir, processGroup: rank1, maxEpochs: 1 });
-      runner.registerTrainingHooks({ optimizerConfig: {}, logConfig: { interval: 1, hooks: [{ type: 'TensorboardLoggerHook' }] } });
-      await runner.run([train], [['train', 1]]);
+      // Two in-process ranks; rank 1 alone gets the work dir, so that anything it wrote would show.
+      await runOnLocalRanks(2, async (processGroup) => {
+        const { runner, train } = tinyRunner({ workDir: processGroup.rank === 1 ? dir : undefined, processGroup, maxEpochs: 1 });
+        runner.registerTrainingHooks({ optimizerConfig: {}, logConfig: { interval: 1, hooks: [{ type: 'TensorboardLoggerHook', ...(processGroup.rank === 0 ? { logDir: path.join(dir, 'rank0') } : {}) }] } });
+        await runner.run([train], [['train', 1]]);
+      });
       expect(fs.existsSync(path.join(dir, 'tf_logs'))).to.equal(false);
+      expect(fs.readdirSync(path.join(dir, 'rank0'))).to.have.length(1);
 
       const noDir = tinyRunner({ maxEpochs: 1 });
       noDir.runner.registerTrainingHooks({ optimizerConfig: {}, logConfig: { hooks: [{ type: 'TensorboardLoggerHook' }] } });

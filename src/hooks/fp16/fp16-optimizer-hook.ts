@@ -17,12 +17,14 @@ export const Fp16OptimizerHookOptions = OptimizerHookOptions.extend({
    * scaleWindow, mode }` (mode default `'dynamic'`).
    */
   lossScale: LossScaleOption.optional(),
-  /** Average the binary16 gradients over the process group before the overflow check (when it has several ranks). Default true. */
+  /**
+   * Average the binary16 gradients over the process group before the overflow check (when it
+   * has several ranks), so every rank sees the same overflow and skips the same steps. Default
+   * true; false leaves each rank with its own gradients.
+   */
   distributed: z.boolean().optional(),
-  /** Accepted for MMCV configs; the all-reduce sends every gradient in one call, so there is no bucketing to tune. */
+  /** Average in flat buckets of `bucketSizeMb` (true, default) or one all-reduce per gradient (false). */
   coalesce: z.boolean().optional(),
-  /** Accepted for MMCV configs, like `coalesce`. */
-  bucketSizeMb: z.number().optional(),
 }).strict();
 export type Fp16OptimizerHookOptions = z.input<typeof Fp16OptimizerHookOptions>;
 
@@ -53,15 +55,17 @@ interface HostGrad {
 @RegisterHook()
 export class Fp16OptimizerHook extends OptimizerHook {
   readonly distributed: boolean;
+  readonly coalesce: boolean;
   readonly lossScaler: LossScaler;
   /** The model variables the optimizers step, each with its fp32 master value. */
   private masters: Array<{ variable: tf.Variable; master: tf.Variable }> = [];
 
   constructor(options: Fp16OptimizerHookOptions = {}) {
-    const { lossScale = 512, distributed = true, coalesce: _coalesce, bucketSizeMb: _bucketSizeMb, ...base } =
+    const { lossScale = 512, distributed = true, coalesce = true, ...base } =
       parseOptions(Fp16OptimizerHookOptions, options, 'Fp16OptimizerHook');
     super(base);
     this.distributed = distributed;
+    this.coalesce = coalesce;
     this.lossScaler = LossScaler.from(lossScale);
   }
 
@@ -115,9 +119,8 @@ export class Fp16OptimizerHook extends OptimizerHook {
   protected fp16Step(runner: BaseRunner, scaledGrads: ReadonlyMap<string, tf.Tensor>): HookResult {
     const grads: HostGrad[] = [...scaledGrads].map(([key, g]) => ({ key, shape: g.shape, values: roundFloat16Array(g.dataSync() as Float32Array) }));
     if (this.distributed && runner.worldSize > 1) {
-      return runner.processGroup.allReduceMean(grads.map((g) => g.values)).then((means) => {
-        this.applyScaledGrads(runner, grads.map((g, i) => ({ ...g, values: means[i]! })));
-      });
+      // Bucket size 0 puts every gradient in a bucket of its own.
+      return this.bucketsFor(runner, this.coalesce ? this.bucketSizeMb : 0).averageHost(grads).then(() => this.applyScaledGrads(runner, grads));
     }
     this.applyScaledGrads(runner, grads);
   }

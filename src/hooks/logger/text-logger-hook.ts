@@ -115,7 +115,8 @@ export class TextLoggerHook extends LoggerHook {
   }
 
   override afterRun(runner: LoggerRunner): void {
-    if (!this.outDir || !runner.workDir) return;
+    // Rank 0 wrote the logs, so it alone copies them.
+    if (!this.outDir || !runner.workDir || runner.rank !== 0) return;
     fs.mkdirSync(this.outDir, { recursive: true });
     for (const entry of fs.readdirSync(runner.workDir, { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || !this.outSuffix.some((s) => entry.name.endsWith(s))) continue;

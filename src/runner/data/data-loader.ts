@@ -20,6 +20,20 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Drop the last incomplete batch. */
   dropLast?: boolean;
+  /**
+   * Where the loader's order comes from; default an {@link EpochSampler} of the whole dataset
+   * (`shuffle`, `seed`). A {@link DistributedSampler} makes it one rank's shard.
+   */
+  sampler?: Sampler;
+}
+
+/** Decides which samples an epoch yields, in which order. */
+export interface Sampler {
+  /** Samples per epoch. */
+  readonly length: number;
+  setEpoch(epoch: number): void;
+  /** Sample indices of the current epoch. */
+  order(): Int32Array;
 }
 
 /**
@@ -27,7 +41,7 @@ export interface DataLoaderOptions {
  * IterBasedRunner's loader at each wrap-around) makes shuffles differ per epoch while staying
  * reproducible for a seed.
  */
-export class EpochSampler {
+export class EpochSampler implements Sampler {
   epoch = 0;
   constructor(readonly length: number, readonly shuffle: boolean, readonly seed: number) {}
 
@@ -47,22 +61,26 @@ export class EpochSampler {
 export class DataLoader implements Iterable<DataBatch> {
   readonly batchSize: number;
   readonly dropLast: boolean;
-  readonly sampler: EpochSampler;
+  readonly sampler: Sampler;
 
   constructor(readonly dataset: ArrayDataset, options: DataLoaderOptions = {}) {
     const { batchSize = 32, shuffle = false, seed = 0, dropLast = false } = options;
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ConfigError('batchSize', `must be a positive integer; got ${batchSize}`);
-    if (dropLast && dataset.length < batchSize) {
-      throw new ConfigError('dropLast', `with batchSize ${batchSize} the dataset of ${dataset.length} samples yields no batch`);
+    const sampler = options.sampler ?? new EpochSampler(dataset.length, shuffle, seed);
+    if (dropLast && sampler.length < batchSize) {
+      throw new ConfigError('dropLast', options.sampler
+        ? `with batchSize ${batchSize} the sampler's ${sampler.length} samples yield no batch`
+        : `with batchSize ${batchSize} the dataset of ${dataset.length} samples yields no batch`);
     }
     this.batchSize = batchSize;
     this.dropLast = dropLast;
-    this.sampler = new EpochSampler(dataset.length, shuffle, seed);
+    this.sampler = sampler;
   }
 
   /** Number of batches per epoch. */
   get length(): number {
-    return this.dropLast ? Math.floor(this.dataset.length / this.batchSize) : Math.ceil(this.dataset.length / this.batchSize);
+    const n = this.sampler.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   *[Symbol.iterator](): Iterator<DataBatch> {

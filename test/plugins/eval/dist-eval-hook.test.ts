@@ -1,9 +1,19 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { ConfigError } from '../../../src/core/errors.js';
-import { singleProcessGroup, type ProcessGroup } from '../../../src/core/services.js';
+import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../../src/core/services.js';
 import type { StageEvent } from '../../../src/core/stage-event.js';
+import { runOnLocalRanks } from '../../../src/dist/local-process-groups.js';
+import { DataLoader } from '../../../src/runner/data/data-loader.js';
+import { sliceDataset } from '../../../src/runner/data/dataset.js';
+import { DistributedSampler } from '../../../src/runner/data/distributed-sampler.js';
+import { Synthetic } from '../../../src/runner/data/synthetic.js';
+import { EpochBasedRunner } from '../../../src/runner/epoch-based-runner.js';
 import { Classifier } from '../../../src/runner/model/classifier.js';
+import { MLPClassifier } from '../../../src/runner/model/models.js';
 import { SGD } from '../../../src/runner/optim/sgd.js';
 import { DistEvalHook } from '../../../plugins/eval/dist-eval-hook.js';
 import { EvalHook } from '../../../plugins/eval/eval-hook.js';
@@ -18,28 +28,9 @@ function bnClassifier(): Classifier {
   return new Classifier(net);
 }
 
-/**
- * Rank `rank` of a two-process group, in one process: the broadcast returns what rank 0 would
- * send (every value 7).
- */
-function rankOf(rank: number): ProcessGroup & { broadcasts: number } {
-  const group = {
-    ...singleProcessGroup,
-    rank,
-    worldSize: 2,
-    broadcasts: 0,
-    allReduceMean: async (values: Float32Array[]) => values,
-    broadcast: async (values: Float32Array[]) => {
-      group.broadcasts++;
-      return rank === 0 ? values : values.map((v) => new Float32Array(v.length).fill(7));
-    },
-  };
-  return group;
-}
-
-async function evalRun(hookFrom: (val: ReturnType<typeof tinyRunner>['val']) => Record<string, unknown>, group?: ProcessGroup) {
+async function evalRun(hookFrom: (val: ReturnType<typeof tinyRunner>['val']) => Record<string, unknown>, group?: ProcessGroup, seed = 0) {
   const model = bnClassifier();
-  const t = tinyRunner({ model, optimizer: new SGD(model.params(), { lr: 0.1 }), ...(group ? { processGroup: group } : {}) });
+  const t = tinyRunner({ model, seed, optimizer: new SGD(model.params(), { lr: 0.1 }), ...(group ? { processGroup: group } : {}) });
   const events: StageEvent[] = [];
   t.runner.events$.subscribe((e) => events.push(e));
   t.runner.registerTrainingHooks({ optimizerConfig: {}, customHooksConfig: [{ priority: 'LOW', ...hookFrom(t.val) }] });
@@ -69,22 +60,59 @@ describe('DistEvalHook', () => {
     expect(dist.metrics).to.deep.equal(plain.metrics);
   });
 
-  it("on rank 1: takes rank 0's buffers before each evaluation and leaves evaluating to rank 0", async () => {
-    const group = rankOf(1);
-    const { metrics, buffers, runner } = await evalRun((val) => ({ type: 'DistEvalHook', dataloader: val }), group);
-    expect(group.broadcasts).to.equal(2);
-    expect(metrics).to.deep.equal([]);
-    expect(buffers).to.deep.equal([Array(8).fill(7), Array(8).fill(7)]);
-    expect(runner.logBuffer.output.has('evalIterNum')).to.equal(false);
+  it("with several ranks: every rank takes rank 0's buffers before evaluating (broadcastBnBuffer), unless told not to", async () => {
+    for (const broadcastBnBuffer of [true, false]) {
+      const ranks = await runOnLocalRanks(2, (group) => evalRun((val) => ({ type: 'DistEvalHook', dataloader: val, broadcastBnBuffer }), group, group.rank));
+      // Each rank trained its batch-norm statistics on its own data (seeded by rank here).
+      expect(ranks[1]!.buffers).to.deep.equal(broadcastBnBuffer ? ranks[0]!.buffers : ranks[1]!.buffers);
+      if (!broadcastBnBuffer) expect(ranks[1]!.buffers).to.not.deep.equal(ranks[0]!.buffers);
+      // The val loader is not sharded: rank 0 evaluates it whole, says so once, and every rank gets the metrics.
+      expect(ranks[0]!.metrics).to.have.length(2);
+      expect(ranks[1]!.metrics).to.deep.equal(ranks[0]!.metrics);
+      expect(ranks[0]!.logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).to.deep.equal([
+        'DistEvalHook: the val loader is not sharded across ranks (no DistributedSampler), so rank 0 evaluates all of it',
+      ]);
+    }
   });
 
-  it('on rank 0: broadcasts, then evaluates; broadcastBnBuffer false skips the broadcast', async () => {
-    const zero = rankOf(0);
-    expect((await evalRun((val) => ({ type: 'DistEvalHook', dataloader: val }), zero)).metrics).to.have.length(2);
-    expect(zero.broadcasts).to.equal(2);
-    const quiet = rankOf(1);
-    const run = await evalRun((val) => ({ type: 'DistEvalHook', dataloader: val, broadcastBnBuffer: false }), quiet);
-    expect(quiet.broadcasts).to.equal(0);
-    expect(run.buffers[0]).to.not.deep.equal(Array(8).fill(7));
+  it('with several ranks: each evaluates its shard, rank 0 merges them in dataset order and computes the metrics every rank gets; rank 0 alone saves the best', async () => {
+    const single = await shardedEval(singleProcessGroup, 'EvalHook');
+    const ranks = await runOnLocalRanks(2, (group) => shardedEval(group, 'DistEvalHook'));
+    try {
+      expect(single.metrics).to.have.length(3);
+      expect(ranks[1]!.metrics).to.deep.equal(ranks[0]!.metrics);
+      ranks[0]!.metrics.forEach((m, i) => {
+        expect(m.accuracy).to.equal(single.metrics[i]!.accuracy);
+        expect(m.loss).to.be.closeTo(single.metrics[i]!.loss!, 1e-5);
+      });
+      expect(ranks[1]!.hook.bestScore).to.equal(ranks[0]!.hook.bestScore);
+      expect(ranks[0]!.files.filter((f) => f.startsWith('best_'))).to.deep.equal(single.files.filter((f) => f.startsWith('best_')));
+      expect(ranks[0]!.files.some((f) => f.startsWith('best_accuracy_epoch_'))).to.equal(true);
+      expect(ranks[1]!.files).to.deep.equal([]);
+    } finally {
+      [single, ...ranks].forEach((r) => fs.rmSync(r.workDir, { recursive: true, force: true }));
+    }
   });
 });
+
+/**
+ * Trains an MLP on 24 samples (8 a step in all) for 3 epochs and evaluates 7 val samples after
+ * each with saveBest; with several ranks, both loaders are sharded with a DistributedSampler.
+ */
+async function shardedEval(group: ProcessGroup, type: 'EvalHook' | 'DistEvalHook') {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-disteval-'));
+  const model = MLPClassifier({ inputShape: [4], hiddenUnits: [8], numClasses: 3, seed: 0 });
+  const all = new Synthetic({ numSamples: 31, inputShape: [4], numClasses: 3, seed: 1, separation: 1 });
+  const [train, val] = [sliceDataset(all, 0, 24), sliceDataset(all, 24, 31)];
+  const shard = (length: number, shuffle: boolean) => (group.worldSize > 1 ? new DistributedSampler(length, { rank: group.rank, worldSize: group.worldSize, shuffle, seed: 0 }) : undefined);
+  const trainLoader = new DataLoader(train, { batchSize: 8 / group.worldSize, shuffle: true, sampler: shard(24, true) });
+  const valLoader = new DataLoader(val, { batchSize: 2, sampler: shard(7, false) });
+  const runner = new EpochBasedRunner({ model, optimizer: new SGD(model.params(), { lr: 0.3 }), logger: new MemoryLogger(), workDir, processGroup: group, maxEpochs: 3 });
+  runner.registerTrainingHooks({ optimizerConfig: {}, customHooksConfig: [{ type, dataloader: valLoader, saveBest: 'accuracy', priority: 'LOW' }] });
+  const events: StageEvent[] = [];
+  runner.events$.subscribe((e) => events.push(e));
+  await runner.run([trainLoader], [['train', 1]]);
+  const metrics = events.filter((e) => e.payload?.metrics).map((e) => e.payload!.metrics as Record<string, number>);
+  const hook = runner.hooks.find((h) => h instanceof EvalHook) as EvalHook;
+  return { metrics, hook, workDir, files: fs.readdirSync(workDir).sort() };
+}

@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ProcessGroup } from '../../core/services.js';
+
+/** PyTorch DistributedDataParallel's default bucket cap (`bucket_cap_mb=25`). */
+export const DEFAULT_BUCKET_SIZE_MB = 25;
+
+/** One coalesced bucket: consecutive gradients laid out in one flat array, allocated once. */
+interface Bucket {
+  keys: string[];
+  sizes: number[];
+  flat: Float32Array;
+}
+
+/** A gradient read back to the host: its values are averaged in place. */
+export interface HostGradient {
+  key: string;
+  values: Float32Array;
+}
+
+/**
+ * Averages gradients across the ranks of a process group the way PyTorch DDP does: the
+ * gradients, in the order given (the model's parameter order, the same on every rank), are
+ * packed into flat float32 buckets of at most `bucketSizeMb` megabytes (a larger gradient gets
+ * a bucket of its own; `-1`: one bucket for all), and each bucket is averaged with one
+ * all-reduce. The buckets are allocated once per set of gradient shapes and reused, because
+ * memory touched for the first time is slow and MPI registers it.
+ */
+export class GradientBuckets {
+  private buckets: Bucket[] = [];
+  private layoutKey = '';
+
+  /** `bucketSizeMb`: the cap in MB (1 MB = 2^20 bytes); -1: no cap. */
+  constructor(readonly group: ProcessGroup, readonly bucketSizeMb = DEFAULT_BUCKET_SIZE_MB) {
+    if (!(bucketSizeMb === -1 || (Number.isFinite(bucketSizeMb) && bucketSizeMb >= 0))) {
+      throw new RangeError(`bucketSizeMb must be -1 (one bucket) or a number >= 0; got ${bucketSizeMb}`);
+    }
+  }
+
+  /** The current bucket layout: the gradient keys of each bucket (for tests and diagnostics). */
+  get layout(): string[][] {
+    return this.buckets.map((b) => [...b.keys]);
+  }
+
+  /**
+   * Replaces every tensor of `grads` by its average over the ranks (the old tensors are
+   * disposed, the new ones belong to the map like the old ones did).
+   */
+  async averageTensors(grads: Map<string, tf.Tensor>): Promise<void> {
+    const entries = [...grads];
+    this.prepare(entries.map(([key, g]) => [key, g.size]));
+    // wasm copies a new tensor's values into its heap at once; the cpu and tensorflow backends
+    // keep the array (tensorflow until first use), and the bucket is overwritten next step.
+    const copy = tf.getBackend() !== 'wasm';
+    let at = 0;
+    for (const bucket of this.buckets) {
+      const members = entries.slice(at, at + bucket.keys.length);
+      at += bucket.keys.length;
+      // One read per gradient: on wasm, concatenating on the device first costs more than it saves.
+      let offset = 0;
+      for (const [, g] of members) {
+        bucket.flat.set(g.dataSync() as Float32Array, offset);
+        offset += g.size;
+      }
+      await this.group.allReduce([bucket.flat], 'mean');
+      offset = 0;
+      for (const [key, old] of members) {
+        const values = bucket.flat.subarray(offset, offset + old.size);
+        offset += old.size;
+        grads.set(key, tf.tensor(copy ? values.slice() : values, old.shape, 'float32'));
+        old.dispose();
+      }
+    }
+  }
+
+  /** Averages host gradients in place (the fp16 hook's binary16 values). */
+  async averageHost(grads: HostGradient[]): Promise<void> {
+    this.prepare(grads.map(({ key, values }) => [key, values.length]));
+    let at = 0;
+    for (const bucket of this.buckets) {
+      const members = grads.slice(at, at + bucket.keys.length);
+      at += bucket.keys.length;
+      let offset = 0;
+      for (const { values } of members) { bucket.flat.set(values, offset); offset += values.length; }
+      await this.group.allReduce([bucket.flat], 'mean');
+      offset = 0;
+      for (const { values } of members) { values.set(bucket.flat.subarray(offset, offset + values.length)); offset += values.length; }
+    }
+  }
+
+  /** Lays out the buckets for these (key, size) pairs, unless the current layout already fits. */
+  private prepare(entries: Array<[string, number]>): void {
+    const key = entries.map(([k, n]) => `${k}:${n}`).join('|');
+    if (key === this.layoutKey) return;
+    const capBytes = this.bucketSizeMb === -1 ? Infinity : this.bucketSizeMb * 2 ** 20;
+    const buckets: Array<{ keys: string[]; sizes: number[] }> = [];
+    let bytes = 0;
+    for (const [k, n] of entries) {
+      const last = buckets.at(-1);
+      if (!last || bytes + 4 * n > capBytes) {
+        buckets.push({ keys: [k], sizes: [n] });
+        bytes = 4 * n;
+      } else {
+        last.keys.push(k);
+        last.sizes.push(n);
+        bytes += 4 * n;
+      }
+    }
+    this.buckets = buckets.map((b) => ({ ...b, flat: new Float32Array(b.sizes.reduce((a, c) => a + c, 0)) }));
+    this.layoutKey = key;
+  }
+}

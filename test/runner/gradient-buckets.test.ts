@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import type { ProcessGroup } from '../../src/core/services.js';
+import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
+import { GradientBuckets } from '../../src/runner/optim/gradient-buckets.js';
+
+/** Gradients of 5, 3, 300 and 2 floats, rank-dependent values. */
+function gradients(rank: number): Map<string, tf.Tensor> {
+  return new Map<string, tf.Tensor>([
+    ['a', tf.fill([5], rank + 1)],
+    ['b', tf.fill([3, 1], 10 * rank)],
+    ['c', tf.tidy(() => tf.range(0, 300).reshape([10, 30]).mul(rank))],
+    ['d', tf.tensor1d([rank, -rank])],
+  ]);
+}
+
+/** A group that records the buffer passed to every allReduce. */
+function recording(group: ProcessGroup, seen: Float32Array[][]): ProcessGroup {
+  return { ...group, allReduce: (values, op) => { seen.push(values); return group.allReduce(values, op); } };
+}
+
+describe('GradientBuckets', () => {
+  it('packs gradients in order into buckets of at most bucketSizeMb, a larger one alone, and averages each with one all-reduce', async () => {
+    // 40 bytes = 10 floats: [a 5, b 3], [c 300] alone, [d 2].
+    const results = await runOnLocalRanks(2, async (group) => {
+      const seen: Float32Array[][] = [];
+      const buckets = new GradientBuckets(recording(group, seen), 40 / 2 ** 20);
+      const grads = gradients(group.rank);
+      await buckets.averageTensors(grads);
+      const out = Object.fromEntries([...grads].map(([k, g]) => [k, { shape: g.shape, values: Array.from(g.dataSync()) }]));
+      grads.forEach((g) => g.dispose());
+      return { layout: buckets.layout, calls: seen.map((c) => c.map((v) => v.length)), out };
+    });
+    expect(results[0]!.layout).to.deep.equal([['a', 'b'], ['c'], ['d']]);
+    expect(results[0]!.calls).to.deep.equal([[8], [300], [2]]);
+    expect(results[1]!.out).to.deep.equal(results[0]!.out);
+    expect(results[0]!.out.a).to.deep.equal({ shape: [5], values: Array(5).fill(1.5) });
+    expect(results[0]!.out.b).to.deep.equal({ shape: [3, 1], values: Array(3).fill(5) });
+    expect(results[0]!.out.c!.shape).to.deep.equal([10, 30]);
+    expect(results[0]!.out.c!.values.slice(0, 3)).to.deep.equal([0, 0.5, 1]);
+    expect(results[0]!.out.d).to.deep.equal({ shape: [2], values: [0.5, -0.5] });
+  });
+
+  it('allocates its buckets once and reuses them step after step, with no tensor left behind; -1 makes one bucket', async () => {
+    // Both ranks share this process's tensors: counted before and after them all.
+    const before = tf.memory().numTensors;
+    await runOnLocalRanks(2, async (group) => {
+      const seen: Float32Array[][] = [];
+      const buckets = new GradientBuckets(recording(group, seen), -1);
+      for (let step = 0; step < 3; step++) {
+        const grads = gradients(group.rank);
+        await buckets.averageTensors(grads);
+        grads.forEach((g) => g.dispose());
+      }
+      expect(buckets.layout).to.deep.equal([['a', 'b', 'c', 'd']]);
+      expect(seen).to.have.length(3);
+      expect(seen[1]![0]).to.equal(seen[0]![0]);
+      expect(seen[2]![0]).to.equal(seen[0]![0]);
+    });
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('averages host gradients in place (the fp16 path), Infinity included', async () => {
+    const results = await runOnLocalRanks(2, async (group) => {
+      const grads = [{ key: 'a', values: new Float32Array([group.rank, 2]) }, { key: 'b', values: new Float32Array([group.rank === 1 ? Infinity : 0]) }];
+      await new GradientBuckets(group).averageHost(grads);
+      return grads.map((g) => Array.from(g.values));
+    });
+    expect(results).to.deep.equal([[[0.5, 2], [Infinity]], [[0.5, 2], [Infinity]]]);
+  });
+
+  it('rejects a bad bucket size', () => {
+    expect(() => new GradientBuckets({} as ProcessGroup, -2)).to.throw(RangeError, 'bucketSizeMb must be -1 (one bucket) or a number >= 0; got -2');
+  });
+});
