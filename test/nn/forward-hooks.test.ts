@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { constantInit } from '../../src/nn/initializers.js';
 import { registerForwardHook, registerForwardPreHook, type LayerKwargs } from '../../src/nn/forward-hooks.js';

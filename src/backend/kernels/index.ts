@@ -14,7 +14,7 @@
  * paths: the transposed matmuls of every dense layer's backward pass (batch-mat-mul.ts) and
  * `Conv2DBackpropInput` (conv2d-backprop-input.ts).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';

@@ -8,7 +8,7 @@
  * with tanh/linear activations before a max pool get wrong gradients. This JS version follows
  * the cpu backend: the first strict maximum of each window receives the gradient.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { allocF32, assertShape, heapF32, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend } from './util.js';
 
 interface Attrs {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { hookName } from '../../core/dispatcher.js';
 import type { RunState } from '../../core/run-state.js';
 import type { EventStage } from '../../core/stages.js';
