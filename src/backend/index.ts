@@ -5,8 +5,8 @@
  * wasm backend is activated, so conv, depthwise/separable conv and embedding layers can train on
  * wasm. Import it (rather than select-backend.js directly) wherever the backend is chosen.
  */
-import { onBackendActivated } from './select-backend.js';
-import { registerWasmTrainingKernels } from './kernels/index.js';
+import { onBackendActivated, type BackendChoice } from './select-backend.js';
+import { nativeBlasStatus, registerWasmTrainingKernels } from './kernels/index.js';
 
 export * from './select-backend.js';
 export * from './kernels/index.js';
@@ -16,3 +16,16 @@ export * from './kernels/index.js';
 void onBackendActivated((backend) => {
   if (backend === 'wasm') registerWasmTrainingKernels();
 });
+
+/**
+ * The active backend for logs, e.g. `wasm + native BLAS (OpenBLAS, 1 thread)` or
+ * `wasm (native BLAS off: ...)`, plus the backends skipped on the way.
+ */
+export function describeBackend(choice: BackendChoice): string {
+  let text: string = choice.active;
+  if (choice.active === 'wasm') {
+    const blas = nativeBlasStatus();
+    text += blas.active ? ` + native BLAS (${blas.library}, ${blas.threads} thread${blas.threads === 1 ? '' : 's'})` : ` (native BLAS off: ${blas.reason})`;
+  }
+  return choice.fallbacks.length ? `${text} (skipped: ${choice.fallbacks.join('; ')})` : text;
+}

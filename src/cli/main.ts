@@ -35,6 +35,8 @@ program.command('train')
   .option('--profile-hooks', 'time every hook call and print a table at the end')
   .option('--no-journal', 'do not write events.jsonl')
   .option('--no-progress', 'no progress bar')
+  .option('--dashboard', 'serve the dashboard of this run while it trains (see hookflow dashboard)')
+  .option('--port <n>', 'dashboard port with --dashboard (0 picks a free one)')
   .action(async (config: string, opts) => (await import('./train-command.js')).trainCommand(config, opts));
 
 // --- hooks
@@ -61,5 +63,31 @@ program.command('replay')
   .option('--work-dir <dir>', 'where the hooks write (default: <journal dir>/replay)')
   .option('--skip-invalid', 'salvage a damaged journal: skip malformed lines (each reported) instead of failing')
   .action(async (journal: string, opts) => (await import('./replay-command.js')).replayCommand(journal, opts));
+
+// --- seeing runs: plot, analyze-logs, dashboard (src/view) ---
+program.command('plot')
+  .description("plot scalar curves of runs (MMCV's analyze_logs plot_curve) to SVG or PNG")
+  .argument('<runs...>', 'work dirs or .log.json files')
+  .option('--keys <k1,k2>', 'scalars to plot (default: loss in train mode, every metric in val mode)')
+  .option('--mode <mode>', 'train or val', 'train')
+  .option('--x <axis>', 'iter or epoch (default: iter in train mode, epoch in val mode)')
+  .option('--legend <a,b>', 'curve names: one per run or one per curve')
+  .option('--title <title>', 'chart title')
+  .option('--out <file>', 'output file, .svg or .png', 'curve.svg')
+  .action(async (runs: string[], opts) => (await import('../view/plot-command.js')).plotCommand(runs, opts));
+
+program.command('analyze-logs')
+  .description("MMCV's analyze_logs: cal-train-time (slowest, fastest and average epoch time)")
+  .argument('<task>', 'cal-train-time')
+  .argument('<logs...>', 'work dirs or .log.json files')
+  .option('--include-outliers', "count each epoch's first iteration too")
+  .action(async (task: string, logs: string[], opts: { includeOutliers?: boolean }) => (await import('../view/analyze-logs-command.js')).analyzeLogsCommand(task, logs, opts));
+
+program.command('dashboard')
+  .description('serve a read-only web page with live curves and state of runs')
+  .argument('<workDirs...>', 'work dirs of runs (finished or training)')
+  .option('--port <n>', 'port (0 picks a free one)', '6066')
+  .option('--host <host>', 'interface to bind', '127.0.0.1')
+  .action(async (workDirs: string[], opts) => { await (await import('../view/dashboard-command.js')).dashboardCommand(workDirs, opts); });
 
 program.parseAsync(process.argv).catch(exitWithError);

@@ -6,10 +6,14 @@ import { WorkDirLock } from '../runner/work-dir-lock.js';
 import { ProgressBarHook, wantsProgressBar } from './progress-bar-hook.js';
 import { guardRun } from './process-guard.js';
 import { resolveConfig, type ConfigFlags } from './resolve-config.js';
+import type { Dashboard } from '../view/dashboard-server.js';
 
 /** Options of `hookflow train`. */
 export interface TrainCommandOptions extends ConfigFlags {
   progress?: boolean;
+  /** Serve the dashboard for the run while it trains, on `port`. */
+  dashboard?: boolean;
+  port?: string;
 }
 
 /** `hookflow train CONFIG`: build everything from the config, then run the workflow. */
@@ -22,14 +26,19 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   process.once('exit', release);
   const wanted = wantsProgressBar({ progress: opts.progress, isTTY: process.stdout.isTTY === true, env: process.env });
   const progress = wanted ? new ProgressBarHook() : undefined;
+  let dashboard: Dashboard | undefined;
   try {
     const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger });
     const { runner, dataLoaders, workflow } = built;
     if (progress && runner.rank === 0) runner.registerHook(progress, Priority.LOWEST);
+    if (opts.dashboard && runner.workDir && runner.rank === 0) {
+      dashboard = await (await import('../view/dashboard-command.js')).dashboardCommand([runner.workDir], { port: opts.port }, true);
+    }
     const done = guardRun(runner);
     await runner.run(dataLoaders, workflow);
     done();
   } finally {
+    await dashboard?.close();
     progress?.stop();
     release();
     process.off('exit', release);

@@ -2,10 +2,11 @@
 import '../runner/data/mnist.js';
 import '../runner/data/synthetic.js';
 import '../hooks/index.js';
-import { selectBackend, type BackendChoice } from '../backend/index.js';
+import { describeBackend, selectBackend, type BackendChoice } from '../backend/index.js';
 import { ConfigError } from '../core/errors.js';
 import { attachJournal } from '../core/journal/journal-writer.js';
 import { attachProfiler } from '../core/profiler.js';
+import { attachRunInfo } from '../view/run-info.js';
 import { TOKENS } from '../core/di.js';
 import { singleProcessGroup, type Logger, type ProcessGroup } from '../core/services.js';
 import type { BaseRunner, RunnerLoader, Workflow } from '../runner/base-runner.js';
@@ -127,7 +128,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   const { type, ...limits } = config.runner;
   const runner = RUNNERS.build({ type, ...limits, model, optimizer, workDir: config.workDir ?? null, logger: options.logger, processGroup: group,
     meta: { config: raw, seed, ...(config.expName ? { expName: config.expName } : {}) } });
-  runner.logger.info(`Backend: ${backend.active}${backend.fallbacks.length ? ` (skipped: ${backend.fallbacks.join('; ')})` : ''}`);
+  runner.logger.info(`Backend: ${describeBackend(backend)}`);
   if (valLoader) runner.container.bind(TOKENS.ValDataLoader).toConstantValue(valLoader);
 
   runner.registerTrainingHooks({
@@ -146,7 +147,8 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   await restoreFromCheckpoint(runner, config);
   // Rank 0 alone writes the journal, as every other file of the work dir.
   if (config.journal !== false && runner.workDir && runner.rank === 0) attachJournal(runner);
-  if (config.profileHooks) attachProfiler(runner, { printTable: true, warnShare: 0.5 });
+  const profiler = config.profileHooks ? attachProfiler(runner, { printTable: true, warnShare: 0.5 }) : undefined;
+  if (config.journal !== false && runner.rank === 0) attachRunInfo(runner, profiler);
 
   const workflow = (config.workflow ?? [['train', 1]]) as Workflow;
   const dataLoaders = workflow.map(([mode]) => (mode === 'train' ? trainLoader : valLoader!));

@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as tf from '../../src/backend/tfjs.js';
 import {
-  conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, registerWasmTrainingKernels,
-  WASM_TRAINING_KERNELS,
+  blasThreadCount, conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
+  hasNativeMatMul, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,
 } from '../../src/backend/index.js';
 import { seeded } from '../helpers/seeded.js';
 
@@ -329,6 +329,144 @@ describe('wasm training kernels', function () {
         }), { numRuns: RUNS });
       });
     }
+
+    describe(`native BLAS matmuls (native/blas)${nativeBlasStatus().active ? '' : `: skipped, ${(nativeBlasStatus() as { reason: string }).reason}`}`, function () {
+      before(function () {
+        if (!nativeBlasStatus().active) this.skip();
+      });
+
+      it('are the registered wasm BatchMatMul and _FusedMatMul', function () {
+        for (const kernel of ['BatchMatMul', '_FusedMatMul']) expect(hasNativeMatMul(tf.getKernel(kernel, 'wasm')!), kernel).to.equal(true);
+      });
+
+      for (const kernel of ['BatchMatMul', '_FusedMatMul']) {
+        it(`${kernel}: equal to the cpu backend within 1e-5 for layer-sized shapes, transposes, broadcast batches${kernel === 'BatchMatMul' ? '' : ', biases and activations'}`, function () {
+          const arb = fc.record({
+            m: fc.integer({ min: 1, max: 70 }), k: fc.integer({ min: 1, max: 300 }), n: fc.integer({ min: 1, max: 70 }),
+            // [a batch dims, b batch dims]: none, equal, one side broadcast, both broadcast (wasm fallback)
+            batches: fc.constantFrom<[number[], number[]]>([[], []], [[1], [1]], [[3], [3]], [[1], [3]], [[3], [1]], [[2, 3], [2, 3]], [[2, 1], [1, 3]]),
+            transposeA: fc.boolean(), transposeB: fc.boolean(), seed: fc.integer(),
+            bias: fc.constantFrom('none', 'row', 'scalar'),
+            activation: fc.constantFrom('linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'),
+          });
+          fc.assert(fc.property(arb, ({ m, k, n, batches: [batchA, batchB], transposeA, transposeB, seed, bias, activation }) => {
+            // wasm's own _FusedMatMul reads out of bounds on rank 2 (tfjs's op always sends rank 3).
+            fc.pre(kernel === 'BatchMatMul' || (batchA.length > 0 && batchB.length > 0));
+            // prelu stays on plain wasm, whose prelu with a scalar bias differs from cpu (not native code).
+            fc.pre(!(activation === 'prelu' && bias === 'scalar'));
+            // Fused products whose operands both broadcast fail on plain wasm and on cpu alike.
+            fc.pre(kernel === 'BatchMatMul' || size(batchA) === size(batchB) || size(batchA) === 1 || size(batchB) === 1 || (bias === 'none' && activation === 'linear'));
+            const aShape = [...batchA, ...(transposeA ? [k, m] : [m, k])];
+            const bShape = [...batchB, ...(transposeB ? [n, k] : [k, n])];
+            const inputs: Record<string, Arr> = {
+              a: { values: seeded(size(aShape), seed), shape: aShape },
+              b: { values: seeded(size(bShape), seed + 1), shape: bShape },
+            };
+            const attrs: Record<string, unknown> = { transposeA, transposeB };
+            if (kernel === '_FusedMatMul') {
+              const biasShape = { none: undefined, row: [n], scalar: [1] }[bias];
+              if (biasShape) inputs.bias = { values: seeded(size(biasShape), seed + 2), shape: biasShape };
+              if (activation === 'prelu') inputs.preluActivationWeights = { values: seeded(n, seed + 3), shape: [n] };
+              Object.assign(attrs, { activation, leakyreluAlpha: 0.3 });
+            }
+            const context = { aShape, bShape, transposeA, transposeB, bias, activation };
+            const actual = runKernel('wasm', kernel, inputs, attrs);
+            const expected = runKernel('cpu', kernel, inputs, attrs);
+            expect(actual.shape, `shape for ${JSON.stringify(context)}`).to.deep.equal(expected.shape);
+            expect(relError(actual.values, expected.values), `rel. error for ${JSON.stringify(context)}`).to.be.at.most(1e-5);
+          }), { numRuns: RUNS });
+        });
+      }
+
+      it('trains a dense model to the same weights as the cpu backend (gradients through the native kernels)', async function () {
+        const train = async (backend: 'cpu' | 'wasm') => {
+          const previous = tf.getBackend();
+          tf.setBackend(backend);
+          try {
+            return tf.tidy(() => {
+              const x = tf.tensor2d(seeded(32 * 20, 7), [32, 20]);
+              const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 32 }, (_, i) => i % 5), 'int32'), 5);
+              const w1 = tf.variable(tf.tensor2d(seeded(20 * 16, 8), [20, 16]));
+              const b1 = tf.variable(tf.tensor1d(seeded(16, 9)));
+              const w2 = tf.variable(tf.tensor2d(seeded(16 * 5, 10), [16, 5]));
+              const opt = tf.train.sgd(0.1);
+              for (let step = 0; step < 5; step++) {
+                opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.fused.matMul({ a: x, b: w1, bias: b1, activation: 'relu' }), w2)) as tf.Scalar);
+              }
+              const out = [w1, b1, w2].map((v) => v.dataSync().slice());
+              [w1, b1, w2].forEach((v) => v.dispose());
+              opt.dispose();
+              return out;
+            });
+          } finally {
+            tf.setBackend(previous);
+          }
+        };
+        const [cpu, wasm] = [await train('cpu'), await train('wasm')];
+        wasm.forEach((values, i) => expect(relError(values, cpu[i]!), `weight ${i}`).to.be.at.most(1e-5));
+      });
+    });
+
+    it('HookflowSgdUpdate (fused SGD step) equals the step on plain arrays, on wasm (native or not) and cpu', async function () {
+      const arb = fc.record({
+        n: fc.integer({ min: 1, max: 300 }), seed: fc.integer(), withBuffer: fc.boolean(), nesterov: fc.boolean(),
+        lr: fc.double({ min: 0, max: 1, noNaN: true }), momentum: fc.constantFrom(0, 0.5, 0.9),
+        dampening: fc.constantFrom(0, 0.1), weightDecay: fc.constantFrom(0, 1e-4, 0.1),
+      });
+      for (const backend of ['wasm', 'cpu'] as const) {
+        fc.assert(fc.property(arb, ({ n, seed, withBuffer, nesterov, lr, momentum, dampening, weightDecay }) => {
+          const h = { lr, momentum, dampening, weightDecay, nesterov };
+          const [p, g, b] = [seeded(n, seed), seeded(n, seed + 1), seeded(n, seed + 2)];
+          const expectedParam = new Float32Array(n);
+          const expectedBuffer = momentum !== 0 ? new Float32Array(n) : null;
+          sgdUpdateValues(p, g, momentum !== 0 && withBuffer ? b : null, expectedParam, expectedBuffer, h);
+          const previous = tf.getBackend();
+          tf.setBackend(backend);
+          try {
+            const start = tf.memory().numTensors;
+            tf.tidy(() => {
+              const out = sgdUpdate(tf.tensor1d(p), tf.tensor1d(g), momentum !== 0 && withBuffer ? tf.tensor1d(b) : undefined, h)!;
+              expect(relError(out.param.dataSync(), expectedParam), 'param').to.be.at.most(1e-6);
+              if (expectedBuffer) expect(relError(out.buffer!.dataSync(), expectedBuffer), 'buffer').to.be.at.most(1e-6);
+              else expect(out.buffer).to.equal(undefined);
+            });
+            expect(tf.memory().numTensors).to.equal(start);
+          } finally {
+            tf.setBackend(previous);
+          }
+        }), { numRuns: RUNS });
+      }
+    });
+
+    it('nativeSumOfSquares equals the sum of squares of every element (undefined without native/blas)', function () {
+      const tensors = [tf.tensor1d(seeded(1000, 1)), tf.tensor2d(seeded(12, 2), [3, 4]), tf.scalar(3)];
+      const expected = tensors.reduce((sum, t) => sum + Array.from(t.dataSync()).reduce((a, v) => a + v * v, 0), 0);
+      const actual = nativeSumOfSquares(tensors);
+      if (nativeBlasStatus().active) expect(Math.abs(actual! - expected) / expected).to.be.at.most(1e-6);
+      else expect(actual).to.equal(undefined);
+      tf.tidy(() => {
+        expect(nativeSumOfSquares([tf.tensor1d([1], 'int32')])).to.equal(undefined);
+      });
+      tensors.forEach((t) => t.dispose());
+    });
+
+    describe('native BLAS settings', function () {
+      it('HOOKFLOW_BLAS_THREADS sets the thread count; one thread by default and under MPI; bad values are named', function () {
+        expect(blasThreadCount({})).to.equal(1);
+        expect(blasThreadCount({ OMPI_COMM_WORLD_SIZE: '2' })).to.equal(1);
+        expect(blasThreadCount({ HOOKFLOW_BLAS_THREADS: '2', OMPI_COMM_WORLD_SIZE: '2' })).to.equal(2);
+        expect(() => blasThreadCount({ HOOKFLOW_BLAS_THREADS: 'two' })).to.throw(/HOOKFLOW_BLAS_THREADS: must be an integer from 1 to \d+; got 'two'/);
+        expect(() => blasThreadCount({ HOOKFLOW_BLAS_THREADS: '0' })).to.throw(/HOOKFLOW_BLAS_THREADS/);
+      });
+
+      it('the backend description says whether native BLAS is on, and why not', function () {
+        const status = nativeBlasStatus();
+        const text = describeBackend({ requested: 'wasm', active: 'wasm', fallbacks: [] });
+        if (status.active) expect(text).to.equal(`wasm + native BLAS (OpenBLAS, ${status.threads} thread${status.threads === 1 ? '' : 's'})`);
+        else expect(text).to.equal(`wasm (native BLAS off: ${status.reason})`);
+        expect(describeBackend({ requested: 'auto', active: 'cpu', fallbacks: ['x failed'] })).to.equal('cpu (skipped: x failed)');
+      });
+    });
 
     it('UnsortedSegmentSum: float32 and int32, out-of-range ids dropped, any inner shape', function () {
       const arb = fc.record({

@@ -393,7 +393,7 @@ describe('clipGradNorm', () => {
   const grads = () => new Map<string, tf.Tensor>([['a', tf.tensor1d(VALUES.a!)], ['b', tf.tensor2d(VALUES.b!, [2, 2])]]);
   const flat = Object.values(VALUES).flat();
 
-  const norms: Array<[number, number]> = [[2, Math.sqrt(flat.reduce((s, v) => s + v * v, 0))], [1, 12], [Infinity, 4]];
+  const norms: Array<[number, number]> = [[2, Math.sqrt(flat.reduce((s, v) => s + v * v, 0))], [1, 12], [Infinity, 4], [3, Math.cbrt(flat.reduce((s, v) => s + Math.abs(v) ** 3, 0))]];
   for (const [p, norm] of norms) {
     it(`p=${p}: returns the pre-clip norm and scales by maxNorm / (norm + 1e-6) when above maxNorm`, () => {
       const start = tf.memory().numTensors;

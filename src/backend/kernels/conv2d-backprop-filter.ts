@@ -3,6 +3,7 @@
  * filter gradient of conv2d, conv1d and the pointwise half of separableConv2d.
  */
 import * as tf from '../tfjs.js';
+import { heapOf, nativeBlasAddon } from './native-blas.js';
 import { allocF32, heapF32, nchwToNhwc, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
 import { forEachTap, gatherDyRows, gemmPlan, parseConvBackprop } from './conv-backprop.js';
 
@@ -91,6 +92,7 @@ function backpropFilterByMatMul(backend: WasmBackend, x: tf.TensorInfo, dy: tf.T
   const xRow = channelsFirst ? inWidth : inWidth * inChannels;
   const xCol = channelsFirst ? 1 : inChannels;
   const acc = new Float64Array(K * outChannels);
+  const addon = nativeBlasAddon();
 
   for (let r0 = 0; r0 < totalRows; r0 += rowsPerChunk) {
     const r1 = Math.min(totalRows, r0 + rowsPerChunk);
@@ -103,26 +105,15 @@ function backpropFilterByMatMul(backend: WasmBackend, x: tf.TensorInfo, dy: tf.T
       // Views only after both allocations (util.ts).
       const xv = heapF32(backend, x);
       const dyv = heapF32(backend, dy);
-      const col = backend.typedArrayFromHeap(colT) as Float32Array;
       const dyc = backend.typedArrayFromHeap(dyChunk) as Float32Array;
-      let k = 0;
-      for (let wR = 0; wR < filterHeight; wR++) {
-        for (let wC = 0; wC < filterWidth; wC++) {
-          for (let d1 = 0; d1 < inChannels; d1++, k++) {
-            let m = k * M;
-            for (let r = r0; r < r1; r++) {
-              const b = Math.floor(r / outHeight);
-              const yR = r - b * outHeight;
-              const xR = yR * strideHeight - padTop + wR * dilationHeight;
-              if (xR < 0 || xR >= inHeight) { col.fill(0, m, m + outWidth); m += outWidth; continue; }
-              const xRowOff = b * xBatch + d1 * xChan + xR * xRow;
-              for (let yC = 0; yC < outWidth; yC++, m++) {
-                const xC = yC * strideWidth - padLeft + wC * dilationWidth;
-                col[m] = xC >= 0 && xC < inWidth ? xv[xRowOff + xC * xCol] : 0;
-              }
-            }
-          }
-        }
+      if (addon && x.dtype === 'float32') {
+        // The same loop in native/blas.
+        addon.im2colT(heapOf(backend), backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(colT.dataId), Float64Array.of(
+          r0, r1, outHeight, outWidth, inHeight, inWidth, inChannels, filterHeight, filterWidth, strideHeight, strideWidth,
+          dilationHeight, dilationWidth, padTop, padLeft, xBatch, xChan, xRow, xCol));
+      } else {
+        const col = backend.typedArrayFromHeap(colT) as Float32Array;
+        im2colT(xv, col, g, r0, r1, M, [xBatch, xChan, xRow, xCol]);
       }
       gatherDyRows(dyv, dyc, g, r0, r1, channelsFirst);
       const product = matMul.kernelFunc({
@@ -145,3 +136,29 @@ export const conv2dBackpropFilterConfig: tf.KernelConfig = {
   backendName: 'wasm',
   kernelFunc: conv2dBackpropFilter as tf.KernelFunc,
 };
+
+/** The transposed im2col matrix [K, M] of output rows [r0, r1) into `col`; x strides [batch, channel, row, column]. */
+function im2colT(xv: Float32Array, col: Float32Array, g: ConvGeometry, r0: number, r1: number, M: number,
+  [xBatch, xChan, xRow, xCol]: [number, number, number, number]): void {
+  const { inHeight, inWidth, inChannels, outHeight, outWidth,
+    filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, padTop, padLeft } = g;
+  let k = 0;
+  for (let wR = 0; wR < filterHeight; wR++) {
+    for (let wC = 0; wC < filterWidth; wC++) {
+      for (let d1 = 0; d1 < inChannels; d1++, k++) {
+        let m = k * M;
+        for (let r = r0; r < r1; r++) {
+          const b = Math.floor(r / outHeight);
+          const yR = r - b * outHeight;
+          const xR = yR * strideHeight - padTop + wR * dilationHeight;
+          if (xR < 0 || xR >= inHeight) { col.fill(0, m, m + outWidth); m += outWidth; continue; }
+          const xRowOff = b * xBatch + d1 * xChan + xR * xRow;
+          for (let yC = 0; yC < outWidth; yC++, m++) {
+            const xC = yC * strideWidth - padLeft + wC * dilationWidth;
+            col[m] = xC >= 0 && xC < inWidth ? xv[xRowOff + xC * xCol]! : 0;
+          }
+        }
+      }
+    }
+  }
+}

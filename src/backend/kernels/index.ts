@@ -12,7 +12,8 @@
  * (max-pool-grad.ts), the padding of the forward convolutions (conv-forward-padding.ts) and
  * batched `_FusedMatMul` (batch-mat-mul.ts). Two correct but slow training kernels get XNNPACK
  * paths: the transposed matmuls of every dense layer's backward pass (batch-mat-mul.ts) and
- * `Conv2DBackpropInput` (conv2d-backprop-input.ts).
+ * `Conv2DBackpropInput` (conv2d-backprop-input.ts). With the optional native/blas addon, the
+ * matmuls (and through them the conv GEMMs) run on OpenBLAS (native-mat-mul.ts).
  */
 import * as tf from '../tfjs.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -23,6 +24,9 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { FORWARD_CONV_KERNELS, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
 import { MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix } from './batch-mat-mul.js';
 import { hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
+import { hasNativeMatMul, withNativeMatMul } from './native-mat-mul.js';
+import { nativeBlasStatus } from './native-blas.js';
+import { sgdUpdateWasmConfig } from './sgd-update.js';
 
 export {
   conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc, conv2dBackpropFilterWith,
@@ -37,22 +41,33 @@ export { maxPoolGrad, maxPoolGradConfig, maxPoolGradNhwc } from './max-pool-grad
 export { unsortedSegmentSum, unsortedSegmentSumConfig, unsortedSegmentSumFlat } from './unsorted-segment-sum.js';
 export { FORWARD_CONV_KERNELS, explicitPaddingFor, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
 export { MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix } from './batch-mat-mul.js';
+export { NATIVE_ACTIVATIONS, hasNativeMatMul, withNativeMatMul } from './native-mat-mul.js';
+export { blasThreadCount, nativeBlasStatus, type NativeBlasStatus } from './native-blas.js';
+export { nativeSumOfSquares } from './sum-of-squares.js';
+export { SGD_UPDATE, sgdUpdate, sgdUpdateValues, type SgdHyper } from './sgd-update.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export type { ConvGeometry, ExplicitPadding } from './util.js';
 
-/** JS kernels registered as they are: the four missing ones plus the MaxPoolGrad replacement. */
+/** JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement and the fused SGD step. */
 const OWN_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
+  sgdUpdateWasmConfig,
 ];
+
+/** The matmul transpose fix, under OpenBLAS's sgemm when the native/blas addon is available. */
+function withMatMulSpeedups(original: tf.KernelConfig): tf.KernelConfig {
+  const fixed = withMatMulTransposeFix(original);
+  return nativeBlasStatus().active ? withNativeMatMul(fixed) : fixed;
+}
 
 /** Built-in wasm kernels that are wrapped rather than replaced: [names, is-wrapped test, wrapper]. */
 const WRAPPED_KERNELS: ReadonlyArray<readonly [readonly string[], (k: tf.KernelConfig) => boolean, (k: tf.KernelConfig) => tf.KernelConfig]> = [
   [FORWARD_CONV_KERNELS, hasForwardPaddingFix, withForwardPaddingFix],
-  [MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix],
+  [MATMUL_KERNELS, (k) => hasMatMulTransposeFix(k) || hasNativeMatMul(k), withMatMulSpeedups],
   [['Conv2DBackpropInput'], hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup],
 ];
 
@@ -64,7 +79,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
 /**
  * Installs hookflow's kernels on the `wasm` backend: the missing training kernels, the
  * MaxPoolGrad replacement, the forward-conv padding fix, the matmul fix and the faster
- * Conv2DBackpropInput. Idempotent: a kernel that already is hookflow's is left alone. Safe to
+ * Conv2DBackpropInput, and the native BLAS matmuls when native/blas is built. Idempotent: a kernel that already is hookflow's is left alone. Safe to
  * call before or after the wasm backend initialises (the wrappers need tfjs-backend-wasm to be
  * imported, and are skipped until it is).
  *

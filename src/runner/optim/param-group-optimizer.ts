@@ -120,6 +120,11 @@ export abstract class ParamGroupOptimizer {
     return { value, created: true };
   }
 
+  /** The slot variable `name` of `key` if it exists. */
+  protected findSlot(key: string, name: string): tf.Variable | undefined {
+    return this.slots.get(`${key}/${name}`);
+  }
+
   /** A copy of the full state (slot tensors are clones the caller must dispose). */
   stateDict(): OptimizerState {
     const slots: tf.NamedTensorMap = {};

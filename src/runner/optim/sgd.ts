@@ -1,4 +1,5 @@
 import * as tf from '../../backend/tfjs.js';
+import { sgdUpdate } from '../../backend/kernels/sgd-update.js';
 import { ConfigError } from '../../core/errors.js';
 import { ParamGroupOptimizer, withWeightDecay, type OptimizerOptions, type ParamGroup } from './param-group-optimizer.js';
 
@@ -21,8 +22,21 @@ export class SGD extends ParamGroupOptimizer {
   }
 
   protected update(key: string, param: tf.Variable, grad: tf.Tensor, group: ParamGroup): void {
-    let d = withWeightDecay(grad, param, group.weightDecay);
     const momentum = group.momentum ?? 0;
+    const buffer = momentum !== 0 ? this.findSlot(key, 'momentumBuffer') : undefined;
+    // One fused kernel per parameter where the backend has it (wasm, cpu); the ops below otherwise.
+    const fused = sgdUpdate(param, grad, buffer, {
+      lr: group.lr, momentum, dampening: group.dampening as number, weightDecay: group.weightDecay, nesterov: group.nesterov as boolean,
+    });
+    if (fused) {
+      if (fused.buffer) {
+        if (buffer) buffer.assign(fused.buffer);
+        else this.slot(key, 'momentumBuffer', () => fused.buffer!);
+      }
+      param.assign(fused.param);
+      return;
+    }
+    let d = withWeightDecay(grad, param, group.weightDecay);
     if (momentum !== 0) {
       const { value: buf, created } = this.slot(key, 'momentumBuffer', () => d);
       if (!created) buf.assign(buf.mul(momentum).add(d.mul(1 - (group.dampening as number))));

@@ -1,0 +1,278 @@
+// Native compute on tensors that live in the tfjs wasm heap (one ArrayBuffer), no copies:
+// OpenBLAS sgemm for the matmuls, and the one-pass loops of gradient clipping and SGD.
+// JS passes the heap and byte offsets; this file only computes. See README.md.
+#include <napi.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+extern "C" {
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+}
+
+namespace {
+
+// Activation codes; the same list, in order, as NATIVE_ACTIVATIONS in native-mat-mul.ts.
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kSigmoid = 3, kElu = 4, kLeakyRelu = 5 };
+
+void Epilogue(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int activation, float alpha) {
+  if (bias != nullptr) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = c + r * n;
+      if (biasLen == 1) {
+        for (int64_t j = 0; j < n; ++j) row[j] += bias[0];
+      } else {
+        for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
+      }
+    }
+  }
+  const int64_t size = rows * n;
+  switch (activation) {
+    case kRelu: for (int64_t i = 0; i < size; ++i) c[i] = c[i] < 0.f ? 0.f : c[i]; break;
+    case kRelu6: for (int64_t i = 0; i < size; ++i) c[i] = std::min(6.f, std::max(0.f, c[i])); break;
+    case kSigmoid: for (int64_t i = 0; i < size; ++i) c[i] = 1.f / (1.f + std::exp(-c[i])); break;
+    case kElu: for (int64_t i = 0; i < size; ++i) c[i] = c[i] < 0.f ? std::expm1(c[i]) : c[i]; break;
+    case kLeakyRelu: for (int64_t i = 0; i < size; ++i) c[i] = c[i] < 0.f ? alpha * c[i] : c[i]; break;
+    default: break;
+  }
+}
+
+// sgemm(heap, batch, m, n, k, aOffset, bOffset, cOffset, transposeA, transposeB,
+//       aBatchStride, bBatchStride, biasOffset, biasLength, activation, alpha)
+// Offsets are in bytes into `heap`, strides in elements (0 broadcasts one matrix over the batch).
+// Row-major: a is [m, k] ([k, m] transposed), b is [k, n] ([n, k] transposed), c is [m, n].
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 16 || !info[0].IsArrayBuffer()) {
+    Napi::TypeError::New(env, "sgemm: expected (heap, batch, m, n, k, aOffset, bOffset, cOffset, transposeA, transposeB, aStride, bStride, biasOffset, biasLength, activation, alpha)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  const size_t heapBytes = heap.ByteLength();
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t batch = num(1), m = num(2), n = num(3), k = num(4);
+  const int64_t aOff = num(5), bOff = num(6), cOff = num(7);
+  const bool ta = info[8].ToBoolean().Value(), tb = info[9].ToBoolean().Value();
+  const int64_t aStride = num(10), bStride = num(11), biasOff = num(12), biasLen = num(13);
+  const int activation = static_cast<int>(num(14));
+  const float alpha = static_cast<float>(info[15].As<Napi::Number>().DoubleValue());
+  // Every operand must lie inside the heap: a wrong offset must not write outside it.
+  auto inside = [&](int64_t off, int64_t elems) { return off >= 0 && elems >= 0 && static_cast<uint64_t>(off) + static_cast<uint64_t>(elems) * 4 <= heapBytes; };
+  if (batch < 1 || m < 0 || n < 0 || k < 0 || !inside(aOff, (batch - 1) * aStride + m * k) || !inside(bOff, (batch - 1) * bStride + k * n) ||
+      !inside(cOff, batch * m * n) || (biasOff >= 0 && !inside(biasOff, biasLen))) {
+    Napi::RangeError::New(env, "sgemm: an operand lies outside the heap").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const float* a = reinterpret_cast<const float*>(base + aOff);
+  const float* b = reinterpret_cast<const float*>(base + bOff);
+  float* c = reinterpret_cast<float*>(base + cOff);
+  const float* bias = biasOff >= 0 ? reinterpret_cast<const float*>(base + biasOff) : nullptr;
+  const int lda = ta ? m : k, ldb = tb ? k : n;
+  for (int64_t i = 0; i < batch; ++i) {
+    if (m > 0 && n > 0) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f,
+                  a + i * aStride, lda, b + i * bStride, ldb, 0.f, c + i * m * n, n);
+    }
+  }
+  if (bias != nullptr || activation != kLinear) Epilogue(c, batch * m, n, bias, biasLen, activation, alpha);
+  return env.Undefined();
+}
+
+// True if `length` floats at byte `offset` lie inside the heap; otherwise throws a JS RangeError.
+bool CheckedF32(Napi::Env env, size_t heapBytes, int64_t offset, int64_t length) {
+  if (offset >= 0 && length >= 0 && static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) * 4 <= heapBytes) return true;
+  Napi::RangeError::New(env, "an operand lies outside the heap").ThrowAsJavaScriptException();
+  return false;
+}
+
+// sumOfSquares(heap, offsetsAndLengths: Float64Array [offset0, length0, offset1, ...]) -> number
+// One pass over every gradient (the global 2-norm of gradient clipping), accumulated in double.
+Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Float64Array spans = info[1].As<Napi::Float64Array>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  double total = 0;
+  for (size_t i = 0; i + 1 < spans.ElementLength(); i += 2) {
+    const auto offset = static_cast<int64_t>(spans[i]), length = static_cast<int64_t>(spans[i + 1]);
+    if (!CheckedF32(env, heap.ByteLength(), offset, length)) return env.Undefined();
+    const float* x = reinterpret_cast<const float*>(base + offset);
+    float partial = 0.f;  // float lanes vectorise; flushed to double per tensor
+    for (int64_t j = 0; j < length; ++j) partial += x[j] * x[j];
+    total += partial;
+  }
+  return Napi::Number::New(env, total);
+}
+
+// sgdUpdate(heap, n, paramOffset, gradOffset, bufferOffset (-1: none yet), outParamOffset,
+//           outBufferOffset (-1: no momentum), lr, momentum, dampening, weightDecay, nesterov)
+// PyTorch's SGD step in one pass: d = g + wd·p; buf = d on the first step, else
+// momentum·buf + (1 − dampening)·d; d = nesterov ? d + momentum·buf : buf; p' = p − lr·d.
+Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
+  const int64_t n = num(1), pOff = num(2), gOff = num(3), bOff = num(4), outPOff = num(5), outBOff = num(6);
+  const float lr = real(7), momentum = real(8), dampening = real(9), wd = real(10);
+  const bool nesterov = info[11].ToBoolean().Value();
+  const size_t bytes = heap.ByteLength();
+  if (!CheckedF32(env, bytes, pOff, n) || !CheckedF32(env, bytes, gOff, n) || !CheckedF32(env, bytes, outPOff, n) ||
+      (bOff >= 0 && !CheckedF32(env, bytes, bOff, n)) || (outBOff >= 0 && !CheckedF32(env, bytes, outBOff, n))) {
+    return env.Undefined();
+  }
+  const float* p = reinterpret_cast<const float*>(base + pOff);
+  const float* g = reinterpret_cast<const float*>(base + gOff);
+  float* outP = reinterpret_cast<float*>(base + outPOff);
+  if (outBOff < 0) {
+    for (int64_t i = 0; i < n; ++i) outP[i] = p[i] - lr * (g[i] + wd * p[i]);
+    return env.Undefined();
+  }
+  const float* buf = bOff >= 0 ? reinterpret_cast<const float*>(base + bOff) : nullptr;
+  float* outB = reinterpret_cast<float*>(base + outBOff);
+  for (int64_t i = 0; i < n; ++i) {
+    const float d = g[i] + wd * p[i];
+    const float b = buf != nullptr ? momentum * buf[i] + (1.f - dampening) * d : d;
+    outB[i] = b;
+    outP[i] = p[i] - lr * (nesterov ? d + momentum * b : b);
+  }
+  return env.Undefined();
+}
+
+// maxPoolGrad(heap, xOffset, dyOffset, dxOffset, batch, inH, inW, channels, outH, outW, strideH, strideW,
+//             dilationH, dilationW, effectiveFilterH, effectiveFilterW, padTop, padLeft)
+// NHWC; dx must be zeroed. Each dy element goes to the first strict maximum of its window (as
+// tfjs's cpu backend); an all-NaN window drops it. Same loop as maxPoolGradNhwc in max-pool-grad.ts.
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t xOff = num(1), dyOff = num(2), dxOff = num(3), batch = num(4), inH = num(5), inW = num(6), ch = num(7);
+  const int64_t outH = num(8), outW = num(9), sH = num(10), sW = num(11), dH = num(12), dW = num(13), fH = num(14), fW = num(15);
+  const int64_t padTop = num(16), padLeft = num(17);
+  const size_t bytes = heap.ByteLength();
+  if (dH < 1 || dW < 1 || !CheckedF32(env, bytes, xOff, batch * inH * inW * ch) || !CheckedF32(env, bytes, dxOff, batch * inH * inW * ch) ||
+      !CheckedF32(env, bytes, dyOff, batch * outH * outW * ch)) {
+    return env.Undefined();
+  }
+  const float* x = reinterpret_cast<const float*>(base + xOff);
+  const float* dy = reinterpret_cast<const float*>(base + dyOff);
+  float* dx = reinterpret_cast<float*>(base + dxOff);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t yR = 0; yR < outH; ++yR) {
+      const int64_t rCorner = yR * sH - padTop;
+      int64_t rMin = rCorner;
+      while (rMin < 0) rMin += dH;
+      const int64_t rMax = std::min(inH, rCorner + fH);
+      for (int64_t yC = 0; yC < outW; ++yC) {
+        const int64_t cCorner = yC * sW - padLeft;
+        int64_t cMin = cCorner;
+        while (cMin < 0) cMin += dW;
+        const int64_t cMax = std::min(inW, cCorner + fW);
+        const int64_t dyBase = ((b * outH + yR) * outW + yC) * ch;
+        for (int64_t d = 0; d < ch; ++d) {
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t at = -1;
+          for (int64_t r = rMin; r < rMax; r += dH) {
+            const int64_t rowOff = (b * inH + r) * inW;
+            for (int64_t c = cMin; c < cMax; c += dW) {
+              const int64_t idx = (rowOff + c) * ch + d;
+              if (x[idx] > best) { best = x[idx]; at = idx; }
+            }
+          }
+          if (at >= 0) dx[at] += dy[dyBase + d];
+        }
+      }
+    }
+  }
+  return env.Undefined();
+}
+
+// im2colT(heap, xOffset, colOffset, geometry: Float64Array [r0, r1, outHeight, outWidth, inHeight, inWidth,
+//          inChannels, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth,
+//          padTop, padLeft, xBatch, xChan, xRow, xCol])
+// The transposed im2col matrix [K = fH·fW·inC, M = (r1 − r0)·outW] of output rows [r0, r1)
+// (r = b·outH + yR), zero outside the input; x strides are in elements, for NHWC or NCHW.
+// Same loop as backpropFilterByMatMul in conv2d-backprop-filter.ts.
+Napi::Value Im2colT(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  const int64_t xOff = info[1].As<Napi::Number>().Int64Value(), colOff = info[2].As<Napi::Number>().Int64Value();
+  Napi::Float64Array geo = info[3].As<Napi::Float64Array>();
+  if (geo.ElementLength() != 19) {
+    Napi::TypeError::New(env, "im2colT: geometry must have 19 numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t v[19];
+  for (int i = 0; i < 19; ++i) v[i] = static_cast<int64_t>(geo[i]);
+  const int64_t r0 = v[0], r1 = v[1], outH = v[2], outW = v[3], inH = v[4], inW = v[5], inC = v[6], fH = v[7], fW = v[8];
+  const int64_t sH = v[9], sW = v[10], dH = v[11], dW = v[12], padTop = v[13], padLeft = v[14];
+  const int64_t xBatch = v[15], xChan = v[16], xRow = v[17], xCol = v[18];
+  const int64_t M = (r1 - r0) * outW, K = fH * fW * inC;
+  const int64_t batches = outH > 0 ? (r1 + outH - 1) / outH : 0;
+  if (r0 < 0 || r1 < r0 || !CheckedF32(env, heap.ByteLength(), colOff, K * M) || !CheckedF32(env, heap.ByteLength(), xOff, batches * xBatch)) {
+    return env.Undefined();
+  }
+  const float* x = reinterpret_cast<const float*>(base + xOff);
+  float* col = reinterpret_cast<float*>(base + colOff);
+  int64_t k = 0;
+  for (int64_t wR = 0; wR < fH; ++wR) {
+    for (int64_t wC = 0; wC < fW; ++wC) {
+      for (int64_t d1 = 0; d1 < inC; ++d1, ++k) {
+        float* out = col + k * M;
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t b = r / outH, yR = r - b * outH;
+          const int64_t xR = yR * sH - padTop + wR * dH;
+          if (xR < 0 || xR >= inH) {
+            std::fill(out, out + outW, 0.f);
+            out += outW;
+            continue;
+          }
+          const float* xRowPtr = x + b * xBatch + d1 * xChan + xR * xRow;
+          for (int64_t yC = 0; yC < outW; ++yC) {
+            const int64_t xC = yC * sW - padLeft + wC * dW;
+            *out++ = xC >= 0 && xC < inW ? xRowPtr[xC * xCol] : 0.f;
+          }
+        }
+      }
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), openblas_get_num_threads());
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("library", Napi::String::New(info.Env(), "OpenBLAS"));
+  out.Set("config", Napi::String::New(info.Env(), openblas_get_config()));
+  out.Set("threads", Napi::Number::New(info.Env(), openblas_get_num_threads()));
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares));
+  exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("im2colT", Napi::Function::New(env, Im2colT));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(blas, Init)

@@ -1,0 +1,82 @@
+/**
+ * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
+ * sgemm, and the one-pass loops of gradient clipping, SGD, MaxPoolGrad and the im2col of Conv2DBackpropFilter). It is built at install when a
+ * compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow
+ * runs on plain wasm kernels.
+ */
+import os from 'node:os';
+import { loadNativeAddon } from '../../native/load-native-addon.js';
+import type { WasmBackend } from './util.js';
+
+/** What native/blas/blas.cc exports. */
+export interface BlasAddon {
+  sgemm(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, aOffset: number, bOffset: number, cOffset: number,
+    transposeA: boolean, transposeB: boolean, aBatchStride: number, bBatchStride: number, biasOffset: number, biasLength: number,
+    activation: number, alpha: number): void;
+  sumOfSquares(heap: ArrayBuffer, offsetsAndLengths: Float64Array): number;
+  sgdUpdate(heap: ArrayBuffer, n: number, paramOffset: number, gradOffset: number, bufferOffset: number, outParamOffset: number,
+    outBufferOffset: number, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean): void;
+  maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, batch: number, inHeight: number, inWidth: number,
+    channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,
+    dilationWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number, padTop: number, padLeft: number): void;
+  im2colT(heap: ArrayBuffer, xOffset: number, colOffset: number, geometry: Float64Array): void;
+  setThreads(threads: number): number;
+  info(): { library: string; config: string; threads: number };
+}
+
+/** Whether the native BLAS path is on, with what, or why not. */
+export type NativeBlasStatus =
+  | { readonly active: true; readonly library: string; readonly threads: number; readonly config: string }
+  | { readonly active: false; readonly reason: string };
+
+/**
+ * OpenBLAS threads per process: `HOOKFLOW_BLAS_THREADS` when set; 1 under MPI
+ * (`OMPI_COMM_WORLD_SIZE` or `PMI_SIZE` set: the ranks already use one process per core, and
+ * more BLAS threads would oversubscribe); otherwise 1 as well: hookflow's layers are small
+ * GEMMs (OpenBLAS itself keeps those on one thread), the rest of a step is single-threaded JS
+ * and wasm, and the machine may be shared. Set `HOOKFLOW_BLAS_THREADS` higher for large layers
+ * on an idle machine.
+ */
+export function blasThreadCount(env: NodeJS.ProcessEnv = process.env): number {
+  const requested = env.HOOKFLOW_BLAS_THREADS?.trim();
+  if (requested) {
+    const n = Number(requested);
+    if (!Number.isInteger(n) || n < 1 || n > os.availableParallelism() * 4) {
+      throw new Error(`HOOKFLOW_BLAS_THREADS: must be an integer from 1 to ${os.availableParallelism() * 4}; got '${requested}'`);
+    }
+    return n;
+  }
+  return 1;
+}
+
+let addon: BlasAddon | undefined;
+let status: NativeBlasStatus | undefined;
+
+/** Loads the addon once (unless `HOOKFLOW_NATIVE_BLAS=0`) and sets its thread count. */
+export function nativeBlasStatus(): NativeBlasStatus {
+  if (status) return status;
+  if (['0', 'false', 'off'].includes((process.env.HOOKFLOW_NATIVE_BLAS ?? '').trim().toLowerCase())) {
+    status = { active: false, reason: 'disabled by HOOKFLOW_NATIVE_BLAS' };
+    return status;
+  }
+  const loaded = loadNativeAddon<BlasAddon>('blas');
+  if (!loaded.addon) {
+    status = { active: false, reason: loaded.reason };
+    return status;
+  }
+  addon = loaded.addon;
+  const threads = addon.setThreads(blasThreadCount());
+  const { library, config } = addon.info();
+  status = { active: true, library, threads, config };
+  return status;
+}
+
+/** The addon when {@link nativeBlasStatus} is active. */
+export function nativeBlasAddon(): BlasAddon | undefined {
+  return nativeBlasStatus().active ? addon : undefined;
+}
+
+/** The wasm heap; read it after allocating outputs, since an allocation may grow (replace) it. */
+export function heapOf(backend: WasmBackend): ArrayBuffer {
+  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+}
