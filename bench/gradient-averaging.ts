@@ -8,7 +8,7 @@
  */
 import 'reflect-metadata';
 import os from 'node:os';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/backend/tfjs.js';
 import { selectBackend } from '../src/backend/index.js';
 import { singleProcessGroup, type ProcessGroup } from '../src/core/services.js';
 import { DataLoader, type DataBatch } from '../src/runner/data/data-loader.js';

@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/backend/tfjs.js';
 import { currentBackend, describeBackend } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { buildFromConfig } from '../src/config/build-from-config.js';

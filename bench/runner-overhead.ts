@@ -11,7 +11,7 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/backend/tfjs.js';
 import { selectBackend } from '../src/backend/index.js';
 import { MemoryLogger } from '../src/core/services.js';
 import '../src/hooks/index.js';

@@ -12,7 +12,7 @@
  * tensors stay on the backend that created them).
  */
 import { performance } from 'node:perf_hooks';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/backend/tfjs.js';
 import { selectBackend, WASM_TRAINING_KERNELS } from '../src/backend/index.js';
 import { seeded } from '../test/helpers/seeded.js';
 

@@ -8,7 +8,7 @@
  * prints the weight `[[1],[1],[1]]` (tfjs keeps a dense kernel as `[in, out]`, PyTorch as
  * `[out, in]`), the bias `[0]`, the input `[[0,1,2]]` and the output `[[3]]`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/backend/tfjs.js';
 import { selectBackend } from '../src/backend/index.js';
 import { constantInit, registerForwardHook, type ForwardHook } from '../src/nn/index.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/backend/tfjs.js';
 import { z } from 'zod';
 import { stagesOf, subscriptionsFor, Hook, type HookSubscription } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';

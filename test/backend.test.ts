@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/backend/tfjs.js';
 import { currentBackend, resolveBackendRequest, selectBackend } from '../src/backend/select-backend.js';
 
 describe('backend selection', () => {

@@ -4,7 +4,7 @@
  * `auto` prefers `tensorflow` (native libtensorflow through @tensorflow/tfjs-node) when that
  * optional package loads, then `wasm`, then the pure-JS `cpu` backend.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 
 /** Backends hookflow knows how to choose. */
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;

@@ -60,7 +60,10 @@ export class ProgressBarHook extends Hook<BaseRunner> {
   }
 
   private print(write: () => void): void {
-    if (!this.bar) return write();
+    if (!this.bar) {
+      write();
+      return;
+    }
     readline.cursorTo(this.stream, 0);
     readline.clearLine(this.stream, 0);
     write();

@@ -127,7 +127,7 @@ export function validateConfig(raw: RawConfig): HookflowConfig {
  * process, as MMCV's `samples_per_gpu`).
  */
 function buildLoader(cfg: NonNullable<HookflowConfig['data']['val']>, split: string, seed: number, group: ProcessGroup): DataLoader {
-  let dataset;
+  let dataset: ReturnType<typeof DATASETS.build>;
   try {
     dataset = DATASETS.build(cfg.dataset);
   } catch (error) {
@@ -155,7 +155,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   const trainLoader = buildLoader(config.data.train, 'train', seed, group);
   const valLoader = config.data.val ? buildLoader(config.data.val, 'val', seed, group) : undefined;
   checkModelSize(config.model);
-  let model;
+  let model: ReturnType<typeof MODELS.build>;
   try {
     model = MODELS.build({ seed, ...config.model });
   } catch (error) {

@@ -1,4 +1,7 @@
-import { Container, injectFromBase } from 'inversify';
+import 'reflect-metadata';
+import { getClassMetadata, InversifyCoreError, InversifyCoreErrorKind } from '@inversifyjs/core';
+import { Container, inject, injectFromBase, type Newable, type ServiceIdentifier } from 'inversify';
+import { ConfigError } from './errors.js';
 
 /**
  * Injection tokens of the services a runner's container provides. Hooks built from config are
@@ -18,18 +21,92 @@ export const TOKENS = {
   ValDataLoader: Symbol.for('hookflow.ValDataLoader'),
 } as const;
 
-// inversify 8 keeps constructor-injection metadata under this reflect key. Classes without it
-// (plain JS, or TS classes that inject nothing) are built with `new Class(options)`.
-const CLASS_METADATA_KEY = '@inversifyjs/core/classMetadataReflectKey';
+/** A token a hook's static `inject` list may name: a {@link TOKENS} entry or any container binding. */
+export type InjectToken = ServiceIdentifier;
 
-/** True when the class itself declares injected constructor parameters. */
+/**
+ * A hook class that says which services its constructor takes, in order, without parameter
+ * decorators (TypeScript's standard decorators have none; plain JS has no decorators at all):
+ *
+ * ```ts
+ * class MyHook extends Hook<BaseRunner> {
+ *   static readonly inject = [TOKENS.HookOptions, TOKENS.Clock] as const;
+ *   constructor(options: MyOptions = {}, clock: Clock = systemClock) { super(); ... }
+ * }
+ * ```
+ * A token the container does not bind gives `undefined` (so the parameter's default applies).
+ */
+export interface InjectList {
+  readonly inject?: readonly InjectToken[];
+}
+
+/**
+ * How many constructor arguments and properties inversify injects into `target` itself (not
+ * its ancestors), read through `getClassMetadata`, inversify's public reader. That reader also
+ * checks the constructor's arity, so a plain class with a required parameter (a plain-JS
+ * `constructor(options)`) fails it: such a class counts as not injected when it carries no
+ * decorator metadata at all; with some, the injection is incomplete and the error says so.
+ */
+function ownInjectedArguments(target: Function): number {
+  try {
+    const metadata = getClassMetadata(target as Newable);
+    return metadata.constructorArguments.length + metadata.properties.size;
+  } catch (error) {
+    if (!InversifyCoreError.isErrorOfKind(error, InversifyCoreErrorKind.missingInjectionDecorator)) throw error;
+    // TypeScript's own design-time types are no injection; any other metadata is a decorator's.
+    if (Reflect.getOwnMetadataKeys(target).every((key) => typeof key === 'string' && key.startsWith('design:'))) return 0;
+    throw new ConfigError(target.name, `its constructor injection is incomplete (${error.message.split('\n')[0]}); put @inject on every constructor parameter, or list the tokens in a static inject`);
+  }
+}
+
+/**
+ * A startup check that hookflow can still read what inversify's decorators write: an upgrade
+ * that moved the metadata would otherwise make every injected hook get `new Class(options)`
+ * and lose its services silently.
+ */
+function assertMetadataReadable(): void {
+  class Probe {
+    constructor(readonly clock: unknown) {}
+  }
+  inject(TOKENS.Clock)(Probe, undefined, 0);
+  let readable = false;
+  try {
+    readable = getClassMetadata(Probe).constructorArguments.length === 1;
+  } catch {
+    readable = false;
+  }
+  if (!readable) {
+    throw new Error('hookflow cannot read the constructor metadata inversify\'s @inject writes (is \'reflect-metadata\' loaded, and is inversify the version hookflow was built with?)');
+  }
+}
+assertMetadataReadable();
+
+/** How a class is built: from its static inject list, through inversify, or with `new Class(options)`. */
+type Recipe = { kind: 'list'; tokens: readonly InjectToken[] } | { kind: 'inversify' } | { kind: 'plain' };
+
+/** The nearest class in `target`'s chain (itself first) that declares how it is injected. */
+function recipeOf(target: Function): Recipe {
+  for (let cls: Function | null = target; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls) as Function | null) {
+    if (Object.hasOwn(cls, 'inject')) {
+      const tokens = (cls as InjectList).inject;
+      if (!Array.isArray(tokens) || !tokens.every((t) => ['symbol', 'string', 'function'].includes(typeof t))) {
+        throw new TypeError(`${cls.name}.inject must be a list of injection tokens (e.g. [TOKENS.HookOptions, TOKENS.Clock]); got ${String(tokens)}`);
+      }
+      return { kind: 'list', tokens };
+    }
+    if (ownInjectedArguments(cls) > 0) return { kind: 'inversify' };
+  }
+  return { kind: 'plain' };
+}
+
+/** True when the class itself declares injected constructor parameters (inversify decorators or a static `inject`). */
 export function hasOwnInjection(target: Function): boolean {
-  return Reflect.hasOwnMetadata?.(CLASS_METADATA_KEY, target) ?? false;
+  return Object.hasOwn(target, 'inject') || ownInjectedArguments(target) > 0;
 }
 
 /** True when the class or an ancestor declares injected constructor parameters. */
 export function hasInjection(target: Function): boolean {
-  return Reflect.hasMetadata?.(CLASS_METADATA_KEY, target) ?? false;
+  return recipeOf(target).kind !== 'plain';
 }
 
 /**
@@ -43,11 +120,17 @@ export function inheritInjection(target: Function): void {
 }
 
 /**
- * Builds `target` with `options`: through a child of `container` when the class injects
- * services (options bound to {@link TOKENS.HookOptions}), else with `new target(options)`.
+ * Builds `target` with `options`: with the services its static `inject` list names (options
+ * where it lists {@link TOKENS.HookOptions}, `undefined` for what `container` lacks or when there
+ * is none), through a child of `container` when it uses inversify's decorators (options bound
+ * to {@link TOKENS.HookOptions}), else with `new target(options)`.
  */
 export function buildInjected<T>(target: new (...args: any[]) => T, options: Record<string, unknown>, container?: Container): T {
-  if (!container || !hasInjection(target)) return new target(options);
+  const recipe = recipeOf(target);
+  if (recipe.kind === 'list') {
+    return new target(...recipe.tokens.map((token) => (token === TOKENS.HookOptions ? options : container?.isBound(token) ? container.get(token) : undefined)));
+  }
+  if (!container || recipe.kind === 'plain') return new target(options);
   inheritInjection(target);
   const scope = new Container({ parent: container });
   scope.bind(TOKENS.HookOptions).toConstantValue(options);

@@ -23,8 +23,9 @@ export const HOOKS = new Registry<Hook<any>>('hook', { buildFunc: buildHookEntry
 
 /**
  * Class decorator that registers a hook class in {@link HOOKS} under its class name (or
- * `name`). Works without decorator syntax too: `RegisterHook()(MyHook)`.
+ * `name`). Works with TypeScript's standard decorators and with `experimentalDecorators` (both
+ * hand it the class first), and without decorator syntax: `RegisterHook()(MyHook)`.
  */
 export function RegisterHook(name?: string | string[], options: Omit<RegisterOptions, 'name'> = {}) {
-  return <C extends new (...args: any[]) => Hook<any>>(target: C): C => HOOKS.register(target, { ...options, name: name ?? target.name });
+  return <C extends new (...args: any[]) => Hook<any>>(target: C, _context?: ClassDecoratorContext<C>): C => HOOKS.register(target, { ...options, name: name ?? target.name });
 }

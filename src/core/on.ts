@@ -157,6 +157,32 @@ const ON_KEY = Symbol('hookflow.on');
 
 type OnCarrier = { [ON_KEY]?: OnDeclaration[] };
 
+/** What TypeScript's standard (TC39) decorators pass a method decorator as its second argument. */
+interface StandardMethodContext {
+  kind: string;
+  name: string | symbol;
+  static: boolean;
+  private: boolean;
+  addInitializer(initializer: (this: unknown) => void): void;
+}
+
+/** True when a decorator was called the TC39 way, `(value, context)`, not `(prototype, key, descriptor)`. */
+function isStandardContext(value: unknown): value is StandardMethodContext {
+  return value !== null && typeof value === 'object' && 'kind' in value && 'addInitializer' in value;
+}
+
+/** Adds `declaration` to the own declarations of `carrier`, keeping the written order. */
+function declare(carrier: OnCarrier, declaration: OnDeclaration): void {
+  if (!Object.hasOwn(carrier, ON_KEY)) {
+    Object.defineProperty(carrier, ON_KEY, { value: [], enumerable: false });
+  }
+  // Members are decorated in order, each member's decorators bottom-up: keep the written order.
+  const own = carrier[ON_KEY]!;
+  if (own.includes(declaration)) return;
+  const first = own.findIndex((d) => d.method === declaration.method);
+  own.splice(first < 0 ? own.length : first, 0, declaration);
+}
+
 /**
  * Method decorator: call the method at `stages` (stage or aggregate names), for the events
  * that pass `filter`. The method gets `(runner, event)`; a promise it returns is awaited like a
@@ -164,34 +190,57 @@ type OnCarrier = { [ON_KEY]?: OnDeclaration[] };
  * is called only through its `@On` subscriptions. Subclasses inherit declarations; redecorating
  * a method replaces the inherited ones of that method.
  *
- * Mistakes throw a {@link ConfigError} when the class is defined, naming the hook, the method
- * and the bad value. Without decorator syntax: `On('afterTrainIter')(MyHook.prototype, 'method')`.
+ * Works with TypeScript's standard decorators (the `tsc --init` default) and with
+ * `experimentalDecorators`; the call shape is detected at run time. Mistakes throw a
+ * {@link ConfigError} when the class is defined, naming the hook, the method and the bad value.
+ * Without decorator syntax: `On('afterTrainIter')(MyHook.prototype, 'method')`.
  */
 export function On<R extends RunnerView = RunnerView>(stages: EventStage | readonly EventStage[], filter?: EventFilter<R>) {
-  return (target: object, propertyKey: string | symbol, descriptor?: PropertyDescriptor): void => {
-    const owner = typeof target === 'function' ? target.name : target.constructor.name;
-    const where = `${owner}.${String(propertyKey)}`;
-    if (typeof target === 'function') throw new ConfigError(where, '@On decorates instance methods, not static ones');
-    if (typeof propertyKey !== 'string') throw new ConfigError(where, '@On needs a method with a string name');
-    const method = descriptor ? descriptor.value : (target as Record<string, unknown>)[propertyKey];
-    if (typeof method !== 'function') throw new ConfigError(where, '@On decorates methods; this member is not a function');
-    const declaration: OnDeclaration = { method: propertyKey, stages: expandStages(stages, where), filter: compileFilter(filter, where) };
-    const carrier = target as OnCarrier;
-    if (!Object.prototype.hasOwnProperty.call(carrier, ON_KEY)) {
-      Object.defineProperty(carrier, ON_KEY, { value: [], enumerable: false });
+  function decorate(target: object, propertyKey: string | symbol, descriptor?: PropertyDescriptor): void;
+  function decorate(method: Function, context: ClassMethodDecoratorContext): void;
+  function decorate(target: object, keyOrContext: string | symbol | StandardMethodContext, descriptor?: PropertyDescriptor): void {
+    if (isStandardContext(keyOrContext)) {
+      onStandard(target as Function, keyOrContext);
+      return;
     }
-    // Members are decorated in order, each member's decorators bottom-up: keep the written order.
-    const own = carrier[ON_KEY]!;
-    const first = own.findIndex((d) => d.method === propertyKey);
-    own.splice(first < 0 ? own.length : first, 0, declaration);
-  };
+    const owner = typeof target === 'function' ? target.name : target.constructor.name;
+    const where = `${owner}.${String(keyOrContext)}`;
+    if (typeof target === 'function') throw new ConfigError(where, '@On decorates instance methods, not static ones');
+    if (typeof keyOrContext !== 'string') throw new ConfigError(where, '@On needs a method with a string name');
+    const method = descriptor ? descriptor.value : (target as Record<string, unknown>)[keyOrContext];
+    if (typeof method !== 'function') throw new ConfigError(where, '@On decorates methods; this member is not a function');
+    declare(target as OnCarrier, { method: keyOrContext, stages: expandStages(stages, where), filter: compileFilter(filter, where) });
+  }
+
+  /**
+   * TC39 decorators see neither the class nor its prototype, so the declaration is checked now
+   * and attached, when the first instance is built, to the prototype that owns the method.
+   */
+  function onStandard(method: Function, context: StandardMethodContext): void {
+    const where = `${String(context.name)}`;
+    if (context.kind !== 'method') throw new ConfigError(where, `@On decorates methods; this member is a ${context.kind}`);
+    if (context.static) throw new ConfigError(where, '@On decorates instance methods, not static ones');
+    if (context.private || typeof context.name !== 'string') throw new ConfigError(where, '@On needs a public method with a string name');
+    const name = context.name;
+    const declaration: OnDeclaration = { method: name, stages: expandStages(stages, where), filter: compileFilter(filter, where) };
+    context.addInitializer(function (this: unknown) {
+      // The owner holds this very function, unless a decorator applied later wrapped it: then
+      // the nearest prototype that defines the method.
+      const chain: OnCarrier[] = [];
+      for (let p = Object.getPrototypeOf(this) as OnCarrier | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) chain.push(p);
+      const owner = chain.find((p) => Object.getOwnPropertyDescriptor(p, name)?.value === method) ?? chain.find((p) => Object.hasOwn(p, name));
+      if (owner) declare(owner, declaration);
+    });
+  }
+
+  return decorate;
 }
 
 /** The `@On` declarations of `hook`'s class and its ancestors (a subclass wins per method). */
 function declarationsOf(hook: object): OnDeclaration[] {
   const chain: OnDeclaration[][] = [];
   for (let proto = Object.getPrototypeOf(hook) as OnCarrier | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    if (Object.prototype.hasOwnProperty.call(proto, ON_KEY)) chain.push(proto[ON_KEY]!);
+    if (Object.hasOwn(proto, ON_KEY)) chain.push(proto[ON_KEY]!);
   }
   const seen = new Set<string>();
   const result: OnDeclaration[] = [];

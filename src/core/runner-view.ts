@@ -8,9 +8,11 @@ export interface RunnerView {
   readonly epoch: number;
   readonly iter: number;
   readonly innerIter: number;
-  readonly maxEpochs?: number;
-  readonly maxIters?: number;
+  // `| undefined` spelled out: runners that declare `maxEpochs: number | undefined` must fit
+  // under a user's `exactOptionalPropertyTypes`.
+  readonly maxEpochs?: number | undefined;
+  readonly maxIters?: number | undefined;
   readonly mode: Mode | null;
   /** The loader of the current epoch; only its length matters here. */
-  readonly dataLoader?: { readonly length: number } | null;
+  readonly dataLoader?: { readonly length: number } | null | undefined;
 }

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { z } from 'zod';
 import type { Hook, HookResult } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';

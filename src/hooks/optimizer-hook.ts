@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../backend/tfjs.js';
 import { z } from 'zod';
 import { Hook, type HookResult } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';

@@ -16,7 +16,7 @@
  *   returns them (a pre-hook's replacement inputs) or `tf.keep`s them (then it disposes them).
  * - During training, tensor ops in a hook are recorded for the gradient like the layer's own.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 
 /** The layer class hooks attach to (every tfjs layer and model). */
 export type Layer = tf.layers.Layer;

@@ -17,7 +17,7 @@
  * Random initialisers take a `seed` for reproducible values; without it they draw from tfjs's
  * unseeded generator.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { z } from 'zod';
 import { parseOptions } from '../hooks/parse-options.js';
 import type { Layer } from './forward-hooks.js';

@@ -2,7 +2,7 @@
 // with fast-check, then whole models trained on both backends.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import {
   blasThreadCount, conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
   hasNativeMatMul, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,

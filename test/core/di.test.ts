@@ -75,6 +75,23 @@ RegisterHook()(DiTestPlainHook);
 class DiTestPlainHook2 extends DiTestPlainHook {}
 HOOKS.register(DiTestPlainHook2);
 
+/** Plain JS with a required constructor parameter (inversify's own reader rejects its arity). */
+class DiTestRequiredArgHook extends Hook {
+  constructor(readonly options: { size: number }) {
+    super();
+  }
+}
+HOOKS.register(DiTestRequiredArgHook);
+
+/** Injection through a static list, no parameter decorators. */
+class DiTestListHook extends Hook {
+  static readonly inject = [TOKENS.Logger, TOKENS.HookOptions, TOKENS.ValDataLoader];
+  constructor(readonly logger: Logger, readonly options: ProbeOptions, readonly valLoader: unknown = 'none') {
+    super();
+  }
+}
+HOOKS.register(DiTestListHook);
+
 describe('dependency injection of hooks', () => {
   it('builds an injectable hook from config with its options and the runner\'s clock', () => {
     const clock = new ScriptedClock([]);
@@ -167,6 +184,31 @@ describe('dependency injection of hooks', () => {
     expect(b).to.be.instanceOf(DiTestPlainHook2);
     expect(b.args).to.deep.equal([{}]);
     expect(runner.hooks.map((h) => `${h.hookId}@${h.priority}`)).to.deep.equal(['DiTestPlainHook@30', 'DiTestPlainHook2@50']);
+  });
+
+  it('builds a plain class whose constructor requires its options with new Cls(options)', () => {
+    const hook = tinyRunner().runner.registerHookFromConfig({ type: 'DiTestRequiredArgHook', size: 2 }) as DiTestRequiredArgHook;
+    expect(hook.options).to.deep.equal({ size: 2 });
+    expect(hasInjection(DiTestRequiredArgHook)).to.equal(false);
+  });
+
+  it('a static inject list passes the listed services in order; an unbound one is undefined', () => {
+    const { runner } = tinyRunner({ logger: new MemoryLogger() });
+    const hook = runner.registerHookFromConfig({ type: 'DiTestListHook', every: 2 }) as DiTestListHook;
+    expect([hook.logger, hook.options, hook.valLoader]).to.deep.equal([runner.logger, { every: 2 }, 'none']);
+    expect([hasOwnInjection(DiTestListHook), hasInjection(DiTestListHook)]).to.deep.equal([true, true]);
+    const direct = buildInjected(DiTestListHook, { every: 3 });
+    expect([direct.logger, direct.options, direct.valLoader]).to.deep.equal([undefined, { every: 3 }, 'none']);
+  });
+
+  it('names the class when its @inject decorators cover only some constructor parameters', () => {
+    class DiTestHalfInjected extends Hook {
+      constructor(readonly options: ProbeOptions, readonly clock: Clock) {
+        super();
+      }
+    }
+    inject(TOKENS.Clock)(DiTestHalfInjected, undefined, 1);
+    expect(() => tinyRunner().runner.registerHookFromConfig({ type: DiTestHalfInjected })).to.throw(ConfigError, /^DiTestHalfInjected: its constructor injection is incomplete \(Found unexpected missing metadata .*\); put @inject on every constructor parameter, or list the tokens in a static inject$/);
   });
 
   it('injects the runner, its logger and its work dir', () => {

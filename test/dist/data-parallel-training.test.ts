@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
 import { MemoryLogger, type ProcessGroup, type ReduceOp } from '../../src/core/services.js';

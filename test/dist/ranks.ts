@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { Hook } from '../../src/core/hook.js';
 import { singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
 import { HOOKS } from '../../src/core/hooks-registry.js';

@@ -1,5 +1,5 @@
 /** Shared driver of the LR and momentum updater tests: real runners, real optimizers, recorded values. */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import '../../src/hooks/index.js';
 import '../../src/hooks/lr-updater/index.js';

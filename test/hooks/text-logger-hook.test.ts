@@ -162,7 +162,7 @@ describe('TextLoggerHook', () => {
 
 describe('tensor hygiene', () => {
   it('keeps tf.memory().numTensors flat over many iterations with the default hooks', async () => {
-    const tf = await import('@tensorflow/tfjs');
+    const tf = await import('../../src/backend/tfjs.js');
     const { runner, train, val, model } = tinyRunner({ maxEpochs: 4, numSamples: 40, batchSize: 4 });
     runner.optimizer = new SGD(model.params(), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
     runner.registerTrainingHooks({ optimizerConfig: { gradClip: { maxNorm: 1 } }, logConfig: { interval: 3, hooks: [{ type: 'TextLoggerHook' }] } });

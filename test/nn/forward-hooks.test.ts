@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { constantInit } from '../../src/nn/initializers.js';
 import { registerForwardHook, registerForwardPreHook, type LayerKwargs } from '../../src/nn/forward-hooks.js';
@@ -14,7 +14,7 @@ function seedModel() {
   return { fc, net };
 }
 
-const hasOwnCall = (layer: tf.layers.Layer) => Object.prototype.hasOwnProperty.call(layer, 'call');
+const hasOwnCall = (layer: tf.layers.Layer) => Object.hasOwn(layer, 'call');
 
 describe('forward hooks', () => {
   it("reproduces the seed's listing: after constantInit(fc, 1) the hook sees weight [[1],[1],[1]], bias [0], input [[0,1,2]], output [[3]]", () => {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import {
   calculateGain, computeFans, constantInit, kaimingInit, normalCdf, normalInit, normalQuantile, truncNormalInit, uniformInit, xavierInit,

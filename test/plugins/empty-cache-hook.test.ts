@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { EmptyCacheHook, describeRelease, memorySnapshot } from '../../plugins/empty-cache-hook.js';
 import { tinyRunner } from '../helpers/tiny.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { TOKENS } from '../../src/core/di.js';
 import '../../src/hooks/index.js';

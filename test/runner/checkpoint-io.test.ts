@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { TOKENS } from '../../src/core/di.js';
 import {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
 import type { StageEvent } from '../../src/core/stage-event.js';

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
 import { DataLoader, type DataBatch } from '../../src/runner/data/data-loader.js';

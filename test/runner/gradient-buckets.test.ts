@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import type { ProcessGroup } from '../../src/core/services.js';
 import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';

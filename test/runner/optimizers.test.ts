@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
 import { MLPClassifier } from '../../src/runner/model/models.js';

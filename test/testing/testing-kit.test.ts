@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { Hook } from '../../src/core/hook.js';
 import { attachJournal } from '../../src/core/journal/journal-writer.js';
@@ -42,7 +42,7 @@ describe('testing kit', () => {
 
     it('chooses the backend once on import, as the CLI does: no cpu fallback, no tfjs banner', () => {
       const kit = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/testing/index.js')).href;
-      const script = `const tf = await import('@tensorflow/tfjs'); const { buildToyRunner } = await import(${JSON.stringify(kit)});
+      const script = `const tf = await import('../../src/backend/tfjs.js'); const { buildToyRunner } = await import(${JSON.stringify(kit)});
 const toy = buildToyRunner({ workDir: false }); await toy.run(); console.log('backend=' + tf.getBackend());`;
       const env = { ...process.env };
       delete env.HOOKFLOW_BACKEND;

@@ -15,7 +15,7 @@
  * products can still reach it; those with a bias or an activation run the cpu kernel instead.
  * (Layers never send batched ones: dense reshapes to 2-D first.)
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { runOnCpu, type KernelArgs, type WasmBackend } from './util.js';
 
 /** Matmul kernels whose wasm versions get the transpose fix. */

@@ -1,7 +1,7 @@
 /**
  * Attribute parsing and dy-row gathering shared by the conv2d / depthwiseConv2d backprop kernels.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import {
   assertShape, geometryOf,
   type ConvGeometry, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend,

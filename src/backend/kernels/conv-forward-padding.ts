@@ -16,7 +16,7 @@
  * tfjs's, and delegates to the original kernel. The rare geometry that would need negative
  * padding, and NCHW Conv2D (which wasm rejects), runs the cpu backend's kernel instead.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { runOnCpu, type ConvPad, type DimRoundingMode, type ExplicitPadding, type KernelArgs } from './util.js';
 
 /** Forward conv kernels whose wasm versions need the padding fix. */

@@ -2,7 +2,7 @@
  * `Conv2DBackpropFilter` for the wasm backend (tfjs-backend-wasm 4.22 has none), i.e. the
  * filter gradient of conv2d, conv1d and the pointwise half of separableConv2d.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon } from './native-blas.js';
 import { allocF32, heapF32, nchwToNhwc, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
 import { forEachTap, gatherDyRows, gemmPlan, parseConvBackprop } from './conv-backprop.js';

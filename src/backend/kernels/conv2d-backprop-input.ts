@@ -8,7 +8,7 @@
  * dcol = dY · Wᵀ with XNNPACK (wasm's BatchMatMul) and scatters it back with col2im in JS. Tiny
  * problems keep the original kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { heapF32, nhwcToNchw, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
 import { gatherDyRows, gemmPlan, parseConvBackprop } from './conv-backprop.js';
 

@@ -2,7 +2,7 @@
  * `DepthwiseConv2dNativeBackpropFilter` for the wasm backend (missing in tfjs-backend-wasm 4.22):
  * the filter gradient of depthwiseConv2d and of the depthwise half of separableConv2d.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { allocF32, heapF32, type ConvGeometry, type KernelArgs } from './util.js';
 import { forEachTap, parseConvBackprop } from './conv-backprop.js';
 

@@ -2,7 +2,7 @@
  * `DepthwiseConv2dNativeBackpropInput` for the wasm backend (missing in tfjs-backend-wasm 4.22):
  * the input gradient of depthwiseConv2d / separableConv2d when they are not the first layer.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { allocF32, heapF32, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
 import { forEachTap, parseConvBackprop } from './conv-backprop.js';
 

@@ -15,7 +15,7 @@
  * `Conv2DBackpropInput` (conv2d-backprop-input.ts). With the optional native/blas addon, the
  * matmuls (and through them the conv GEMMs) run on OpenBLAS (native-mat-mul.ts).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';

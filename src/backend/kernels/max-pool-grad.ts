@@ -9,7 +9,7 @@
  * the cpu backend: the first strict maximum of each window receives the gradient. With the
  * native/blas addon the same loop runs natively.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon } from './native-blas.js';
 import { allocF32, assertShape, heapF32, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend } from './util.js';
 

@@ -37,7 +37,7 @@ export type NativeBlasStatus =
  * and wasm, and the machine may be shared. Set `HOOKFLOW_BLAS_THREADS` higher for large layers
  * on an idle machine.
  */
-export function blasThreadCount(env: NodeJS.ProcessEnv = process.env): number {
+export function blasThreadCount(env: Record<string, string | undefined> = process.env): number {
   const requested = env.HOOKFLOW_BLAS_THREADS?.trim();
   if (requested) {
     const n = Number(requested);

@@ -14,7 +14,7 @@
  *
  * The addon is optional (see native-blas.ts): without it the plain wasm kernels stay in place.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon } from './native-blas.js';
 import type { KernelArgs, WasmBackend } from './util.js';
 

@@ -8,7 +8,7 @@
  * built and a JS loop on the heap otherwise; on cpu, the JS loop. Other backends have no such
  * kernel and keep the generic path ({@link sgdUpdate} returns undefined).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon } from './native-blas.js';
 import type { KernelArgs, WasmBackend } from './util.js';
 

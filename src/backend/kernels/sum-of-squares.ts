@@ -3,7 +3,7 @@
  * heap by native/blas in one pass: the global 2-norm of gradient clipping without the two tfjs
  * kernels per gradient, the AddN and the device read.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon } from './native-blas.js';
 import type { WasmBackend } from './util.js';
 

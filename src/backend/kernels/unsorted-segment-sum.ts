@@ -2,7 +2,7 @@
  * `UnsortedSegmentSum` for the wasm backend (missing in tfjs-backend-wasm 4.22). tfjs uses it
  * as the gradient of gather, so embedding layers cannot train on wasm without it.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import type { KernelArgs, WasmBackend } from './util.js';
 
 /**

@@ -5,7 +5,7 @@
  * into a tensor allocated on that heap. A heap view becomes invalid when wasm memory grows, so
  * every kernel allocates its output *before* it takes any view.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 // Type-only: a runtime import would register the wasm backend as a side effect.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 

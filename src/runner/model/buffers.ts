@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import type { ProcessGroup } from '../../core/services.js';
 import type { TrainableModel } from './trainable-model.js';
 

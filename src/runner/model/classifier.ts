@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import type { DataBatch } from '../data/data-loader.js';
 import type { StepOutputs, TrainableModel } from './trainable-model.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { ConfigError } from '../../core/errors.js';
 import { CUSTOM_IMPORTS_HINT, Registry } from '../../core/registry.js';
 import { Classifier } from './classifier.js';

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../../backend/tfjs.js';
 
 /**
  * What a model's step returns (MMCV's `train_step` outputs): the loss, named gradients for

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../../backend/tfjs.js';
 import { ConfigError } from '../../core/errors.js';
 import { Registry, type BuildConfig } from '../../core/registry.js';
 import { Adagrad } from './adagrad.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { nativeSumOfSquares } from '../../backend/kernels/sum-of-squares.js';
 
 /** Options of gradient clipping by global norm (PyTorch `clip_grad_norm_`). */

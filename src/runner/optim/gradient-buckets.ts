@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import type { ProcessGroup } from '../../core/services.js';
 
 /** PyTorch DistributedDataParallel's default bucket cap (`bucket_cap_mb=25`). */

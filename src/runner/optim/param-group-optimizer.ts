@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { ConfigError } from '../../core/errors.js';
 import { describeValue } from '../../core/describe-value.js';
 import { unknownOptionsMessage } from '../../core/nearest-names.js';

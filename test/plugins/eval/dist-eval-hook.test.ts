@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { ConfigError } from '../../../src/core/errors.js';
 import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../../src/core/services.js';
