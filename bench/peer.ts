@@ -209,9 +209,10 @@ function writeTorchData(mnist: MNIST, count: number): string {
 const configs = option('configs', 'mlp,cnn').split(',');
 const batches = option('batches', '16,64,256').split(',').map(Number);
 const rounds = Number(option('rounds', '5'));
-const samples = Number(option('samples', '9600'));
 const mnist = new MNIST({ split: 'train' });
-const dataFile = writeTorchData(mnist, Math.max(samples, 256 * 10));
+// The bundled train split holds 8,000 digits: never ask for more (a missing label is NaN to torch).
+const samples = Math.min(Number(option('samples', '9600')), mnist.labels.length);
+const dataFile = writeTorchData(mnist, Math.min(Math.max(samples, 256 * 10), mnist.labels.length));
 const fmt = (x: number) => x.toFixed(2).padStart(7);
 try {
   for (const config of configs) {
