@@ -26,7 +26,7 @@ function mapRefs(value: unknown, where: string, replace: (name: string, where: s
  * NAME (a string), for building the run. A variable that is not set is a config error naming
  * the key and the variable.
  */
-export function resolveEnvRefs(config: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+export function resolveEnvRefs(config: Record<string, unknown>, env: Readonly<Record<string, string | undefined>> = process.env): Record<string, unknown> {
   return mapRefs(config, 'config', (name, where) => {
     const value = env[name];
     if (value === undefined) throw new ConfigError(where, `refers to the environment variable ${name}, which is not set`);

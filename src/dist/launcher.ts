@@ -1,5 +1,8 @@
 import { ConfigError } from '../core/errors.js';
 
+/** Environment variables (a plain record, so hookflow's declarations need no @types/node). */
+export type EnvRecord = Readonly<Record<string, string | undefined>>;
+
 /** How the processes of a job were started (MMCV's `--launcher`). */
 export const LAUNCHERS = ['none', 'mpi', 'slurm'] as const;
 export type Launcher = (typeof LAUNCHERS)[number];
@@ -20,7 +23,7 @@ export function parseLauncher(value: string | undefined): Launcher {
   return launcher as Launcher;
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function integer(env: EnvRecord, name: string): number | undefined {
   const text = env[name];
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
@@ -31,7 +34,7 @@ function integer(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * (`SLURM_PROCID`/`SLURM_NTASKS`/`SLURM_LOCALID`). MPI itself is the authority once initialised;
  * this is for messages before that, and to catch a launcher that did not wire MPI up.
  */
-export function rankFromEnv(launcher: Launcher, env: NodeJS.ProcessEnv = process.env): RankFromEnv | undefined {
+export function rankFromEnv(launcher: Launcher, env: EnvRecord = process.env): RankFromEnv | undefined {
   const read = (rank: string, size: string, local: string, source: string): RankFromEnv | undefined => {
     const r = integer(env, rank);
     const s = integer(env, size);
