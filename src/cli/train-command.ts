@@ -44,13 +44,14 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   const lock = typeof raw.workDir === 'string' && processGroup.rank === 0 ? WorkDirLock.acquire(raw.workDir, consoleLogger) : undefined;
   const release = () => lock?.release();
   process.once('exit', release);
-  const wanted = wantsProgressBar({ progress: opts.progress, isTTY: process.stdout.isTTY === true, env: process.env });
+  // Under mpirun every rank's stdout is a terminal: only rank 0 draws.
+  const wanted = processGroup.rank === 0 && wantsProgressBar({ progress: opts.progress, isTTY: process.stdout.isTTY === true, env: process.env });
   const progress = wanted ? new ProgressBarHook() : undefined;
   let dashboard: Dashboard | undefined;
   try {
     const built = await buildFromConfig(raw, { logger: progress?.logger ?? consoleLogger, processGroup });
     const { runner, dataLoaders, workflow } = built;
-    if (progress && runner.rank === 0) runner.registerHook(progress, Priority.LOWEST);
+    if (progress) runner.registerHook(progress, Priority.LOWEST);
     if (distTimeout !== undefined) runner.registerHook(new DistWatchdogHook(distTimeout, processGroup.rank), Priority.HIGHEST);
     if (opts.dashboard && runner.workDir && runner.rank === 0) {
       dashboard = await (await import('../view/dashboard-command.js')).dashboardCommand([runner.workDir], { port: opts.port }, true);
