@@ -11,11 +11,11 @@ import os from 'node:os';
 import * as tf from '../src/backend/tfjs.js';
 import { selectBackend } from '../src/backend/index.js';
 import { singleProcessGroup, type ProcessGroup } from '../src/core/services.js';
-import { DataLoader, type DataBatch } from '../src/runner/data/data-loader.js';
-import { Synthetic } from '../src/runner/data/synthetic.js';
-import { MLPClassifier } from '../src/runner/model/models.js';
-import { GradientBuckets } from '../src/runner/optim/gradient-buckets.js';
-import { SGD } from '../src/runner/optim/sgd.js';
+import { DataLoader, type DataBatch } from '../src/training/data/data-loader.js';
+import { Synthetic } from '../src/training/data/synthetic.js';
+import { MLPClassifier } from '../src/training/model/models.js';
+import { GradientBuckets } from '../src/training/optim/gradient-buckets.js';
+import { SGD } from '../src/training/optim/sgd.js';
 import { interleaved, printTable } from './stats.js';
 
 function arg(name: string, fallback: number): number {

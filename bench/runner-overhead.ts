@@ -15,12 +15,12 @@ import * as tf from '../src/backend/tfjs.js';
 import { selectBackend } from '../src/backend/index.js';
 import { MemoryLogger } from '../src/core/services.js';
 import '../src/hooks/index.js';
-import { DataLoader } from '../src/runner/data/data-loader.js';
-import { MNIST } from '../src/runner/data/mnist.js';
+import { DataLoader } from '../src/training/data/data-loader.js';
+import { MNIST } from '../src/training/data/mnist.js';
 import { EpochBasedRunner } from '../src/runner/epoch-based-runner.js';
-import { MLPClassifier } from '../src/runner/model/models.js';
-import { releaseOutputs } from '../src/runner/model/trainable-model.js';
-import { SGD } from '../src/runner/optim/sgd.js';
+import { MLPClassifier } from '../src/training/model/models.js';
+import { releaseOutputs } from '../src/training/model/trainable-model.js';
+import { SGD } from '../src/training/optim/sgd.js';
 import { interleaved, printTable } from './stats.js';
 
 function arg(name: string, fallback: number): number {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { HOOK_METHOD_NAMES, stagesOf, subscriptionsFor, Hook, type HookResult, type HookSubscription } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { EventStage, Stage } from '../src/core/stages.js';
-import { parseOptions } from '../src/hooks/parse-options.js';
+import { parseOptions } from '../src/config/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 
 /** What a closure runs: the runner in, optionally a promise the stage waits for. */

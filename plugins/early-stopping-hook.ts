@@ -3,7 +3,7 @@ import { Hook } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import { hookName } from '../src/core/dispatcher.js';
 import { pyFixed } from '../src/hooks/logger/py-format.js';
-import { mustBe, parseOptions } from '../src/hooks/parse-options.js';
+import { mustBe, parseOptions } from '../src/config/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 import { EvalHook } from './eval/eval-hook.js';
 import { RULE_INIT, inferRule, isImprovement, type Rule } from './eval/rule.js';

@@ -2,7 +2,7 @@ import * as tf from '../src/backend/tfjs.js';
 import { z } from 'zod';
 import { Hook, type HookResult } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
-import { mustBe, parseOptions } from '../src/hooks/parse-options.js';
+import { mustBe, parseOptions } from '../src/config/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 
 const positiveInt = mustBe('a positive integer');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { stagesOf, subscriptionsFor, Hook, type HookSubscription } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { EventStage, Stage } from '../src/core/stages.js';
-import { parseOptions } from '../src/hooks/parse-options.js';
+import { parseOptions } from '../src/config/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 
 const EmptyCacheHookOptions = z.object({

@@ -4,9 +4,9 @@ import { TOKENS } from '../src/core/di.js';
 import { Hook } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { ProcessGroup } from '../src/core/services.js';
-import { parseOptions } from '../src/hooks/parse-options.js';
+import { parseOptions } from '../src/config/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
-import { averageBuffersAcrossRanks, modelBuffers } from '../src/runner/model/buffers.js';
+import { averageBuffersAcrossRanks, modelBuffers } from '../src/training/model/buffers.js';
 
 export { modelBuffers };
 

@@ -7,7 +7,7 @@ import { Hook, type HookSubscription } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { Logger } from '../src/core/services.js';
 import { STAGES, type Stage } from '../src/core/stages.js';
-import { parseOptions } from '../src/hooks/parse-options.js';
+import { parseOptions } from '../src/config/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 import { OrderedQueue } from './ordered-queue.js';
 

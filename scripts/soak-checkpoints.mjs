@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const h = await import(path.join(root, 'dist/test/helpers/fault-injection.js'));
-const { scanCheckpoints } = await import(path.join(root, 'dist/src/runner/checkpoint/find-latest-checkpoint.js'));
-const { SeededRandom } = await import(path.join(root, 'dist/src/runner/data/rng.js'));
+const { scanCheckpoints } = await import(path.join(root, 'dist/src/training/checkpoint/find-latest-checkpoint.js'));
+const { SeededRandom } = await import(path.join(root, 'dist/src/training/data/rng.js'));
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, kills: { type: 'string' }, seed: { type: 'string' } } });
 const deadline = Date.now() + Number(values.minutes) * 60_000;

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 
 export * from './core/index.js';
 export * from './runner/index.js';
+export * from './training/index.js';
 export * from './hooks/index.js';
 export * from './backend/index.js';
 export * from './nn/index.js';

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { TOKENS } from '../../src/core/di.js';
 import { RegisterHook } from '../../src/core/hooks-registry.js';
 import type { ProcessGroup } from '../../src/core/services.js';
-import { mustBe } from '../../src/hooks/parse-options.js';
+import { mustBe } from '../../src/config/parse-options.js';
 import type { BaseRunner, RunnerLoader } from '../../src/runner/base-runner.js';
-import { broadcastBuffersFromRankZero } from '../../src/runner/model/buffers.js';
+import { broadcastBuffersFromRankZero } from '../../src/training/model/buffers.js';
 import { EvalHook, EvalHookOptions, collectResults } from './eval-hook.js';
 import { mergeRankResults } from './merge-rank-results.js';
 

@@ -9,9 +9,9 @@ import { Hook, type HookResult } from '../../src/core/hook.js';
 import { RegisterHook } from '../../src/core/hooks-registry.js';
 import { LoggerHook } from '../../src/hooks/logger/logger-hook.js';
 import { pyFixed } from '../../src/hooks/logger/py-format.js';
-import { mustBe, parseOptions } from '../../src/hooks/parse-options.js';
+import { mustBe, parseOptions } from '../../src/config/parse-options.js';
 import type { BaseRunner, RunnerLoader } from '../../src/runner/base-runner.js';
-import type { TrainableModel } from '../../src/runner/model/trainable-model.js';
+import type { TrainableModel } from '../../src/training/model/trainable-model.js';
 import { buildMetric, type EvalResults, type Metric, type MetricSpec } from './metrics.js';
 import { DEFAULT_GREATER_KEYS, DEFAULT_LESS_KEYS, RULE_INIT, inferRule, isImprovement, keyList, type Rule } from './rule.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../src/core/errors.js';
 import { Registry } from '../../src/core/registry.js';
-import { mustBe, parseOptions } from '../../src/hooks/parse-options.js';
+import { mustBe, parseOptions } from '../../src/config/parse-options.js';
 
 /**
  * What an evaluation collected over the whole val loader: the model's outputs (logits), one

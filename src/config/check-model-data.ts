@@ -1,6 +1,6 @@
 import { ConfigError } from '../core/errors.js';
-import type { ArrayDataset } from '../runner/data/dataset.js';
-import type { TrainableModel } from '../runner/model/trainable-model.js';
+import type { ArrayDataset } from '../training/data/dataset.js';
+import type { TrainableModel } from '../training/model/trainable-model.js';
 
 function shapeText(shape: readonly (number | null)[]): string {
   return `[${shape.join(', ')}]`;

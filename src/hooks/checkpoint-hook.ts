@@ -8,9 +8,9 @@ import { Hook } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { ProcessGroup } from '../core/services.js';
 import type { BaseRunner } from '../runner/base-runner.js';
-import { CHECKPOINT_NAME_RULE, defaultFilenameTmpl, isUsableCheckpointName, formatCheckpointName, type CheckpointIO } from '../runner/checkpoint/checkpoint-io.js';
-import { averageBuffersAcrossRanks } from '../runner/model/buffers.js';
-import { parseOptions } from './parse-options.js';
+import { CHECKPOINT_NAME_RULE, defaultFilenameTmpl, isUsableCheckpointName, formatCheckpointName, type CheckpointIO } from '../training/checkpoint/checkpoint-io.js';
+import { averageBuffersAcrossRanks } from '../training/model/buffers.js';
+import { parseOptions } from '../config/parse-options.js';
 
 const minusOneOrPositive = (what: string) => z.number().int().refine((v) => v === -1 || v > 0, `must be -1 (${what}) or a positive integer`);
 

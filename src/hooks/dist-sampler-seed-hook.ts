@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Hook } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { BaseRunner } from '../runner/base-runner.js';
-import { parseOptions } from './parse-options.js';
+import { parseOptions } from '../config/parse-options.js';
 
 const DistSamplerSeedHookOptions = z.object({}).strict();
 

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import type { Hook, HookResult } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { BaseRunner } from '../runner/base-runner.js';
-import { releaseOutputs } from '../runner/model/trainable-model.js';
+import { releaseOutputs } from '../training/model/trainable-model.js';
 import { float16Tensor } from './fp16/float16.js';
 import { OptimizerHook, OptimizerHookOptions, batchNormLayers } from './optimizer-hook.js';
-import { mustBe, parseOptions } from './parse-options.js';
+import { mustBe, parseOptions } from '../config/parse-options.js';
 
 const positiveInt = mustBe('a positive integer');
 

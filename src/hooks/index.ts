@@ -1,5 +1,5 @@
 /** MMCV's default hooks. Importing this module registers them in HOOKS. */
-export * from './parse-options.js';
+export * from '../config/parse-options.js';
 export * from './optimizer-hook.js';
 export * from './iter-timer-hook.js';
 export * from './logger/logger-runner.js';

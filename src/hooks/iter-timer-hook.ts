@@ -5,7 +5,7 @@ import { Hook } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import { systemClock, type Clock } from '../core/services.js';
 import type { BaseRunner } from '../runner/base-runner.js';
-import { parseOptions } from './parse-options.js';
+import { parseOptions } from '../config/parse-options.js';
 
 const IterTimerHookOptions = z.object({}).strict();
 

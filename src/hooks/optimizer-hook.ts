@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { Hook, type HookResult } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { BaseRunner } from '../runner/base-runner.js';
-import { isSingleOptimizer } from '../runner/optim/build-optimizer.js';
-import { clipGradNorm } from '../runner/optim/clip-grad.js';
-import { DEFAULT_BUCKET_SIZE_MB, GradientBuckets } from '../runner/optim/gradient-buckets.js';
-import type { ParamGroupOptimizer } from '../runner/optim/param-group-optimizer.js';
-import { releaseOutputs, type TrainableModel } from '../runner/model/trainable-model.js';
-import { parseOptions } from './parse-options.js';
+import { isSingleOptimizer } from '../training/optim/build-optimizer.js';
+import { clipGradNorm } from '../training/optim/clip-grad.js';
+import { DEFAULT_BUCKET_SIZE_MB, GradientBuckets } from '../training/optim/gradient-buckets.js';
+import type { ParamGroupOptimizer } from '../training/optim/param-group-optimizer.js';
+import { releaseOutputs, type TrainableModel } from '../training/model/trainable-model.js';
+import { parseOptions } from '../config/parse-options.js';
 
 /** Options of {@link OptimizerHook} (MMCV `optimizer_config`). */
 export const OptimizerHookOptions = z.object({

@@ -19,7 +19,7 @@
  */
 import * as tf from '../backend/tfjs.js';
 import { z } from 'zod';
-import { parseOptions } from '../hooks/parse-options.js';
+import { parseOptions } from '../config/parse-options.js';
 import type { Layer } from './forward-hooks.js';
 
 const BIAS_NAMES = new Set(['bias', 'beta']);

@@ -19,7 +19,7 @@ import { LoggerHook } from '../hooks/logger/logger-hook.js';
 import type { LoggerRunner } from '../hooks/logger/logger-runner.js';
 import { FileLogger } from '../runner/file-logger.js';
 import { LogBuffer } from '../runner/log-buffer.js';
-import type { StepOutputs } from '../runner/model/trainable-model.js';
+import type { StepOutputs } from '../training/model/trainable-model.js';
 import { timestampOf } from '../runner/timestamp.js';
 
 /** Options of {@link ReplayRunner}. */

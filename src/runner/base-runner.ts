@@ -18,18 +18,18 @@ import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
 import type { EventStage, Mode } from '../core/stages.js';
 import { agreeOnStop, averageLogVars } from '../dist/collective-agreement.js';
 import { RankLogger } from '../dist/rank-logger.js';
-import { FileCheckpointIO, disposeCheckpoint, type CheckpointIO, type CheckpointMeta } from './checkpoint/checkpoint-io.js';
+import { FileCheckpointIO, disposeCheckpoint, type CheckpointIO, type CheckpointMeta } from '../training/checkpoint/checkpoint-io.js';
 import {
   SNAPSHOT_ONLY_KEYS, loadModelWeights, restoreHookStates, restoreOptimizers, saveRunnerCheckpoint,
   type LoadCheckpointOptions, type ResumeOptions, type RunSnapshot, type SaveCheckpointOptions,
-} from './checkpoint/runner-checkpoint.js';
+} from '../training/checkpoint/runner-checkpoint.js';
 import { EventLoopYield, checkYieldEvery, type YieldEvery } from './event-loop-yield.js';
 import { FileLogger } from './file-logger.js';
 import { LogBuffer } from './log-buffer.js';
 import { timestampOf } from './timestamp.js';
-import { broadcastWeightsFromRankZero } from './model/buffers.js';
-import { releaseOutputs, type StepOutputs, type TrainableModel } from './model/trainable-model.js';
-import { isSingleOptimizer, type Optimizers } from './optim/build-optimizer.js';
+import { broadcastWeightsFromRankZero } from '../training/model/buffers.js';
+import { releaseOutputs, type StepOutputs, type TrainableModel } from '../training/model/trainable-model.js';
+import { isSingleOptimizer, type Optimizers } from '../training/optim/build-optimizer.js';
 import { registerTrainingHooks, type TrainingHooksConfig } from './register-training-hooks.js';
 
 /** A data source the runners iterate: batches, a length, optionally a sampler with epochs. */
@@ -264,7 +264,7 @@ export abstract class BaseRunner implements RunnerView {
     return this.perGroup((g) => (g.momentum !== undefined ? g.momentum : g.betas ? g.betas[0] : 0));
   }
 
-  private perGroup(read: (g: import('./optim/param-group-optimizer.js').ParamGroup) => number): number[] | Record<string, number[]> {
+  private perGroup(read: (g: import('../training/optim/param-group-optimizer.js').ParamGroup) => number): number[] | Record<string, number[]> {
     const opt = this.optimizer;
     if (!opt) throw new Error('the runner has no optimizer, so it has no lr or momentum');
     if (isSingleOptimizer(opt)) return opt.paramGroups.map(read);

@@ -1,4 +1,4 @@
-/** Runners, model and optimizer wrappers, data loading. */
+/** The training loop: runners, hook registration, log buffer, work-dir lock. */
 export * from './base-runner.js';
 export * from './epoch-based-runner.js';
 export * from './iter-based-runner.js';
@@ -6,29 +6,6 @@ export * from './iter-loader.js';
 export * from './log-buffer.js';
 export * from './file-logger.js';
 export * from './register-training-hooks.js';
-export * from './model/trainable-model.js';
-export * from './model/classifier.js';
-export * from './model/models.js';
-export * from './optim/param-group-optimizer.js';
-export * from './optim/sgd.js';
-export * from './optim/adam.js';
-export * from './optim/rmsprop.js';
-export * from './optim/adagrad.js';
-export * from './optim/build-optimizer.js';
-export * from './optim/clip-grad.js';
-export * from './optim/gradient-buckets.js';
-export * from './data/rng.js';
-export * from './data/dataset.js';
-export * from './data/data-loader.js';
-export * from './data/distributed-sampler.js';
-export * from './data/mnist.js';
-export * from './data/synthetic.js';
 export * from './runners-registry.js';
-export * from './checkpoint/checkpoint-io.js';
-export * from './checkpoint/file-io-handler.js';
-export * from './checkpoint/find-latest-checkpoint.js';
-export * from './checkpoint/hookflow-version.js';
-export type { SaveCheckpointOptions, LoadCheckpointOptions, ResumeOptions, RunSnapshot } from './checkpoint/runner-checkpoint.js';
-export * from './model/buffers.js';
 export * from './timestamp.js';
 export * from './event-loop-yield.js';

@@ -5,14 +5,14 @@ import '../hooks/index.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { MemoryLogger } from '../core/services.js';
 import type { RunnerLoader, RunnerOptions, Workflow } from '../runner/base-runner.js';
-import { DataLoader } from '../runner/data/data-loader.js';
-import { sliceDataset } from '../runner/data/dataset.js';
-import { Synthetic } from '../runner/data/synthetic.js';
+import { DataLoader } from '../training/data/data-loader.js';
+import { sliceDataset } from '../training/data/dataset.js';
+import { Synthetic } from '../training/data/synthetic.js';
 import { EpochBasedRunner } from '../runner/epoch-based-runner.js';
 import { IterBasedRunner } from '../runner/iter-based-runner.js';
-import type { Classifier } from '../runner/model/classifier.js';
-import { MLPClassifier } from '../runner/model/models.js';
-import { SGD } from '../runner/optim/sgd.js';
+import type { Classifier } from '../training/model/classifier.js';
+import { MLPClassifier } from '../training/model/models.js';
+import { SGD } from '../training/optim/sgd.js';
 import type { TrainingHooksConfig } from '../runner/register-training-hooks.js';
 
 // The kit creates tensors as soon as it is used: choose the backend first, once, as the CLI

@@ -7,7 +7,7 @@ import { mergeConfig } from '../../src/config/merge.js';
 import { redactEnvRefs, resolveEnvRefs } from '../../src/config/env-refs.js';
 import { estimateParameters } from '../../src/config/estimate-model-size.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { MODELS } from '../../src/runner/model/models.js';
+import { MODELS } from '../../src/training/model/models.js';
 import { MemoryLogger } from '../../src/core/services.js';
 import { tempDir } from '../helpers/tiny.js';
 import { tinyConfig } from '../helpers/tiny-config.js';

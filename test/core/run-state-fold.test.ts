@@ -6,8 +6,8 @@ import { INITIAL_RUN_STATE, foldRunState, type RunState } from '../../src/core/r
 import type { StageEvent } from '../../src/core/stage-event.js';
 import { STAGES, type EventStage, type Mode } from '../../src/core/stages.js';
 import type { BaseRunner, Workflow } from '../../src/runner/base-runner.js';
-import { DataLoader } from '../../src/runner/data/data-loader.js';
-import { Synthetic } from '../../src/runner/data/synthetic.js';
+import { DataLoader } from '../../src/training/data/data-loader.js';
+import { Synthetic } from '../../src/training/data/synthetic.js';
 import { buildToyRunner } from '../../src/testing/index.js';
 
 /** What the reference loops emit: the stage and the counters hooks see there. */

@@ -5,14 +5,14 @@ import { MemoryLogger, type ProcessGroup, type ReduceOp } from '../../src/core/s
 import type { StageEvent } from '../../src/core/stage-event.js';
 import '../../src/hooks/index.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
-import { DataLoader } from '../../src/runner/data/data-loader.js';
-import { DistributedSampler } from '../../src/runner/data/distributed-sampler.js';
-import { Synthetic } from '../../src/runner/data/synthetic.js';
+import { DataLoader } from '../../src/training/data/data-loader.js';
+import { DistributedSampler } from '../../src/training/data/distributed-sampler.js';
+import { Synthetic } from '../../src/training/data/synthetic.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
 import { IterBasedRunner } from '../../src/runner/iter-based-runner.js';
-import { Classifier } from '../../src/runner/model/classifier.js';
-import { MLPClassifier } from '../../src/runner/model/models.js';
-import { SGD } from '../../src/runner/optim/sgd.js';
+import { Classifier } from '../../src/training/model/classifier.js';
+import { MLPClassifier } from '../../src/training/model/models.js';
+import { SGD } from '../../src/training/optim/sgd.js';
 import type { TrainingHooksConfig } from '../../src/runner/register-training-hooks.js';
 import { InjectOverflow, runOnLocalRanks, singleProcess } from './ranks.js';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readJournal } from '../../src/core/journal/journal-reader.js';
-import { LATEST, verifyCheckpoint } from '../../src/runner/checkpoint/checkpoint-io.js';
+import { LATEST, verifyCheckpoint } from '../../src/training/checkpoint/checkpoint-io.js';
 
 const CHILD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'fault-child.js');
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { MANIFEST_FILE, digestOf, encodeManifest } from '../../src/runner/checkpoint/checkpoint-manifest.js';
+import { MANIFEST_FILE, digestOf, encodeManifest } from '../../src/training/checkpoint/checkpoint-manifest.js';
 
 /** Rewrites a checkpoint's manifest.json over its files as they are now, as if they had been written so. */
 export function resealCheckpoint(dir: string): void {

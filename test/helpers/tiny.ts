@@ -4,7 +4,7 @@ import path from 'node:path';
 import '../../src/hooks/index.js';
 import type { MemoryLogger } from '../../src/core/services.js';
 import type { RunnerOptions } from '../../src/runner/base-runner.js';
-import type { Classifier } from '../../src/runner/model/classifier.js';
+import type { Classifier } from '../../src/training/model/classifier.js';
 import { buildToyRunner } from '../../src/testing/toy-runner.js';
 
 /** A fresh temp dir, removed by the returned cleanup function. */

@@ -9,9 +9,9 @@ import { singleProcessGroup, type ProcessGroup } from '../../src/core/services.j
 import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
 import { CheckpointHook } from '../../src/hooks/checkpoint-hook.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
-import { LATEST, verifyCheckpoint } from '../../src/runner/checkpoint/checkpoint-io.js';
-import { fileIOHandler } from '../../src/runner/checkpoint/file-io-handler.js';
-import { Classifier } from '../../src/runner/model/classifier.js';
+import { LATEST, verifyCheckpoint } from '../../src/training/checkpoint/checkpoint-io.js';
+import { fileIOHandler } from '../../src/training/checkpoint/file-io-handler.js';
+import { Classifier } from '../../src/training/model/classifier.js';
 import { buildRun } from '../fixtures/checkpoint-run.js';
 import { rejection, thrown } from '../helpers/errors.js';
 import { tempDir } from '../helpers/tiny.js';

@@ -3,7 +3,7 @@ import { Hook } from '../../src/core/hook.js';
 import { HOOKS } from '../../src/core/hooks-registry.js';
 import { DistSamplerSeedHook } from '../../src/hooks/dist-sampler-seed-hook.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
-import type { DataBatch } from '../../src/runner/data/data-loader.js';
+import type { DataBatch } from '../../src/training/data/data-loader.js';
 import { buildRun } from '../fixtures/checkpoint-run.js';
 
 /** The inputs of every training batch, one list per epoch (identifies the sample order). */

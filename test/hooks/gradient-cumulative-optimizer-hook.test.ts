@@ -6,13 +6,13 @@ import { MemoryLogger } from '../../src/core/services.js';
 import { GradientAccumulation, GradientCumulativeOptimizerHook, cumulativeLossFactor } from '../../src/hooks/gradient-cumulative-optimizer-hook.js';
 import { OptimizerHook } from '../../src/hooks/optimizer-hook.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
-import { DataLoader } from '../../src/runner/data/data-loader.js';
-import type { ArrayDataset } from '../../src/runner/data/dataset.js';
-import { Synthetic } from '../../src/runner/data/synthetic.js';
+import { DataLoader } from '../../src/training/data/data-loader.js';
+import type { ArrayDataset } from '../../src/training/data/dataset.js';
+import { Synthetic } from '../../src/training/data/synthetic.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
-import { Classifier } from '../../src/runner/model/classifier.js';
-import { MLPClassifier } from '../../src/runner/model/models.js';
-import { SGD } from '../../src/runner/optim/sgd.js';
+import { Classifier } from '../../src/training/model/classifier.js';
+import { MLPClassifier } from '../../src/training/model/models.js';
+import { SGD } from '../../src/training/optim/sgd.js';
 import { tinyRunner } from '../helpers/tiny.js';
 
 /** Records `tf.memory().numTensors` after every training iteration (registered last). */

@@ -8,7 +8,7 @@ import { pyExp, pyFixed, pyRound, pyTimedelta } from '../../src/hooks/logger/py-
 import { TextLoggerHook } from '../../src/hooks/logger/text-logger-hook.js';
 import { MemoryLogger } from '../../src/core/services.js';
 import { LogBuffer } from '../../src/runner/log-buffer.js';
-import { SGD } from '../../src/runner/optim/sgd.js';
+import { SGD } from '../../src/training/optim/sgd.js';
 import { tempDir, tinyRunner } from '../helpers/tiny.js';
 
 /** A scalar-only runner view, enough to drive a logger hook by hand. */

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { ConfigError, HookError } from '../../src/core/errors.js';
 import { HOOKS } from '../../src/core/hooks-registry.js';
-import { DataLoader } from '../../src/runner/data/data-loader.js';
-import { Synthetic } from '../../src/runner/data/synthetic.js';
+import { DataLoader } from '../../src/training/data/data-loader.js';
+import { Synthetic } from '../../src/training/data/synthetic.js';
 import { CheckInvalidLossHook } from '../../plugins/check-invalid-loss-hook.js';
 import { tinyRunner } from '../helpers/tiny.js';
 

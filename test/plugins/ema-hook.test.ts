@@ -8,7 +8,7 @@ import { Hook } from '../../src/core/hook.js';
 import { HOOKS } from '../../src/core/hooks-registry.js';
 import '../../src/hooks/checkpoint-hook.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
-import type { Classifier } from '../../src/runner/model/classifier.js';
+import type { Classifier } from '../../src/training/model/classifier.js';
 import { EMAHook, type EMAHookState } from '../../plugins/ema-hook.js';
 import { EvalHook, collectResults } from '../../plugins/eval/eval-hook.js';
 import { loss } from '../../plugins/eval/metrics.js';

@@ -4,11 +4,11 @@ import { TOKENS } from '../../src/core/di.js';
 import '../../src/hooks/index.js';
 import { MemoryLogger, singleProcessGroup, type ProcessGroup } from '../../src/core/services.js';
 import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
-import { DataLoader } from '../../src/runner/data/data-loader.js';
-import { Synthetic } from '../../src/runner/data/synthetic.js';
+import { DataLoader } from '../../src/training/data/data-loader.js';
+import { Synthetic } from '../../src/training/data/synthetic.js';
 import { EpochBasedRunner } from '../../src/runner/epoch-based-runner.js';
-import { Classifier } from '../../src/runner/model/classifier.js';
-import { SGD } from '../../src/runner/optim/sgd.js';
+import { Classifier } from '../../src/training/model/classifier.js';
+import { SGD } from '../../src/training/optim/sgd.js';
 import { SyncBuffersHook, modelBuffers } from '../../plugins/sync-buffers-hook.js';
 import { hookPlan } from './hook-plan.js';
 

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { scanCheckpoints } from '../../src/runner/checkpoint/find-latest-checkpoint.js';
-import { SeededRandom } from '../../src/runner/data/rng.js';
+import { scanCheckpoints } from '../../src/training/checkpoint/find-latest-checkpoint.js';
+import { SeededRandom } from '../../src/training/data/rng.js';
 import { faultConfig, finalState, leftovers, runChild, trainingHistory, type ChildResult } from '../helpers/fault-injection.js';
 import { tempDir } from '../helpers/tiny.js';
 

@@ -4,9 +4,9 @@ import { HookError } from '../../src/core/errors.js';
 import { Hook } from '../../src/core/hook.js';
 import type { StageEvent } from '../../src/core/stage-event.js';
 import type { BaseRunner } from '../../src/runner/base-runner.js';
-import { MLPClassifier } from '../../src/runner/model/models.js';
-import { Adam } from '../../src/runner/optim/adam.js';
-import { buildOptimizers } from '../../src/runner/optim/build-optimizer.js';
+import { MLPClassifier } from '../../src/training/model/models.js';
+import { Adam } from '../../src/training/optim/adam.js';
+import { buildOptimizers } from '../../src/training/optim/build-optimizer.js';
 import { tinyRunner } from '../helpers/tiny.js';
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {

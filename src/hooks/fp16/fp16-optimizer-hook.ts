@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { HookResult } from '../../core/hook.js';
 import { RegisterHook } from '../../core/hooks-registry.js';
 import type { BaseRunner } from '../../runner/base-runner.js';
-import { releaseOutputs } from '../../runner/model/trainable-model.js';
+import { releaseOutputs } from '../../training/model/trainable-model.js';
 import { OptimizerHook, OptimizerHookOptions, batchNormLayers, layerOf, optimizersOf } from '../optimizer-hook.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions } from '../../config/parse-options.js';
 import { assignFloat16, roundFloat16Array } from './float16.js';
 import { LossScaleOption, LossScaler, LossScalerState, hasInfOrNaN } from './loss-scaler.js';
 

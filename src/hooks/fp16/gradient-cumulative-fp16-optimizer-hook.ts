@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { HookResult } from '../../core/hook.js';
 import { RegisterHook } from '../../core/hooks-registry.js';
 import type { BaseRunner } from '../../runner/base-runner.js';
-import { releaseOutputs } from '../../runner/model/trainable-model.js';
+import { releaseOutputs } from '../../training/model/trainable-model.js';
 import { CumulativeItersOption, GradientAccumulation } from '../gradient-cumulative-optimizer-hook.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions } from '../../config/parse-options.js';
 import { Fp16OptimizerHook, Fp16OptimizerHookOptions } from './fp16-optimizer-hook.js';
 
 /** Options of {@link GradientCumulativeFp16OptimizerHook}: the fp16 ones plus `cumulativeIters`. */

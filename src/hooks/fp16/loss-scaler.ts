@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mustBe, parseOptions } from '../parse-options.js';
+import { mustBe, parseOptions } from '../../config/parse-options.js';
 
 /** `'static'`: the scale never changes. `'dynamic'`: it shrinks on overflow and grows after a clean window. */
 export type LossScaleMode = 'static' | 'dynamic';

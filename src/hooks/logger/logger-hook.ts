@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Hook } from '../../core/hook.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions } from '../../config/parse-options.js';
 import type { LoggerRunner } from './logger-runner.js';
 
 /** Options every logger hook accepts (MMCV `LoggerHook`). */

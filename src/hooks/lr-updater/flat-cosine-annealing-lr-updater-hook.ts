@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RegisterHook } from '../../core/hooks-registry.js';
 import { pyRound } from '../logger/py-format.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions } from '../../config/parse-options.js';
 import { unitInterval } from '../param-updater/option-fields.js';
 import type { ScheduleRunner } from '../param-updater/param-updater-hook.js';
 import { AnnealTarget, maxProgressOf, progressOf } from '../param-updater/schedules.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import { RegisterHook } from '../../core/hooks-registry.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions } from '../../config/parse-options.js';
 import { isFiniteNumber, positiveInt, positiveNumber } from '../param-updater/option-fields.js';
 import { mapGroups, type ScheduleRunner } from '../param-updater/param-updater-hook.js';
 import { OneCycleFields, formatParam, perGroupField, phaseAt, type PerGroupParam } from '../param-updater/schedules.js';

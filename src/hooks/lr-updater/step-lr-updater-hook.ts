@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RegisterHook } from '../../core/hooks-registry.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions } from '../../config/parse-options.js';
 import { finiteNumber } from '../param-updater/option-fields.js';
 import type { ScheduleRunner } from '../param-updater/param-updater-hook.js';
 import { minField, progressOf, stepDecay, stepField } from '../param-updater/schedules.js';

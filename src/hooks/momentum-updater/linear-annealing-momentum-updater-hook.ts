@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RegisterHook } from '../../core/hooks-registry.js';
 import { annealingLinear } from '../lr-updater/annealing.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions } from '../../config/parse-options.js';
 import type { ScheduleRunner } from '../param-updater/param-updater-hook.js';
 import { AnnealTarget } from '../param-updater/schedules.js';
 import { MinMomentumFields, MomentumUpdaterHook, MomentumUpdaterHookOptions } from './momentum-updater-hook.js';

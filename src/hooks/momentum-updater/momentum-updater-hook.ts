@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ParamGroup } from '../../runner/optim/param-group-optimizer.js';
+import type { ParamGroup } from '../../training/optim/param-group-optimizer.js';
 import { minField } from '../param-updater/schedules.js';
 import { ParamUpdaterHook, ParamUpdaterHookOptions, type GroupValues, type ParamUpdaterSettings, type ScheduleRunner } from '../param-updater/param-updater-hook.js';
 

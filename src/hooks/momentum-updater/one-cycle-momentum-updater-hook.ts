@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { RegisterHook } from '../../core/hooks-registry.js';
-import type { ParamGroup } from '../../runner/optim/param-group-optimizer.js';
+import type { ParamGroup } from '../../training/optim/param-group-optimizer.js';
 import { annealFunction, type AnnealFunction } from '../lr-updater/annealing.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions } from '../../config/parse-options.js';
 import { isFiniteNumber } from '../param-updater/option-fields.js';
 import { mapGroups, type ScheduleRunner } from '../param-updater/param-updater-hook.js';
 import { OneCycleFields, formatParam, perGroupField, phaseAt, type PerGroupParam } from '../param-updater/schedules.js';

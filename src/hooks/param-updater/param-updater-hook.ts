@@ -3,8 +3,8 @@ import { ConfigError } from '../../core/errors.js';
 import { Hook } from '../../core/hook.js';
 import type { RunnerView } from '../../core/runner-view.js';
 import type { Logger } from '../../core/services.js';
-import { isSingleOptimizer, type Optimizers } from '../../runner/optim/build-optimizer.js';
-import type { ParamGroup, ParamGroupOptimizer } from '../../runner/optim/param-group-optimizer.js';
+import { isSingleOptimizer, type Optimizers } from '../../training/optim/build-optimizer.js';
+import type { ParamGroup, ParamGroupOptimizer } from '../../training/optim/param-group-optimizer.js';
 import { booleanField, finiteNumber, nonNegativeInt, oneOf } from './option-fields.js';
 
 /** What schedule hooks read from a runner: the counters, the optimizer(s), and a logger for warnings. */

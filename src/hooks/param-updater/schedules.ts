@@ -5,7 +5,7 @@
  * parameters.
  */
 import { ConfigError } from '../../core/errors.js';
-import type { ParamGroupOptimizer } from '../../runner/optim/param-group-optimizer.js';
+import type { ParamGroupOptimizer } from '../../training/optim/param-group-optimizer.js';
 import { ANNEAL_STRATEGIES, annealFunction, type AnnealFunction, type AnnealStrategy } from '../lr-updater/annealing.js';
 import { booleanField, field, isFiniteNumber, isPositiveInt, nonNegativeNumber, oneOf, positiveInt, unitInterval } from './option-fields.js';
 import type { ScheduleRunner } from './param-updater-hook.js';

@@ -8,7 +8,7 @@ import { Hook } from '../../../src/core/hook.js';
 import { HOOKS } from '../../../src/core/hooks-registry.js';
 import type { StageEvent } from '../../../src/core/stage-event.js';
 import type { BaseRunner, RunnerLoader } from '../../../src/runner/base-runner.js';
-import type { DataBatch } from '../../../src/runner/data/data-loader.js';
+import type { DataBatch } from '../../../src/training/data/data-loader.js';
 import { EvalHook, collectResults } from '../../../plugins/eval/eval-hook.js';
 import { DistEvalHook } from '../../../plugins/eval/dist-eval-hook.js';
 import { accuracy, loss, type EvalResults } from '../../../plugins/eval/metrics.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { mergeRankResults } from '../../../plugins/eval/merge-rank-results.js';
 import type { EvalResults } from '../../../plugins/eval/metrics.js';
-import { DistributedSampler } from '../../../src/runner/data/distributed-sampler.js';
+import { DistributedSampler } from '../../../src/training/data/distributed-sampler.js';
 
 /** The results a rank collects over its shard: sample i's outputs are [i, 100 + i], its label i. */
 function shardResults(indices: Int32Array): EvalResults {

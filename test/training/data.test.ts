@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
-import { DataLoader, type DataBatch } from '../../src/runner/data/data-loader.js';
-import type { ArrayDataset } from '../../src/runner/data/dataset.js';
-import { MNIST } from '../../src/runner/data/mnist.js';
-import { Synthetic } from '../../src/runner/data/synthetic.js';
+import { DataLoader, type DataBatch } from '../../src/training/data/data-loader.js';
+import type { ArrayDataset } from '../../src/training/data/dataset.js';
+import { MNIST } from '../../src/training/data/mnist.js';
+import { Synthetic } from '../../src/training/data/synthetic.js';
 
 /** Sample i has features [i, -i] and label i % 3, so batches reveal which samples they hold. */
 function indexDataset(length: number): ArrayDataset {

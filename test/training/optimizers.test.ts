@@ -1,14 +1,14 @@
 import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
-import { MLPClassifier } from '../../src/runner/model/models.js';
-import { Adagrad } from '../../src/runner/optim/adagrad.js';
-import { Adam, AdamW } from '../../src/runner/optim/adam.js';
-import { buildOptimizers, isSingleOptimizer } from '../../src/runner/optim/build-optimizer.js';
-import { clipGradNorm } from '../../src/runner/optim/clip-grad.js';
-import type { ParamGroupOptimizer } from '../../src/runner/optim/param-group-optimizer.js';
-import { RMSProp } from '../../src/runner/optim/rmsprop.js';
-import { SGD } from '../../src/runner/optim/sgd.js';
+import { MLPClassifier } from '../../src/training/model/models.js';
+import { Adagrad } from '../../src/training/optim/adagrad.js';
+import { Adam, AdamW } from '../../src/training/optim/adam.js';
+import { buildOptimizers, isSingleOptimizer } from '../../src/training/optim/build-optimizer.js';
+import { clipGradNorm } from '../../src/training/optim/clip-grad.js';
+import type { ParamGroupOptimizer } from '../../src/training/optim/param-group-optimizer.js';
+import { RMSProp } from '../../src/training/optim/rmsprop.js';
+import { SGD } from '../../src/training/optim/sgd.js';
 
 type Values = Record<string, number[]>;
 type Hyper = Record<string, any>;

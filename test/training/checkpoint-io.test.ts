@@ -7,10 +7,10 @@ import { expect } from 'chai';
 import { TOKENS } from '../../src/core/di.js';
 import {
   CheckpointError, FileCheckpointIO, LATEST, META_FILE, resolveCheckpointPath, verifyCheckpoint,
-} from '../../src/runner/checkpoint/checkpoint-io.js';
-import { MANIFEST_FILE, digestOf } from '../../src/runner/checkpoint/checkpoint-manifest.js';
-import { fileIOHandler } from '../../src/runner/checkpoint/file-io-handler.js';
-import { findLatestCheckpoint, scanCheckpoints } from '../../src/runner/checkpoint/find-latest-checkpoint.js';
+} from '../../src/training/checkpoint/checkpoint-io.js';
+import { MANIFEST_FILE, digestOf } from '../../src/training/checkpoint/checkpoint-manifest.js';
+import { fileIOHandler } from '../../src/training/checkpoint/file-io-handler.js';
+import { findLatestCheckpoint, scanCheckpoints } from '../../src/training/checkpoint/find-latest-checkpoint.js';
 import { buildRun } from '../fixtures/checkpoint-run.js';
 import { rejection, thrown } from '../helpers/errors.js';
 import { resealCheckpoint } from '../helpers/reseal-checkpoint.js';

@@ -3,7 +3,7 @@ import * as tf from '../../backend/tfjs.js';
 import { hookName } from '../../core/dispatcher.js';
 import type { RunState } from '../../core/run-state.js';
 import type { EventStage } from '../../core/stages.js';
-import type { BaseRunner } from '../base-runner.js';
+import type { BaseRunner } from '../../runner/base-runner.js';
 import { isSingleOptimizer } from '../optim/build-optimizer.js';
 import type { OptimizerState, ParamGroupOptimizer } from '../optim/param-group-optimizer.js';
 import { CheckpointError, defaultFilenameTmpl, formatCheckpointName, type CheckpointMeta, type LoadedCheckpoint, type OptimizerStates } from './checkpoint-io.js';

@@ -2,7 +2,7 @@ import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'chai';
 import type { ProcessGroup } from '../../src/core/services.js';
 import { runOnLocalRanks } from '../../src/dist/local-process-groups.js';
-import { GradientBuckets } from '../../src/runner/optim/gradient-buckets.js';
+import { GradientBuckets } from '../../src/training/optim/gradient-buckets.js';
 
 /** Gradients of 5, 3, 300 and 2 floats, rank-dependent values. */
 function gradients(rank: number): Map<string, tf.Tensor> {

@@ -5,9 +5,9 @@ import { expect } from 'chai';
 import { buildFromConfig } from '../../src/config/build-from-config.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { MemoryLogger } from '../../src/core/services.js';
-import { DataLoader, EpochSampler } from '../../src/runner/data/data-loader.js';
-import type { ArrayDataset } from '../../src/runner/data/dataset.js';
-import { DistributedSampler } from '../../src/runner/data/distributed-sampler.js';
+import { DataLoader, EpochSampler } from '../../src/training/data/data-loader.js';
+import type { ArrayDataset } from '../../src/training/data/dataset.js';
+import { DistributedSampler } from '../../src/training/data/distributed-sampler.js';
 import { createLocalProcessGroups } from '../../src/testing/index.js';
 
 /** Sample i has feature i, so a batch's x says which samples it holds. */

@@ -1,0 +1,24 @@
+/** The training parts the runner drives: models, optimizers, data loading, checkpoint IO. */
+export * from './model/trainable-model.js';
+export * from './model/classifier.js';
+export * from './model/models.js';
+export * from './optim/param-group-optimizer.js';
+export * from './optim/sgd.js';
+export * from './optim/adam.js';
+export * from './optim/rmsprop.js';
+export * from './optim/adagrad.js';
+export * from './optim/build-optimizer.js';
+export * from './optim/clip-grad.js';
+export * from './optim/gradient-buckets.js';
+export * from './data/rng.js';
+export * from './data/dataset.js';
+export * from './data/data-loader.js';
+export * from './data/distributed-sampler.js';
+export * from './data/mnist.js';
+export * from './data/synthetic.js';
+export * from './checkpoint/checkpoint-io.js';
+export * from './checkpoint/file-io-handler.js';
+export * from './checkpoint/find-latest-checkpoint.js';
+export * from './checkpoint/hookflow-version.js';
+export type { SaveCheckpointOptions, LoadCheckpointOptions, ResumeOptions, RunSnapshot } from './checkpoint/runner-checkpoint.js';
+export * from './model/buffers.js';
