@@ -86,11 +86,11 @@ describe('hookflow train --nproc / --launcher mpi', function () {
       expect(fs.readdirSync(path.join(dir, 'work')).filter((f) => f.endsWith('.log'))).to.have.length(1);
     });
 
-    it('--launcher slurm fails at once (exit 2) when srun started tasks that MPI does not see as one job (no --mpi=pmix)', async () => {
+    it('--launcher slurm fails at once (exit 2), before MPI starts, when srun started tasks without PMIx (no --mpi=pmix)', async () => {
       writeConfig();
       const run = await runToEnd(process.execPath, [CLI, 'train', 'tiny.json', '--launcher', 'slurm'], { cwd: dir, env: { SLURM_PROCID: '0', SLURM_NTASKS: '4', SLURM_LOCALID: '0' } });
       expect(run.code, run.stderr).to.equal(2);
-      expect(run.stderr).to.contain("hookflow: config error: --launcher: 'slurm': SLURM_PROCID/SLURM_NTASKS say 4 processes but MPI sees a world of 1; start it with `srun --mpi=pmix`");
+      expect(run.stderr).to.contain("hookflow: config error: --launcher: 'slurm': srun started 4 tasks without PMIx (PMIX_RANK is not set), so MPI cannot join them into one job; start it with `srun --mpi=pmix`");
       expect(run.stdout).to.not.contain('Epoch');
     });
 
