@@ -69,20 +69,16 @@ export abstract class LrUpdaterHook extends ParamUpdaterHook {
 
 /** The LR updater of the schedule given first: `new ScheduledLrUpdaterHook(Step, { step: 2 })`. */
 export class ScheduledLrUpdaterHook extends scheduledUpdater(LrUpdaterHook, LrUpdaterHookOptions, 'Lr') {
-  protected getLr(runner: ScheduleRunner, baseLr: number, group: ParamGroup): number {
-    return this.scheduledValue(runner, baseLr, group);
-  }
+  protected getLr(runner: ScheduleRunner, baseLr: number, group: ParamGroup): number { return this.scheduledValue(runner, baseLr, group); }
 }
 
 /** The LR hook class of a schedule. */
 export type LrUpdaterHookClass<S> = ScheduledHookClass<ScheduledLrUpdaterHook, typeof LrUpdaterHookOptions.shape, S, 'Lr'>;
 
 /**
- * The LR hook class of `schedule`, named `<policy>LrUpdaterHook`; register it to use it from
- * config (`lrConfig: { policy: '<policy>', ...options }`):
- * `@RegisterHook() export class StepLrUpdaterHook extends lrUpdaterHookFor(Step) {}`, or in
- * plain JavaScript `RegisterHook()(lrUpdaterHookFor(Step))`.
+ * The LR hook class of `schedule`, named `<policy>LrUpdaterHook`; register it to use it
+ * from config (`lrConfig: { policy: '<policy>', ...options }`):
+ * `@RegisterHook() export class StepLrUpdaterHook extends lrUpdaterHookFor(Step) {}`, or
+ * in plain JavaScript `RegisterHook()(lrUpdaterHookFor(Step))`.
  */
-export function lrUpdaterHookFor<S extends AnySchedule>(schedule: S): LrUpdaterHookClass<S> {
-  return bindSchedule(ScheduledLrUpdaterHook, 'Lr', schedule) as never;
-}
+export const lrUpdaterHookFor = <S extends AnySchedule>(schedule: S): LrUpdaterHookClass<S> => bindSchedule(ScheduledLrUpdaterHook, 'Lr', schedule) as never;

@@ -68,19 +68,16 @@ export abstract class MomentumUpdaterHook extends ParamUpdaterHook {
 
 /** The momentum updater of the schedule given first: `new ScheduledMomentumUpdaterHook(Step, { step: 2 })`. */
 export class ScheduledMomentumUpdaterHook extends scheduledUpdater(MomentumUpdaterHook, MomentumUpdaterHookOptions, 'Momentum') {
-  protected getMomentum(runner: ScheduleRunner, baseMomentum: number, group: ParamGroup): number {
-    return this.scheduledValue(runner, baseMomentum, group);
-  }
+  protected getMomentum(runner: ScheduleRunner, baseMomentum: number, group: ParamGroup): number { return this.scheduledValue(runner, baseMomentum, group); }
 }
 
 /** The momentum hook class of a schedule. */
 export type MomentumUpdaterHookClass<S> = ScheduledHookClass<ScheduledMomentumUpdaterHook, typeof MomentumUpdaterHookOptions.shape, S, 'Momentum'>;
 
 /**
- * The momentum hook class of `schedule`, named `<policy>MomentumUpdaterHook`; register it to
- * use it from config (`momentumConfig: { policy: '<policy>', ...options }`), as
- * `lrUpdaterHookFor`. Warmup (which divides the momentum) applies; `warmupByEpoch` is LR-only, as in MMCV.
+ * The momentum hook class of `schedule`, named `<policy>MomentumUpdaterHook`; register it to use it
+ * from config (`momentumConfig: { policy: '<policy>', ...options }`):
+ * `@RegisterHook() export class StepMomentumUpdaterHook extends momentumUpdaterHookFor(Step) {}`, or
+ * in plain JavaScript `RegisterHook()(momentumUpdaterHookFor(Step))`. Warmup divides the momentum; `warmupByEpoch` is LR-only, as in MMCV.
  */
-export function momentumUpdaterHookFor<S extends AnySchedule>(schedule: S): MomentumUpdaterHookClass<S> {
-  return bindSchedule(ScheduledMomentumUpdaterHook, 'Momentum', schedule) as never;
-}
+export const momentumUpdaterHookFor = <S extends AnySchedule>(schedule: S): MomentumUpdaterHookClass<S> => bindSchedule(ScheduledMomentumUpdaterHook, 'Momentum', schedule) as never;
