@@ -3,8 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { momentumUpdaterHookFor } from '../../src/hooks/momentum-updater/momentum-updater-hook.js';
+import { CosineRestart } from '../../src/hooks/schedules/cosine-restart.js';
+import { Exp } from '../../src/hooks/schedules/exp.js';
 import { tempDir } from '../helpers/tiny.js';
 import { tinyConfig } from '../helpers/tiny-config.js';
+import { OPTIMIZERS, expectClose, at, recordRun } from './schedule-helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.resolve(here, '../fixtures/custom-schedule-child.js');
@@ -49,5 +53,23 @@ describe('a user-defined schedule (the README example), used from config', funct
     expect(status).to.not.equal(0);
     expect(stdout).to.equal('');
     expect(stderr).to.contain('lrConfig: InverseSqrtLrUpdaterHook.timescale: is required; must be a positive integer');
+  });
+});
+
+describe('momentum hooks of the LR-only MMCV policies (made, not registered)', () => {
+  const momenta = async (momentumConfig: object) =>
+    (await recordRun({ kind: 'iter', optimizer: OPTIMIZERS.single, maxIters: 4, hooks: { momentumConfig: momentumConfig as never } })).records;
+
+  it('Exp: 0.9, 0.45, 0.225, 0.1125', async () => {
+    const records = await momenta(new (momentumUpdaterHookFor(Exp))({ gamma: 0.5, byEpoch: false }));
+    [0.9, 0.45, 0.225, 0.1125].forEach((m, iter) => expectClose(at(records, iter, 'momentum'), m, `iter ${iter}`));
+  });
+
+  it('CosineRestart, with its target spelled minMomentumRatio: 0.9, 0.675, 0.675, 0.5625', async () => {
+    const Hook = momentumUpdaterHookFor(CosineRestart);
+    expect(Hook.name).to.equal('CosineRestartMomentumUpdaterHook');
+    const records = await momenta(new Hook({ periods: [2, 2], restartWeights: [1, 0.5], minMomentumRatio: 0.5, byEpoch: false }));
+    // Target 0.45; the second cycle restarts at 0.45 + 0.5 * (0.9 - 0.45).
+    [0.9, 0.675, 0.675, 0.5625].forEach((m, iter) => expectClose(at(records, iter, 'momentum'), m, `iter ${iter}`));
   });
 });
