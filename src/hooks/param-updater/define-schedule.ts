@@ -20,7 +20,7 @@ export type OptionNameFor<K, P extends ParamName> = K extends `${infer A}$${infe
 /** An object with every key spelled for parameter `P`. */
 export type SpelledFor<T, P extends ParamName> = { [K in keyof T as OptionNameFor<K, P>]: T[K] };
 /** `T` with the keys `K` always set (they have defaults). */
-type Filled<T, K extends PropertyKey> = Omit<T, K> & { [F in K & keyof T]-?: Exclude<T[F], undefined> };
+export type Filled<T, K extends PropertyKey> = Omit<T, K> & { [F in K & keyof T]-?: Exclude<T[F], undefined> };
 
 /** The options a schedule's functions get: validated, defaults filled in, keys as defined (`min$`). */
 export type ScheduleSettings<O extends Shape, D, LO extends Shape, LD, MO extends Shape, MD> =
@@ -114,11 +114,6 @@ export interface Schedule<O extends Shape = Shape, D = unknown, LO extends Shape
 /** Any schedule (what the hook factories take). */
 export type AnySchedule = Schedule<any, any, any, any, any, any, any>;
 
-/** A parameter's policy options, spelled for it; `$` stands for the parameter (`min$` → `minLr`). */
-export function spellFor<T extends object>(fields: T, param: ParamName): Record<string, T[keyof T]> {
-  return Object.fromEntries(Object.entries(fields).map(([key, field]) => [key.replace('$', param), field]));
-}
-
 /**
  * Defines a schedule policy once for the lr and the momentum. A minimal one:
  *
@@ -137,7 +132,7 @@ export function defineSchedule<O extends Shape, D extends Partial<Out<O>> = {}, 
   const partOf = (param: ParamName) => (param === 'Lr' ? definition.lr : definition.momentum) ?? {};
   return {
     ...definition,
-    optionsFor: (param) => spellFor({ ...definition.options, ...partOf(param).options }, param) as never,
+    optionsFor: (param) => Object.fromEntries(Object.entries({ ...definition.options, ...partOf(param).options }).map(([key, field]) => [key.replace('$', param), field])) as never,
     settle(param, options) {
       const part = partOf(param);
       const keys = Object.keys({ ...definition.options, ...part.options });

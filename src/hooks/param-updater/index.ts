@@ -5,6 +5,6 @@
  */
 export { ParamUpdaterHook, ParamUpdaterHookOptions, WARMUP_TYPES, type GroupValues, type ParamUpdaterSettings, type ScheduleRunner, type Warmup } from './param-updater-hook.js';
 export * from './define-schedule.js';
-export { iterOnlyField, type PolicySettings, type PolicyShape, type ScheduledHookClass, type ScheduledOptions, type ScheduledUpdater, type ScheduledUpdaterClass } from './scheduled-hook.js';
+export { iterOnlyField, type PolicySettings, type PolicyShape, type ScheduledHookClass, type ScheduledOptions, type ScheduledUpdater } from './scheduled-hook.js';
 export * from './option-fields.js';
 export * from './annealing.js';

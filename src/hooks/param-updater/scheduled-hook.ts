@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseOptions } from '../../config/parse-options.js';
 import type { ParamGroup } from '../../training/optim/param-group-optimizer.js';
-import type { AnySchedule, ParamName, Schedule, ScheduleAt, ScheduleRun, ScheduleScope, SpelledFor } from './define-schedule.js';
+import type { AnySchedule, Filled, ParamName, Schedule, ScheduleAt, ScheduleRun, ScheduleScope, SpelledFor } from './define-schedule.js';
 import { field } from './option-fields.js';
 import { mapGroups, optimizerEntries, type ParamUpdaterHook, type ParamUpdaterSettings, type ScheduleRunner } from './param-updater-hook.js';
 
@@ -10,8 +10,6 @@ export const iterOnlyField = field<false>('false (this schedule changes every it
 
 type Shape = z.ZodRawShape;
 type Merged<A, B> = Omit<A, keyof B> & B;
-/** `T` with the keys `K` always set (they have defaults). */
-type Filled<T, K extends PropertyKey> = Omit<T, K> & { [F in K & keyof T]-?: Exclude<T[F], undefined> };
 
 /** The policy options of schedule `S`'s hook for parameter `P`, as zod fields spelled for it. */
 export type PolicyShape<S, P extends ParamName> =
@@ -35,8 +33,6 @@ export interface ScheduledHookClass<H, Base extends Shape, S, P extends ParamNam
     H & Readonly<Omit<PolicySettings<S, P>, keyof H>> & { readonly schedule: S };
   /** The options the hook takes. */
   readonly optionsSchema: ScheduledOptions<Base, S, P>;
-  /** The schedule the hook computes. */
-  readonly schedule: S;
 }
 
 /** The options schema of `schedule`'s hook for `param`: the updater's options, then the policy's. */
@@ -136,20 +132,18 @@ export function scheduledUpdater<B extends { prototype: ParamUpdaterHook }>(Base
 }
 
 /** A scheduled updater class (`ScheduledLrUpdaterHook`, `ScheduledMomentumUpdaterHook`). */
-export type ScheduledUpdaterClass = (new (schedule: AnySchedule, options?: unknown) => ParamUpdaterHook) & {
-  /** The options schema of the hook of `schedule`. */
+type ScheduledUpdaterClass = (new (schedule: AnySchedule, options?: unknown) => ParamUpdaterHook) & {
   optionsSchemaFor(schedule: AnySchedule): z.ZodObject;
 };
 
 /**
  * The hook class of `schedule` over a scheduled updater, named `<policy><param>UpdaterHook`,
- * with the schedule and its options schema as static `schedule` and `optionsSchema`.
+ * with its options schema as static `optionsSchema`.
  */
 export function bindSchedule(Updater: ScheduledUpdaterClass, param: ParamName, schedule: AnySchedule): unknown {
   const Base = Updater as new (schedule: AnySchedule, options?: unknown) => object;
   class BoundHook extends Base {
     static readonly optionsSchema = Updater.optionsSchemaFor(schedule);
-    static readonly schedule = schedule;
     constructor(options?: unknown) {
       super(schedule, options);
     }
