@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Hook } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import { mustBe, parseOptions } from '../src/config/parse-options.js';
-import type { BaseRunner } from '../src/runner/base-runner.js';
+import type { HookRunner } from '../src/runner/hook-runner.js';
 
 const positiveInt = mustBe('a positive integer');
 
@@ -20,7 +20,7 @@ export type CheckInvalidLossHookOptions = z.input<typeof CheckInvalidLossHookOpt
  * the bad step is applied.
  */
 @RegisterHook()
-export class CheckInvalidLossHook extends Hook<BaseRunner> {
+export class CheckInvalidLossHook extends Hook<HookRunner> {
   readonly interval: number;
 
   constructor(options: CheckInvalidLossHookOptions = {}) {
@@ -28,7 +28,7 @@ export class CheckInvalidLossHook extends Hook<BaseRunner> {
     this.interval = parseOptions(CheckInvalidLossHookOptions, options, 'CheckInvalidLossHook').interval ?? 50;
   }
 
-  override afterTrainIter(runner: BaseRunner): void {
+  override afterTrainIter(runner: HookRunner): void {
     if (!this.everyNIters(runner, this.interval)) return;
     const loss = runner.outputs?.loss;
     if (loss === undefined) throw new Error('the model step returned no loss to check');

@@ -3,10 +3,10 @@ import { HOOK_METHOD_NAMES, stagesOf, subscriptionsFor, Hook, type HookResult, t
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { EventStage, Stage } from '../src/core/stages.js';
 import { parseOptions } from '../src/config/parse-options.js';
-import type { BaseRunner } from '../src/runner/base-runner.js';
+import type { HookRunner } from '../src/runner/hook-runner.js';
 
 /** What a closure runs: the runner in, optionally a promise the stage waits for. */
-export type ClosureFn = (runner: BaseRunner) => HookResult;
+export type ClosureFn = (runner: HookRunner) => HookResult;
 
 const ClosureHookOptions = z.object({
   /** The stage (or aggregate) method `fn` stands in for. */
@@ -31,7 +31,7 @@ export type ClosureHookOptions = z.input<typeof ClosureHookOptions>;
  * to the stages behind `fnName` and shows up in `hookInfo()` there.
  */
 @RegisterHook()
-export class ClosureHook extends Hook<BaseRunner> {
+export class ClosureHook extends Hook<HookRunner> {
   readonly fnName: EventStage;
 
   constructor(options: ClosureHookOptions) {
@@ -47,7 +47,7 @@ export class ClosureHook extends Hook<BaseRunner> {
     return stagesOf([this.fnName]);
   }
 
-  override getSubscriptions(): HookSubscription<BaseRunner>[] {
+  override getSubscriptions(): HookSubscription<HookRunner>[] {
     return subscriptionsFor(this, [this.fnName]);
   }
 }

@@ -4,7 +4,7 @@ import { RegisterHook } from '../src/core/hooks-registry.js';
 import { hookName } from '../src/core/dispatcher.js';
 import { pyFixed } from '../src/hooks/logger/py-format.js';
 import { mustBe, parseOptions } from '../src/config/parse-options.js';
-import type { BaseRunner } from '../src/runner/base-runner.js';
+import type { HookRunner } from '../src/runner/hook-runner.js';
 import { EvalHook } from './eval/eval-hook.js';
 import { RULE_INIT, inferRule, isImprovement, type Rule } from './eval/rule.js';
 
@@ -48,7 +48,7 @@ export interface EarlyStoppingHookState {
  * (EvalHook's evaluation before training after a resume) is not counted twice.
  */
 @RegisterHook()
-export class EarlyStoppingHook extends Hook<BaseRunner> {
+export class EarlyStoppingHook extends Hook<HookRunner> {
   readonly monitor: string;
   readonly rule: Rule;
   readonly patience: number;
@@ -71,7 +71,7 @@ export class EarlyStoppingHook extends Hook<BaseRunner> {
     this.bestScore = RULE_INIT[this.rule];
   }
 
-  override beforeRun(runner: BaseRunner): void {
+  override beforeRun(runner: HookRunner): void {
     const at = runner.hooks.indexOf(this);
     const producer = runner.hooks.slice(at + 1).find((h) => h instanceof EvalHook);
     if (at >= 0 && producer) {
@@ -81,30 +81,30 @@ export class EarlyStoppingHook extends Hook<BaseRunner> {
     if (this.stopReason !== null) runner.requestStop(`stopped earlier: ${this.stopReason}`, hookName(this));
   }
 
-  override beforeTrainEpoch(runner: BaseRunner): void {
+  override beforeTrainEpoch(runner: HookRunner): void {
     this.check(runner, runner.iter);
   }
 
-  override beforeTrainIter(runner: BaseRunner): void {
+  override beforeTrainIter(runner: HookRunner): void {
     this.check(runner, runner.iter);
   }
 
-  override afterTrainIter(runner: BaseRunner): void {
+  override afterTrainIter(runner: HookRunner): void {
     this.check(runner, runner.iter + 1);
   }
 
-  override afterTrainEpoch(runner: BaseRunner): void {
+  override afterTrainEpoch(runner: HookRunner): void {
     this.check(runner, runner.iter);
   }
 
-  override afterRun(runner: BaseRunner): void {
+  override afterRun(runner: HookRunner): void {
     if (!this.seen && this.stopReason === null) {
       runner.logger.warn(`EarlyStoppingHook: no evaluation metrics were seen during the run, so '${this.monitor}' was never checked (is an EvalHook registered?)`);
     }
   }
 
   /** Judges the metrics of an evaluation made in the current stage, if there was one. */
-  private check(runner: BaseRunner, progress: number): void {
+  private check(runner: HookRunner, progress: number): void {
     const metrics = runner.event?.payload?.metrics;
     if (metrics === undefined || metrics === null || typeof metrics !== 'object') return;
     this.seen = true;
@@ -127,7 +127,7 @@ export class EarlyStoppingHook extends Hook<BaseRunner> {
     }
   }
 
-  private stop(runner: BaseRunner, reason: string): void {
+  private stop(runner: HookRunner, reason: string): void {
     this.stopReason = reason;
     runner.requestStop(reason, hookName(this));
   }

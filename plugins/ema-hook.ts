@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Hook, type HookResult } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import { mustBe, parseOptions } from '../src/config/parse-options.js';
-import type { BaseRunner } from '../src/runner/base-runner.js';
+import type { HookRunner } from '../src/runner/hook-runner.js';
 
 const positiveInt = mustBe('a positive integer');
 const openUnit = mustBe('a number between 0 and 1 (exclusive)');
@@ -44,7 +44,7 @@ export interface EMAHookState {
  * IterBasedRunner has no epoch stages, so there it only averages (as in MMCV).
  */
 @RegisterHook()
-export class EMAHook extends Hook<BaseRunner> {
+export class EMAHook extends Hook<HookRunner> {
   /** The effective momentum, `momentum ** interval`. */
   readonly momentum: number;
   readonly interval: number;
@@ -65,7 +65,7 @@ export class EMAHook extends Hook<BaseRunner> {
     this.resumeFrom = opts.resumeFrom ?? null;
   }
 
-  override async beforeRun(runner: BaseRunner): Promise<void> {
+  override async beforeRun(runner: HookRunner): Promise<void> {
     const params = runner.model.params();
     if (this.pending) this.createCopies(params, this.pending);
     else this.copyParams(params);
@@ -78,15 +78,15 @@ export class EMAHook extends Hook<BaseRunner> {
     }
   }
 
-  override beforeTrainEpoch(runner: BaseRunner): void {
+  override beforeTrainEpoch(runner: HookRunner): void {
     if (this.holds === 'raw') this.swap(runner);
   }
 
-  override afterTrainEpoch(runner: BaseRunner): void {
+  override afterTrainEpoch(runner: HookRunner): void {
     if (this.holds === 'ema') this.swap(runner);
   }
 
-  override afterTrainIter(runner: BaseRunner): HookResult {
+  override afterTrainIter(runner: HookRunner): HookResult {
     const t = runner.iter;
     if (t % this.interval !== 0) return;
     // (1 + t) / 0 is Infinity here, not an error: warmUp = 0 means no warm-up.
@@ -94,7 +94,7 @@ export class EMAHook extends Hook<BaseRunner> {
     runner.deferUntilStageEnd(() => this.update(runner, m));
   }
 
-  private update(runner: BaseRunner, m: number): void {
+  private update(runner: HookRunner, m: number): void {
     const params = runner.model.params();
     tf.tidy(() => {
       for (const [key, ema] of this.copies) ema.assign(ema.mul(1 - m).add(params.get(key)!.mul(m)));
@@ -102,7 +102,7 @@ export class EMAHook extends Hook<BaseRunner> {
   }
 
   /** Exchanges the model's parameters with the hook's copies. */
-  private swap(runner: BaseRunner): void {
+  private swap(runner: HookRunner): void {
     const params = runner.model.params();
     tf.tidy(() => {
       for (const [key, copy] of this.copies) {

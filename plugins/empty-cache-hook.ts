@@ -4,7 +4,7 @@ import { stagesOf, subscriptionsFor, Hook, type HookSubscription } from '../src/
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { EventStage, Stage } from '../src/core/stages.js';
 import { parseOptions } from '../src/config/parse-options.js';
-import type { BaseRunner } from '../src/runner/base-runner.js';
+import type { HookRunner } from '../src/runner/hook-runner.js';
 
 const EmptyCacheHookOptions = z.object({
   /** Release before every train and val epoch. */
@@ -65,7 +65,7 @@ export function memorySnapshot(): MemorySnapshot {
  * would destroy the model, and engine scopes only track tensors, they hold no cache.
  */
 @RegisterHook()
-export class EmptyCacheHook extends Hook<BaseRunner> {
+export class EmptyCacheHook extends Hook<HookRunner> {
   /** The methods this hook runs at, from its options. */
   readonly points: ReadonlyArray<'beforeEpoch' | 'afterEpoch' | 'afterIter'>;
   /** The latest release, for inspection. */
@@ -78,15 +78,15 @@ export class EmptyCacheHook extends Hook<BaseRunner> {
     this.points = (['beforeEpoch', 'afterEpoch', 'afterIter'] as const).filter((p) => enabled[p]);
   }
 
-  override beforeEpoch(runner: BaseRunner): void {
+  override beforeEpoch(runner: HookRunner): void {
     this.release(runner, 'beforeEpoch');
   }
 
-  override afterEpoch(runner: BaseRunner): void {
+  override afterEpoch(runner: HookRunner): void {
     this.release(runner, 'afterEpoch');
   }
 
-  override afterIter(runner: BaseRunner): void {
+  override afterIter(runner: HookRunner): void {
     this.release(runner, 'afterIter');
   }
 
@@ -95,11 +95,11 @@ export class EmptyCacheHook extends Hook<BaseRunner> {
     return stagesOf(this.points);
   }
 
-  override getSubscriptions(): HookSubscription<BaseRunner>[] {
+  override getSubscriptions(): HookSubscription<HookRunner>[] {
     return subscriptionsFor(this, this.points);
   }
 
-  private release(runner: BaseRunner, method: EventStage): void {
+  private release(runner: HookRunner, method: EventStage): void {
     const before = memorySnapshot();
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc) gc();

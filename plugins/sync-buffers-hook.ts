@@ -5,7 +5,7 @@ import { Hook } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { ProcessGroup } from '../src/core/services.js';
 import { parseOptions } from '../src/config/parse-options.js';
-import type { BaseRunner } from '../src/runner/base-runner.js';
+import type { HookRunner } from '../src/runner/hook-runner.js';
 import { averageBuffersAcrossRanks, modelBuffers } from '../src/training/model/buffers.js';
 
 export { modelBuffers };
@@ -27,7 +27,7 @@ export type SyncBuffersHookOptions = z.input<typeof SyncBuffersHookOptions>;
  */
 @RegisterHook()
 @injectable()
-export class SyncBuffersHook extends Hook<BaseRunner> {
+export class SyncBuffersHook extends Hook<HookRunner> {
   readonly distributed: boolean;
   private readonly group: ProcessGroup | undefined;
 
@@ -41,7 +41,7 @@ export class SyncBuffersHook extends Hook<BaseRunner> {
     this.group = group;
   }
 
-  override afterEpoch(runner: BaseRunner): void | Promise<void> {
+  override afterEpoch(runner: HookRunner): void | Promise<void> {
     const group = this.group ?? runner.processGroup;
     if (!this.distributed || group.worldSize <= 1 || modelBuffers(runner.model).length === 0) return undefined;
     return averageBuffersAcrossRanks(runner.model, group);

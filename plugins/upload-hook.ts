@@ -8,7 +8,7 @@ import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { Logger } from '../src/core/services.js';
 import { STAGES, type Stage } from '../src/core/stages.js';
 import { parseOptions } from '../src/config/parse-options.js';
-import type { BaseRunner } from '../src/runner/base-runner.js';
+import type { HookRunner } from '../src/runner/hook-runner.js';
 import { OrderedQueue } from './ordered-queue.js';
 
 /** The groups of work-dir artifacts UploadHook can copy. */
@@ -162,7 +162,7 @@ async function replaceDirectory(temp: string, dst: string): Promise<void> {
  * (checkpoints removed locally by `maxKeepCkpts` stay uploaded).
  */
 @RegisterHook()
-export class UploadHook extends Hook<BaseRunner> {
+export class UploadHook extends Hook<HookRunner> {
   readonly dest: string;
   readonly interval: number;
   readonly verbose: boolean;
@@ -196,7 +196,7 @@ export class UploadHook extends Hook<BaseRunner> {
     this.include = [...new Set(opts.include ?? ARTIFACT_GROUPS)];
   }
 
-  override beforeRun(runner: BaseRunner): void {
+  override beforeRun(runner: HookRunner): void {
     this.queue = undefined;
     if (runner.rank !== 0) return;
     if (!runner.workDir) throw new Error('UploadHook needs a runner workDir to upload from');
@@ -221,15 +221,15 @@ export class UploadHook extends Hook<BaseRunner> {
     });
   }
 
-  override afterTrainIter(runner: BaseRunner): void {
+  override afterTrainIter(runner: HookRunner): void {
     this.checkAtStageEnd(runner);
   }
 
-  override afterTrainEpoch(runner: BaseRunner): void {
+  override afterTrainEpoch(runner: HookRunner): void {
     this.checkAtStageEnd(runner);
   }
 
-  override afterRun(runner: BaseRunner): void {
+  override afterRun(runner: HookRunner): void {
     const queue = this.queue;
     if (!queue) return;
     runner.deferUntilStageEnd(async () => {
@@ -245,7 +245,7 @@ export class UploadHook extends Hook<BaseRunner> {
     return this.verbose ? [...STAGES] : super.getTriggeredStages();
   }
 
-  override getSubscriptions(): HookSubscription<BaseRunner>[] {
+  override getSubscriptions(): HookSubscription<HookRunner>[] {
     const own = super.getSubscriptions();
     if (!this.verbose) return own;
     return [...STAGES, 'beforeEpoch' as const, 'afterEpoch' as const].map((stage) => {
@@ -261,11 +261,11 @@ export class UploadHook extends Hook<BaseRunner> {
     });
   }
 
-  private checkAtStageEnd(runner: BaseRunner): void {
+  private checkAtStageEnd(runner: HookRunner): void {
     if (this.queue) runner.deferUntilStageEnd(() => this.atStageEnd(runner));
   }
 
-  private atStageEnd(runner: BaseRunner): Promise<void> | undefined {
+  private atStageEnd(runner: HookRunner): Promise<void> | undefined {
     const lastCkpt = (runner.meta?.hookMsgs as { lastCkpt?: unknown } | undefined)?.lastCkpt;
     if (lastCkpt !== undefined && lastCkpt !== null && lastCkpt !== this.lastCkpt) {
       this.lastCkpt = lastCkpt;

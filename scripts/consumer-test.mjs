@@ -67,22 +67,28 @@ for (const name of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensor
 
 // 3. A hook in TypeScript with standard decorators, and one in plain JavaScript.
 fs.writeFileSync(path.join(project, 'iter-probe-hook.ts'), `import { appendFileSync } from 'node:fs';
-import { Hook, On, RegisterHook, TOKENS, type BaseRunner, type Clock, type StageEvent } from 'hookflow';
+import { Hook, On, RegisterHook, TOKENS, type Clock, type HookRunner, type PayloadReplay, type StageEvent } from 'hookflow';
 
 export interface IterProbeOptions { out: string; every?: number }
 
 @RegisterHook()
-export class IterProbeHook extends Hook<BaseRunner> {
+export class IterProbeHook extends Hook<HookRunner> {
   static readonly inject = [TOKENS.HookOptions, TOKENS.Clock] as const;
+  // What a journal replay does with the value it records (the runner it gets is a RecordedRunner).
+  static readonly payloadReplay: PayloadReplay = {
+    keys: ['probeSeen'],
+    apply: (runner, event) => runner.logBuffer.update({ probeSeen: Number(event.payload?.['probeSeen']) }),
+  };
   private seen = 0;
   constructor(private readonly options: IterProbeOptions, private readonly clock?: Clock) {
     super();
   }
 
   @On('afterTrainIter', { every: 2 })
-  record(runner: BaseRunner, event: StageEvent): void {
+  record(runner: HookRunner, event: StageEvent): void {
     const loss = runner.outputs?.logVars['loss'];
     this.seen += 1;
+    runner.annotate({ probeSeen: this.seen });
     appendFileSync(this.options.out, \`iter \${event.iter + 1} loss \${loss === undefined ? '?' : loss.toFixed(3)} clock \${typeof this.clock?.now()}\\n\`);
   }
 

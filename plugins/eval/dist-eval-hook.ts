@@ -4,7 +4,8 @@ import { TOKENS } from '../../src/core/di.js';
 import { RegisterHook } from '../../src/core/hooks-registry.js';
 import type { ProcessGroup } from '../../src/core/services.js';
 import { mustBe } from '../../src/config/parse-options.js';
-import type { BaseRunner, RunnerLoader } from '../../src/runner/base-runner.js';
+import type { RunnerLoader } from '../../src/runner/base-runner.js';
+import type { HookRunner } from '../../src/runner/hook-runner.js';
 import { broadcastBuffersFromRankZero } from '../../src/training/model/buffers.js';
 import { EvalHook, EvalHookOptions, collectResults } from './eval-hook.js';
 import { mergeRankResults } from './merge-rank-results.js';
@@ -54,7 +55,7 @@ export class DistEvalHook extends EvalHook {
     this.group = group;
   }
 
-  protected override async evaluate(runner: BaseRunner): Promise<Record<string, number> | undefined> {
+  protected override async evaluate(runner: HookRunner): Promise<Record<string, number> | undefined> {
     const group = this.group ?? runner.processGroup;
     if (group.worldSize <= 1) return super.evaluate(runner);
     if (this.broadcastBnBuffer) await broadcastBuffersFromRankZero(runner.model, group);

@@ -10,7 +10,9 @@ import { RegisterHook } from '../../src/core/hooks-registry.js';
 import { LoggerHook } from '../../src/hooks/logger/logger-hook.js';
 import { pyFixed } from '../../src/hooks/logger/py-format.js';
 import { mustBe, parseOptions } from '../../src/config/parse-options.js';
-import type { BaseRunner, RunnerLoader } from '../../src/runner/base-runner.js';
+import type { RunnerLoader } from '../../src/runner/base-runner.js';
+import type { PayloadReplay } from '../../src/replay/payload-replay.js';
+import type { HookRunner, RecordedRunner } from '../../src/runner/hook-runner.js';
 import type { TrainableModel } from '../../src/training/model/trainable-model.js';
 import { buildMetric, type EvalResults, type Metric, type MetricSpec } from './metrics.js';
 import { DEFAULT_GREATER_KEYS, DEFAULT_LESS_KEYS, RULE_INIT, inferRule, isImprovement, keyList, type Rule } from './rule.js';
@@ -67,11 +69,34 @@ export interface EvalHookState {
 }
 
 /** `runner.meta.hookMsgs`, created when missing (MMCV `hook_msgs`). */
-export function hookMsgs(runner: BaseRunner): Record<string, unknown> {
+export function hookMsgs(runner: HookRunner): Record<string, unknown> {
   const meta = (runner.meta ??= {});
   const msgs = meta.hookMsgs;
   if (msgs !== null && typeof msgs === 'object' && !Array.isArray(msgs)) return msgs as Record<string, unknown>;
   return (meta.hookMsgs = {});
+}
+
+/**
+ * Evaluating by iteration: the training values are logged first (every logger hook's
+ * `afterTrainIter`), then the buffer is cleared, so that it holds only the evaluation results.
+ */
+function flushTrainingLog(runner: RecordedRunner): void {
+  for (const hook of runner.hooks) if (hook instanceof LoggerHook) hook.afterTrainIter(runner);
+  runner.logBuffer.clear();
+}
+
+/** The results go into the log buffer's output, ready, so the logger hooks write a val record. */
+function logResults(runner: RecordedRunner, metrics: Record<string, number>, evalIterNum: number | undefined): void {
+  const output = runner.logBuffer.output;
+  if (evalIterNum !== undefined) output.set('evalIterNum', evalIterNum);
+  for (const [key, value] of Object.entries(metrics)) output.set(key, value);
+  runner.logBuffer.ready = true;
+}
+
+/** The numbers of a recorded `metrics` payload. */
+function recordedMetrics(value: unknown): Record<string, number> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
 }
 
 /** `accuracy: 0.9167, loss: 0.2345` (floats with 4 decimals, as the text logger prints them). */
@@ -83,7 +108,7 @@ function formatMetrics(metrics: Record<string, number>): string {
  * Runs `runner.model` in inference mode over `loader` and collects its outputs and the labels.
  * The model's mode is restored afterwards (MMCV leaves it in eval mode).
  */
-export async function collectResults(runner: BaseRunner, loader: RunnerLoader, owner = 'EvalHook'): Promise<EvalResults> {
+export async function collectResults(runner: HookRunner, loader: RunnerLoader, owner = 'EvalHook'): Promise<EvalResults> {
   const model = runner.model as EvaluableModel;
   const wasTraining = typeof model.training === 'boolean' ? model.training : runner.mode === 'train';
   const outputs: Float32Array[] = [];
@@ -136,9 +161,23 @@ export async function collectResults(runner: BaseRunner, loader: RunnerLoader, o
  */
 @RegisterHook()
 @injectable()
-export class EvalHook extends Hook<BaseRunner> {
+export class EvalHook extends Hook<HookRunner> {
   /** The options schema; subclasses with more options replace it. */
   static readonly optionsSchema: z.ZodType = EvalHookOptions;
+  /**
+   * In a journal replay, results recorded after a train epoch or iteration go back into the log
+   * buffer as they went live (by iteration, after the training values were logged).
+   */
+  static readonly payloadReplay: PayloadReplay = {
+    keys: ['metrics', 'evalIterNum'],
+    apply(runner, event) {
+      const metrics = recordedMetrics(event.payload?.metrics);
+      if (!metrics || (event.stage !== 'afterTrainIter' && event.stage !== 'afterTrainEpoch')) return;
+      if (event.stage === 'afterTrainIter') flushTrainingLog(runner);
+      const evalIterNum = event.payload!.evalIterNum;
+      logResults(runner, metrics, typeof evalIterNum === 'number' ? evalIterNum : undefined);
+    },
+  };
 
   readonly dataloader: RunnerLoader;
   readonly start: number | null;
@@ -188,7 +227,7 @@ export class EvalHook extends Hook<BaseRunner> {
     }
   }
 
-  override beforeRun(runner: BaseRunner): void {
+  override beforeRun(runner: HookRunner): void {
     if (typeof (runner.model as Partial<EvaluableModel>).forward !== 'function') {
       throw new Error(`${this.owner} needs a model with forward(x, training) (such as Classifier); ${runner.modelName} has none`);
     }
@@ -211,30 +250,28 @@ export class EvalHook extends Hook<BaseRunner> {
 
   // Evaluation before training: once per run, at the first train epoch (iteration), when the
   // run already is at or past `start` (start = 0, or a resumed run).
-  override beforeTrainEpoch(runner: BaseRunner): HookResult {
+  override beforeTrainEpoch(runner: HookRunner): HookResult {
     if (!this.byEpoch || !this.initialFlag) return undefined;
     this.initialFlag = false;
     if (this.start !== null && runner.epoch >= this.start && this.shouldEvaluate(runner)) return this.run(runner, 'before');
     return undefined;
   }
 
-  override beforeTrainIter(runner: BaseRunner): HookResult {
+  override beforeTrainIter(runner: HookRunner): HookResult {
     if (this.byEpoch || !this.initialFlag) return undefined;
     this.initialFlag = false;
     if (this.start !== null && runner.iter >= this.start && this.shouldEvaluate(runner)) return this.run(runner, 'before');
     return undefined;
   }
 
-  override afterTrainEpoch(runner: BaseRunner): HookResult {
+  override afterTrainEpoch(runner: HookRunner): HookResult {
     if (!this.byEpoch || !this.shouldEvaluate(runner)) return undefined;
     return this.run(runner, 'after');
   }
 
-  override afterTrainIter(runner: BaseRunner): HookResult {
+  override afterTrainIter(runner: HookRunner): HookResult {
     if (this.byEpoch || !this.shouldEvaluate(runner)) return undefined;
-    // Log the training values first, so that the buffer holds only the evaluation results.
-    for (const hook of runner.hooks) if (hook instanceof LoggerHook) hook.afterTrainIter(runner);
-    runner.logBuffer.clear();
+    flushTrainingLog(runner);
     return this.run(runner, 'after');
   }
 
@@ -242,7 +279,7 @@ export class EvalHook extends Hook<BaseRunner> {
    * MMCV `_should_evaluate`: without `start`, every `interval` epochs (iterations); with it,
    * at `start` and every `interval` after it (start 3, interval 2: after epochs 3, 5, 7...).
    */
-  shouldEvaluate(runner: BaseRunner): boolean {
+  shouldEvaluate(runner: HookRunner): boolean {
     const current = this.byEpoch ? runner.epoch : runner.iter;
     if (this.start === null) return this.byEpoch ? this.everyNEpochs(runner, this.interval) : this.everyNIters(runner, this.interval);
     if (current + 1 < this.start) return false;
@@ -253,7 +290,7 @@ export class EvalHook extends Hook<BaseRunner> {
    * Computes the metrics over the loader (MMCV `test_fn` + `dataset.evaluate`); undefined on a
    * rank that does not evaluate (DistEvalHook).
    */
-  protected async evaluate(runner: BaseRunner): Promise<Record<string, number> | undefined> {
+  protected async evaluate(runner: HookRunner): Promise<Record<string, number> | undefined> {
     return this.computeMetrics(await collectResults(runner, this.dataloader, this.owner));
   }
 
@@ -264,17 +301,14 @@ export class EvalHook extends Hook<BaseRunner> {
     return metrics;
   }
 
-  private async run(runner: BaseRunner, when: 'before' | 'after'): Promise<void> {
+  private async run(runner: HookRunner, when: 'before' | 'after'): Promise<void> {
     const metrics = await this.evaluate(runner);
     if (!metrics) return;
     // Epochs (iterations) of training behind the evaluated weights.
     const progress = (this.byEpoch ? runner.epoch : runner.iter) + (when === 'after' ? 1 : 0);
     const unit = this.byEpoch ? 'epoch' : 'iter';
     if (when === 'after') {
-      const output = runner.logBuffer.output;
-      output.set('evalIterNum', this.dataloader.length);
-      for (const [key, value] of Object.entries(metrics)) output.set(key, value);
-      runner.logBuffer.ready = true;
+      logResults(runner, metrics, this.dataloader.length);
     } else {
       // The loggers clear the buffer at the start of an epoch, so MMCV never logs these.
       runner.logger.info(`Evaluation before training (${unit} ${progress}): ${formatMetrics(metrics)}`);
@@ -285,7 +319,7 @@ export class EvalHook extends Hook<BaseRunner> {
   }
 
   /** MMCV `_save_ckpt`, with a strict comparison that lets any finite score (0 too) become best. */
-  private considerBest(runner: BaseRunner, metrics: Record<string, number>, current: string, when: string): void {
+  private considerBest(runner: HookRunner, metrics: Record<string, number>, current: string, when: string): void {
     const names = Object.keys(metrics);
     if (names.length === 0) {
       runner.logger.warn(`${this.owner}: the evaluation returned no metric, so no best checkpoint is considered`);

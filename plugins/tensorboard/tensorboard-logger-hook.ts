@@ -5,7 +5,7 @@ import { TOKENS } from '../../src/core/di.js';
 import { RegisterHook } from '../../src/core/hooks-registry.js';
 import { systemClock, type Clock } from '../../src/core/services.js';
 import { LoggerHook, LoggerHookOptions } from '../../src/hooks/logger/logger-hook.js';
-import type { LoggerRunner } from '../../src/hooks/logger/logger-runner.js';
+import type { RecordedRunner } from '../../src/runner/hook-runner.js';
 import { EventFileWriter } from './event-file-writer.js';
 
 /** Options of {@link TensorboardLoggerHook}. */
@@ -47,7 +47,7 @@ export class TensorboardLoggerHook extends LoggerHook {
     return this.writer?.path;
   }
 
-  override beforeRun(runner: LoggerRunner): void {
+  override beforeRun(runner: RecordedRunner): void {
     super.beforeRun(runner);
     if (runner.rank !== 0) return;
     const logDir = this.logDir ?? (runner.workDir ? path.join(runner.workDir, 'tf_logs') : null);
@@ -56,7 +56,7 @@ export class TensorboardLoggerHook extends LoggerHook {
     this.writer = new EventFileWriter(logDir, { clock: () => this.clock.now() });
   }
 
-  protected log(runner: LoggerRunner): void {
+  protected log(runner: RecordedRunner): void {
     const writer = this.writer;
     if (!writer) return; // ranks other than 0 have none
     const step = this.getIter(runner);
@@ -66,7 +66,7 @@ export class TensorboardLoggerHook extends LoggerHook {
     }
   }
 
-  override afterRun(_runner: LoggerRunner): void {
+  override afterRun(_runner: RecordedRunner): void {
     this.writer?.close();
   }
 }

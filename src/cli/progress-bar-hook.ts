@@ -2,7 +2,7 @@ import readline from 'node:readline';
 import cliProgress from 'cli-progress';
 import { Hook } from '../core/hook.js';
 import { consoleLogger, type Logger } from '../core/services.js';
-import type { BaseRunner } from '../runner/base-runner.js';
+import type { HookRunner } from '../runner/hook-runner.js';
 
 /** When `hookflow train` shows a progress bar. */
 export interface ProgressBarConditions {
@@ -29,7 +29,7 @@ export function wantsProgressBar({ progress, isTTY, env }: ProgressBarConditions
  * to the event loop (`yieldEvery`). Only rank 0 draws; the CLI leaves the hook out where
  * {@link wantsProgressBar} says no.
  */
-export class ProgressBarHook extends Hook<BaseRunner> {
+export class ProgressBarHook extends Hook<HookRunner> {
   private readonly bars: cliProgress.MultiBar;
   private bar: cliProgress.SingleBar | undefined;
   private loss = '-';
@@ -78,30 +78,30 @@ export class ProgressBarHook extends Hook<BaseRunner> {
     this.bars.update();
   }
 
-  private advance(runner: BaseRunner): void {
+  private advance(runner: HookRunner): void {
     const loss = runner.outputs?.logVars.loss;
     if (typeof loss === 'number') this.loss = loss.toFixed(4);
     this.bar?.increment(1, { loss: this.loss });
   }
 
-  override beforeRun(runner: BaseRunner): void {
+  override beforeRun(runner: HookRunner): void {
     if (runner.rank !== 0) return;
     if (!runner.byEpoch && runner.maxIters) this.start(runner.maxIters, 'train', runner.iter);
   }
 
-  override beforeTrainEpoch(runner: BaseRunner): void {
+  override beforeTrainEpoch(runner: HookRunner): void {
     if (runner.rank === 0) this.start(runner.dataLoader?.length ?? 0, `epoch ${runner.epoch + 1}/${runner.maxEpochs ?? '?'}`);
   }
 
-  override beforeValEpoch(runner: BaseRunner): void {
+  override beforeValEpoch(runner: HookRunner): void {
     if (runner.rank === 0 && runner.byEpoch) this.start(runner.dataLoader?.length ?? 0, `val ${runner.epoch}/${runner.maxEpochs ?? '?'}`);
   }
 
-  override afterTrainIter(runner: BaseRunner): void {
+  override afterTrainIter(runner: HookRunner): void {
     this.advance(runner);
   }
 
-  override afterValIter(runner: BaseRunner): void {
+  override afterValIter(runner: HookRunner): void {
     if (runner.byEpoch) this.advance(runner);
   }
 

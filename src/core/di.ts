@@ -29,7 +29,7 @@ export type InjectToken = ServiceIdentifier;
  * decorators (TypeScript's standard decorators have none; plain JS has no decorators at all):
  *
  * ```ts
- * class MyHook extends Hook<BaseRunner> {
+ * class MyHook extends Hook<HookRunner> {
  *   static readonly inject = [TOKENS.HookOptions, TOKENS.Clock] as const;
  *   constructor(options: MyOptions = {}, clock: Clock = systemClock) { super(); ... }
  * }

@@ -2,7 +2,8 @@ import type { Mode } from './stages.js';
 
 /**
  * What the core needs to know about a runner: the counters and limits the hook predicates
- * read. The real runners (src/runner) offer much more; a replayed journal offers exactly this.
+ * read. Hooks see the runners as `HookRunner` (src/runner/hook-runner.ts), which extends this;
+ * a journal replay offers its part `RecordedRunner`.
  */
 export interface RunnerView {
   readonly epoch: number;

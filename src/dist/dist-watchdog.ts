@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { Hook } from '../core/hook.js';
-import type { BaseRunner } from '../runner/base-runner.js';
+import type { HookRunner } from '../runner/hook-runner.js';
 
 /** The exit code of a job the watchdog ended (as `timeout(1)` uses). */
 export const WATCHDOG_EXIT_CODE = 124;
@@ -12,7 +12,7 @@ export const WATCHDOG_EXIT_CODE = 124;
  * where no timer can fire. The worker prints `rank N: ...` straight to stderr and calls
  * MPI_Abort (or, without MPI, kills the process).
  */
-export class DistWatchdogHook extends Hook<BaseRunner> {
+export class DistWatchdogHook extends Hook<HookRunner> {
   private readonly lastBeat = new BigInt64Array(new SharedArrayBuffer(8));
   private worker: Worker | undefined;
 

@@ -7,7 +7,7 @@ import { ConfigError } from '../core/errors.js';
 import { Hook } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import type { ProcessGroup } from '../core/services.js';
-import type { BaseRunner } from '../runner/base-runner.js';
+import type { HookRunner } from '../runner/hook-runner.js';
 import { CHECKPOINT_NAME_RULE, defaultFilenameTmpl, isUsableCheckpointName, formatCheckpointName, type CheckpointIO } from '../training/checkpoint/checkpoint-io.js';
 import { averageBuffersAcrossRanks } from '../training/model/buffers.js';
 import { parseOptions } from '../config/parse-options.js';
@@ -48,7 +48,7 @@ export type CheckpointHookOptions = z.input<typeof CheckpointHookOptions>;
  */
 @RegisterHook()
 @injectable()
-export class CheckpointHook extends Hook<BaseRunner> {
+export class CheckpointHook extends Hook<HookRunner> {
   readonly interval: number;
   readonly byEpoch: boolean;
   readonly saveOptimizer: boolean;
@@ -96,7 +96,7 @@ export class CheckpointHook extends Hook<BaseRunner> {
     this.checkpointIO = checkpointIO;
   }
 
-  override beforeRun(runner: BaseRunner): void {
+  override beforeRun(runner: HookRunner): void {
     if (this.outDir) {
       this.saveDir = runner.workDir ? path.join(path.resolve(this.outDir), path.basename(runner.workDir)) : path.resolve(this.outDir);
     } else if (runner.workDir) {
@@ -113,20 +113,20 @@ export class CheckpointHook extends Hook<BaseRunner> {
     }
   }
 
-  override afterTrainEpoch(runner: BaseRunner): void {
+  override afterTrainEpoch(runner: HookRunner): void {
     if (!this.byEpoch) return;
     const due = this.everyNEpochs(runner, this.interval) || (this.saveLast && this.isLastEpoch(runner));
     this.schedule(runner, due, `${runner.epoch + 1} epochs`);
   }
 
-  override afterTrainIter(runner: BaseRunner): void {
+  override afterTrainIter(runner: HookRunner): void {
     if (this.byEpoch) return;
     const due = this.everyNIters(runner, this.interval) || (this.saveLast && this.isLastIter(runner));
     this.schedule(runner, due, `${runner.iter + 1} iterations`);
   }
 
   /** Saves once the stage is over: when due, or (saveLast) when a hook asked the run to stop. */
-  private schedule(runner: BaseRunner, due: boolean, at: string): void {
+  private schedule(runner: HookRunner, due: boolean, at: string): void {
     if (!due && !this.saveLast) return;
     runner.deferUntilStageEnd(async () => {
       if (!due && !runner.stopRequested) return;
@@ -140,7 +140,7 @@ export class CheckpointHook extends Hook<BaseRunner> {
    * last checkpoint already holds it. Inside an epoch a by-epoch hook saves `iter_N` (the
    * epoch's number would name the previous, complete one).
    */
-  async saveOnInterrupt(runner: BaseRunner): Promise<void> {
+  async saveOnInterrupt(runner: HookRunner): Promise<void> {
     if (this.savedSeq === runner.seq) return;
     const last = runner.lastStage;
     const inEpoch = last === 'beforeTrainEpoch' || last === 'beforeTrainIter' || last === 'afterTrainIter';
@@ -150,7 +150,7 @@ export class CheckpointHook extends Hook<BaseRunner> {
     await this.save(runner, { filenameTmpl, byEpoch, prune: false });
   }
 
-  private async save(runner: BaseRunner, how = { filenameTmpl: this.filenameTmpl, byEpoch: this.byEpoch, prune: true }): Promise<void> {
+  private async save(runner: HookRunner, how = { filenameTmpl: this.filenameTmpl, byEpoch: this.byEpoch, prune: true }): Promise<void> {
     if (this.syncBuffer) await averageBuffersAcrossRanks(runner.model, this.processGroup ?? runner.processGroup);
     if (runner.rank !== 0) return;
     const saveDir = this.saveDir;
@@ -173,7 +173,7 @@ export class CheckpointHook extends Hook<BaseRunner> {
   }
 
   /** Completed epochs or iterations, once the stage is over: the number in the checkpoint's name. */
-  private count(runner: BaseRunner): number {
+  private count(runner: HookRunner): number {
     return this.byEpoch ? runner.epoch : runner.iter;
   }
 
@@ -183,7 +183,7 @@ export class CheckpointHook extends Hook<BaseRunner> {
    * gap), a checkpoint left behind by a kill during an earlier prune is removed by the next one.
    * Higher counts (a previous, longer run in the same dir) are left alone.
    */
-  private prune(runner: BaseRunner, saveDir: string): void {
+  private prune(runner: HookRunner, saveDir: string): void {
     const io = this.checkpointIO ?? runner.checkpointIO;
     const escaped = this.filenameTmpl.split('{}').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     const pattern = new RegExp(`^${escaped.join('(\\d+)')}$`);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Hook } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
-import type { BaseRunner } from '../runner/base-runner.js';
+import type { HookRunner } from '../runner/hook-runner.js';
 import { parseOptions } from '../config/parse-options.js';
 
 const DistSamplerSeedHookOptions = z.object({}).strict();
@@ -22,13 +22,13 @@ interface LoaderWithSampler {
  * IterBasedRunner's loader does this itself at each wrap-around.
  */
 @RegisterHook()
-export class DistSamplerSeedHook extends Hook<BaseRunner> {
+export class DistSamplerSeedHook extends Hook<HookRunner> {
   constructor(options: Record<string, never> = {}) {
     super();
     parseOptions(DistSamplerSeedHookOptions, options, 'DistSamplerSeedHook');
   }
 
-  override beforeEpoch(runner: BaseRunner): void {
+  override beforeEpoch(runner: HookRunner): void {
     const loader = runner.dataLoader as LoaderWithSampler | null;
     const sampler = typeof loader?.sampler?.setEpoch === 'function' ? loader.sampler : loader?.batchSampler?.sampler;
     if (typeof sampler?.setEpoch === 'function') (sampler as { setEpoch(epoch: number): void }).setEpoch(runner.epoch);

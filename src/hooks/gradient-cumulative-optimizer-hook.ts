@@ -2,7 +2,7 @@ import * as tf from '../backend/tfjs.js';
 import { z } from 'zod';
 import type { Hook, HookResult } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
-import type { BaseRunner } from '../runner/base-runner.js';
+import type { HookRunner } from '../runner/hook-runner.js';
 import { releaseOutputs } from '../training/model/trainable-model.js';
 import { float16Tensor } from './fp16/float16.js';
 import { OptimizerHook, OptimizerHookOptions, batchNormLayers } from './optimizer-hook.js';
@@ -51,7 +51,7 @@ export class GradientAccumulation {
    * The first call checks the run as MMCV's lazy init does and warns about a resume in the
    * middle of a window and about batch normalization.
    */
-  add(hook: Hook<BaseRunner>, runner: BaseRunner, grads: ReadonlyMap<string, tf.Tensor>): boolean {
+  add(hook: Hook<HookRunner>, runner: HookRunner, grads: ReadonlyMap<string, tf.Tensor>): boolean {
     const maxIters = this.maxIters ?? this.init(runner);
     const c = this.cumulativeIters;
     const factor = cumulativeLossFactor(runner.iter, maxIters, c);
@@ -77,7 +77,7 @@ export class GradientAccumulation {
     this.maxIters = undefined;
   }
 
-  private init(runner: BaseRunner): number {
+  private init(runner: HookRunner): number {
     const maxIters = runner.maxIters;
     if (maxIters === undefined) throw new Error('gradient accumulation needs runner.maxIters');
     if (runner.iter % this.cumulativeIters !== 0) {
@@ -126,7 +126,7 @@ export class GradientCumulativeOptimizerHook extends OptimizerHook {
   }
 
   /** Accumulates; on the iterations that step, averages the window's sums across ranks (only then), clips and steps. */
-  override afterTrainIter(runner: BaseRunner): HookResult {
+  override afterTrainIter(runner: HookRunner): HookResult {
     const stepNow = this.accumulation.add(this, runner, this.iterationGrads(runner));
     releaseOutputs(runner.outputs);
     if (!stepNow) return;
@@ -147,7 +147,7 @@ export class GradientCumulativeOptimizerHook extends OptimizerHook {
     });
   }
 
-  override afterRun(_runner: BaseRunner): void {
+  override afterRun(_runner: HookRunner): void {
     this.accumulation.dispose();
   }
 }

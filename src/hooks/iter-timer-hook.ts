@@ -4,7 +4,8 @@ import { TOKENS } from '../core/di.js';
 import { Hook } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
 import { systemClock, type Clock } from '../core/services.js';
-import type { BaseRunner } from '../runner/base-runner.js';
+import type { PayloadReplay } from '../replay/payload-replay.js';
+import type { HookRunner } from '../runner/hook-runner.js';
 import { parseOptions } from '../config/parse-options.js';
 
 const IterTimerHookOptions = z.object({}).strict();
@@ -16,7 +17,17 @@ const IterTimerHookOptions = z.object({}).strict();
  */
 @RegisterHook()
 @injectable()
-export class IterTimerHook extends Hook<BaseRunner> {
+export class IterTimerHook extends Hook<HookRunner> {
+  /** In a journal replay, the recorded timings go back into the log buffer. */
+  static readonly payloadReplay: PayloadReplay = {
+    keys: ['dataTime', 'time'],
+    apply(runner, event) {
+      const { dataTime, time } = event.payload ?? {};
+      if (typeof dataTime === 'number') runner.logBuffer.update({ dataTime });
+      if (typeof time === 'number') runner.logBuffer.update({ time });
+    },
+  };
+
   private t = 0;
   private readonly clock: Clock;
 
@@ -29,17 +40,17 @@ export class IterTimerHook extends Hook<BaseRunner> {
     this.clock = clock ?? systemClock;
   }
 
-  override beforeEpoch(_runner: BaseRunner): void {
+  override beforeEpoch(_runner: HookRunner): void {
     this.t = this.clock.now();
   }
 
-  override beforeIter(runner: BaseRunner): void {
+  override beforeIter(runner: HookRunner): void {
     const dataTime = (this.clock.now() - this.t) / 1000;
     runner.logBuffer.update({ dataTime });
     runner.annotate({ dataTime });
   }
 
-  override afterIter(runner: BaseRunner): void {
+  override afterIter(runner: HookRunner): void {
     const now = this.clock.now();
     const time = (now - this.t) / 1000;
     runner.logBuffer.update({ time });

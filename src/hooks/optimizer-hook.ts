@@ -2,7 +2,8 @@ import type * as tf from '../backend/tfjs.js';
 import { z } from 'zod';
 import { Hook, type HookResult } from '../core/hook.js';
 import { RegisterHook } from '../core/hooks-registry.js';
-import type { BaseRunner } from '../runner/base-runner.js';
+import type { PayloadReplay } from '../replay/payload-replay.js';
+import type { HookRunner, RecordedRunner } from '../runner/hook-runner.js';
 import { isSingleOptimizer } from '../training/optim/build-optimizer.js';
 import { clipGradNorm } from '../training/optim/clip-grad.js';
 import { DEFAULT_BUCKET_SIZE_MB, GradientBuckets } from '../training/optim/gradient-buckets.js';
@@ -32,7 +33,16 @@ export type OptimizerHookOptions = z.input<typeof OptimizerHookOptions>;
  * {@link iterationGrads}, {@link averageGrads}, {@link clipGrads} and {@link stepOptimizers}.
  */
 @RegisterHook()
-export class OptimizerHook extends Hook<BaseRunner> {
+export class OptimizerHook extends Hook<HookRunner> {
+  /** In a journal replay, the recorded `gradNorm` goes back into the log buffer. */
+  static readonly payloadReplay: PayloadReplay = {
+    keys: ['gradNorm'],
+    apply(runner, event) {
+      const gradNorm = event.payload?.gradNorm;
+      if (typeof gradNorm === 'number') logGradNorm(runner, gradNorm);
+    },
+  };
+
   readonly gradClip: { maxNorm: number; normType?: number } | null;
   readonly detectAnomalousParams: boolean;
   readonly bucketSizeMb: number;
@@ -47,14 +57,14 @@ export class OptimizerHook extends Hook<BaseRunner> {
     this.bucketSizeMb = opts.bucketSizeMb ?? DEFAULT_BUCKET_SIZE_MB;
   }
 
-  override afterTrainIter(runner: BaseRunner): HookResult {
+  override afterTrainIter(runner: HookRunner): HookResult {
     const grads = this.iterationGrads(runner);
     const averaging = this.averageGrads(runner, grads);
     if (averaging) return averaging.then(() => this.applyGrads(runner, grads));
     this.applyGrads(runner, grads);
   }
 
-  private applyGrads(runner: BaseRunner, grads: Map<string, tf.Tensor>): void {
+  private applyGrads(runner: HookRunner, grads: Map<string, tf.Tensor>): void {
     this.clipGrads(runner, grads);
     this.stepOptimizers(runner, grads);
     releaseOutputs(runner.outputs);
@@ -65,13 +75,13 @@ export class OptimizerHook extends Hook<BaseRunner> {
    * group (disposing the old ones) and returns the promise of it; with one rank, does nothing
    * and returns undefined, so a single process neither allocates buckets nor awaits.
    */
-  protected averageGrads(runner: BaseRunner, grads: Map<string, tf.Tensor>): Promise<void> | undefined {
+  protected averageGrads(runner: HookRunner, grads: Map<string, tf.Tensor>): Promise<void> | undefined {
     if (runner.worldSize <= 1) return undefined;
     return this.bucketsFor(runner).averageTensors(grads);
   }
 
   /** The gradient buckets of the runner's process group (created once, reused every step). */
-  protected bucketsFor(runner: BaseRunner, bucketSizeMb = this.bucketSizeMb): GradientBuckets {
+  protected bucketsFor(runner: HookRunner, bucketSizeMb = this.bucketSizeMb): GradientBuckets {
     if (this.buckets?.group !== runner.processGroup || this.buckets.bucketSizeMb !== bucketSizeMb) {
       this.buckets = new GradientBuckets(runner.processGroup, bucketSizeMb);
     }
@@ -83,7 +93,7 @@ export class OptimizerHook extends Hook<BaseRunner> {
    * outputs), after checking that there is something to apply them to and, when
    * `detectAnomalousParams` is on, reporting the parameters that got none.
    */
-  protected iterationGrads(runner: BaseRunner): Map<string, tf.Tensor> {
+  protected iterationGrads(runner: HookRunner): Map<string, tf.Tensor> {
     const grads = runner.outputs?.grads;
     if (!grads) throw new Error('the model step returned no gradients to apply');
     if (!runner.optimizer) throw new Error('the runner has no optimizer');
@@ -96,19 +106,19 @@ export class OptimizerHook extends Hook<BaseRunner> {
    * pre-clip norm as `gradNorm`, weighted by the iteration's sample count, and puts it on the
    * stage event (so the journal, and a replay of it, have every logged value).
    */
-  protected clipGrads(runner: BaseRunner, grads: Map<string, tf.Tensor>): void {
+  protected clipGrads(runner: HookRunner, grads: Map<string, tf.Tensor>): void {
     if (!this.gradClip) return;
     const norm = clipGradNorm(grads, this.gradClip);
-    runner.logBuffer.update({ gradNorm: norm }, runner.outputs?.numSamples ?? 1);
+    logGradNorm(runner, norm);
     runner.annotate({ gradNorm: norm });
   }
 
   /** One step of the optimizer, or of each named optimizer, with `grads`. */
-  protected stepOptimizers(runner: BaseRunner, grads: ReadonlyMap<string, tf.Tensor>): void {
+  protected stepOptimizers(runner: HookRunner, grads: ReadonlyMap<string, tf.Tensor>): void {
     for (const opt of optimizersOf(runner)) opt.step(grads);
   }
 
-  private reportParamsWithoutGrad(runner: BaseRunner, grads: Map<string, unknown>): void {
+  private reportParamsWithoutGrad(runner: HookRunner, grads: Map<string, unknown>): void {
     for (const [key, variable] of runner.model.params()) {
       if (!grads.has(key)) runner.logger.error(`${key} with shape ${JSON.stringify(variable.shape)} is not in the computational graph`);
     }
@@ -116,7 +126,7 @@ export class OptimizerHook extends Hook<BaseRunner> {
 }
 
 /** The runner's optimizers as a list (one, or each of the named ones). */
-export function optimizersOf(runner: BaseRunner): ParamGroupOptimizer[] {
+export function optimizersOf(runner: HookRunner): ParamGroupOptimizer[] {
   const opt = runner.optimizer;
   if (!opt) throw new Error('the runner has no optimizer');
   return isSingleOptimizer(opt) ? [opt] : Object.values(opt);
@@ -137,4 +147,9 @@ export function batchNormLayers(model: TrainableModel): Set<string> {
 /** The layer part of a weight key (`layerName/weightName`). */
 export function layerOf(key: string): string {
   return key.slice(0, key.lastIndexOf('/'));
+}
+
+/** The pre-clip gradient norm is logged weighted by the iteration's sample count, as the log vars are. */
+function logGradNorm(runner: RecordedRunner, gradNorm: number): void {
+  runner.logBuffer.update({ gradNorm }, runner.outputs?.numSamples ?? 1);
 }

@@ -4,6 +4,7 @@ import { Container } from 'inversify';
 import type { Observable } from 'rxjs';
 import { TOKENS } from '../core/di.js';
 import { Dispatcher } from '../core/dispatcher.js';
+import { HookError } from '../core/errors.js';
 import type { Hook, HookResult } from '../core/hook.js';
 import { formatHookInfo } from '../core/hook-info.js';
 import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
@@ -12,15 +13,15 @@ import { readJournal, type Journal, type JournalRecord } from '../core/journal/j
 import type { PriorityLike } from '../core/priority.js';
 import { INITIAL_RUN_STATE, type RunState } from '../core/run-state.js';
 import { StageCycle } from '../core/stage-cycle.js';
-import { consoleLogger, singleProcessGroup, type Clock, type Logger } from '../core/services.js';
+import { consoleLogger, singleProcessGroup, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
 import type { Mode } from '../core/stages.js';
-import { LoggerHook } from '../hooks/logger/logger-hook.js';
-import type { LoggerRunner } from '../hooks/logger/logger-runner.js';
 import { FileLogger } from '../runner/file-logger.js';
+import type { RecordedRunner } from '../runner/hook-runner.js';
 import { LogBuffer } from '../runner/log-buffer.js';
 import type { StepOutputs } from '../training/model/trainable-model.js';
 import { timestampOf } from '../runner/timestamp.js';
+import { payloadReplaysOf, type OwnedPayloadReplay, type PayloadReplay } from './payload-replay.js';
 
 /** Options of {@link ReplayRunner}. */
 export interface ReplayRunnerOptions {
@@ -53,21 +54,23 @@ function numbersOf(value: unknown): Record<string, number> | undefined {
 /**
  * Drives hooks from recorded stage events, without a model, data or tensor backend: the
  * counters come from the events (the runner's fold), the run facts from the journal's context
- * lines, the lr and momentum from the iteration payloads, and the log buffer is fed from the
- * payloads as the live run fed it: `dataTime` at the start of an iteration, `logVars` (weighted
- * by `numSamples`), `gradNorm` (same weight) then `time` at its end, and evaluation `metrics` (with `evalIterNum`) at the
- * train stage where they were computed, after flushing the training log first when that stage
- * is an iteration (EvalHook's by-iteration behaviour). Logger hooks (TextLoggerHook,
+ * lines, and before an event's hooks run, the runner does its own part of the event as the live
+ * runner did (the lr and momentum of the iteration; its `logVars`, weighted by `numSamples`,
+ * into the log buffer and `outputs`), then the hooks that recorded values in the event's payload
+ * put them back through their classes' {@link PayloadReplay} (IterTimerHook its timings,
+ * EvalHook its results...), in the order they recorded them. Logger hooks (TextLoggerHook,
  * TensorboardLoggerHook) replayed this way write what they wrote live.
  *
- * The container provides the logger, the work dir, a single-process group, and a clock that
- * reads the time of the event being replayed.
+ * It offers hooks the {@link RecordedRunner} part of the runner interface. The container
+ * provides the logger, the work dir, a single-process group, and a clock that reads the time of
+ * the event being replayed.
  */
-export class ReplayRunner implements LoggerRunner {
+export class ReplayRunner implements RecordedRunner {
   readonly logBuffer = new LogBuffer();
   readonly workDir: string | null;
   readonly rank = 0;
   readonly worldSize = 1;
+  readonly processGroup: ProcessGroup = singleProcessGroup;
   readonly container: Container;
   /** Messages: to the current session's `<timestamp>.log` (with a work dir) and the sink. */
   readonly logger: Logger;
@@ -96,6 +99,8 @@ export class ReplayRunner implements LoggerRunner {
   private lastTime = 0;
   private lr: number | Record<string, number> | undefined;
   private momentum: number | Record<string, number> | undefined;
+  /** The hook classes' payload replays by key, looked up in HOOKS when a replay starts. */
+  private payloadReplays: ReadonlyMap<string, OwnedPayloadReplay> | undefined;
 
   /** Every replayed event, after its hooks ran (with what they annotated). */
   readonly events$: Observable<StageEvent> = this.cycle.events$;
@@ -121,7 +126,7 @@ export class ReplayRunner implements LoggerRunner {
     this.container.bind(TOKENS.Logger).toConstantValue(this.logger);
     this.container.bind(TOKENS.Clock).toConstantValue(this.clock);
     this.container.bind(TOKENS.WorkDir).toConstantValue(this.workDir);
-    this.container.bind(TOKENS.ProcessGroup).toConstantValue(singleProcessGroup);
+    this.container.bind(TOKENS.ProcessGroup).toConstantValue(this.processGroup);
     this.registrar = new HookRegistrar(this.dispatcher, this.container);
   }
 
@@ -190,6 +195,7 @@ export class ReplayRunner implements LoggerRunner {
   async run(source: ReplaySource): Promise<void> {
     const records = this.recordsOf(source);
     this.cycle.restore(INITIAL_RUN_STATE);
+    this.payloadReplays = payloadReplaysOf();
     try {
       for (const record of records) {
         const pending = this.feed(record.event, record);
@@ -213,39 +219,32 @@ export class ReplayRunner implements LoggerRunner {
     return this.cycle.run(current, this, () => this.absorb(current));
   }
 
-  /** What the live runner and its timer and eval hooks put into the log buffer at this stage. */
+  /**
+   * Before the event's hooks: the runner's own part of the event, as the live runner did it, then
+   * the recording hooks' payload replays, in the order of their keys in the payload.
+   */
   private absorb(event: StageEvent): void {
     const p: EventPayload = event.payload ?? {};
     if (p.lr !== undefined) this.lr = p.lr as number | Record<string, number>;
     if (p.momentum !== undefined) this.momentum = p.momentum as number | Record<string, number>;
-    const buffer = this.logBuffer;
-    switch (event.stage) {
-      case 'beforeTrainIter':
-      case 'beforeValIter':
-        if (typeof p.dataTime === 'number') buffer.update({ dataTime: p.dataTime });
-        break;
-      case 'afterTrainIter':
-      case 'afterValIter': {
-        const logVars = numbersOf(p.logVars);
-        const numSamples = typeof p.numSamples === 'number' ? p.numSamples : 1;
-        if (logVars) buffer.update(logVars, numSamples);
-        this.outputs = { loss: logVars?.loss ?? NaN, logVars: logVars ?? {}, numSamples };
-        // The optimizer hook logs the pre-clip norm after the step's log vars, before the timer.
-        if (typeof p.gradNorm === 'number') buffer.update({ gradNorm: p.gradNorm }, numSamples);
-        if (typeof p.time === 'number') buffer.update({ time: p.time });
-        break;
+    if (event.stage === 'afterTrainIter' || event.stage === 'afterValIter') {
+      const logVars = numbersOf(p.logVars);
+      const numSamples = typeof p.numSamples === 'number' ? p.numSamples : 1;
+      if (logVars) this.logBuffer.update(logVars, numSamples);
+      this.outputs = { loss: logVars?.loss ?? NaN, logVars: logVars ?? {}, numSamples };
+    }
+    const replays = (this.payloadReplays ??= payloadReplaysOf());
+    const applied = new Set<PayloadReplay>();
+    for (const key of Object.keys(p)) {
+      const owned = replays.get(key);
+      if (!owned || applied.has(owned.replay)) continue;
+      applied.add(owned.replay);
+      try {
+        owned.replay.apply(this, event);
+      } catch (error) {
+        throw new HookError(owned.owner, event.stage, 'payloadReplay', error);
       }
     }
-    const metrics = numbersOf(p.metrics);
-    if (!metrics || (event.stage !== 'afterTrainIter' && event.stage !== 'afterTrainEpoch')) return;
-    if (event.stage === 'afterTrainIter') {
-      // EvalHook by iteration logs the training values first, then leaves only its results.
-      for (const hook of this.hooks) if (hook instanceof LoggerHook) hook.afterTrainIter(this);
-      buffer.clear();
-    }
-    if (typeof p.evalIterNum === 'number') buffer.output.set('evalIterNum', p.evalIterNum);
-    for (const [key, value] of Object.entries(metrics)) buffer.output.set(key, value);
-    buffer.ready = true;
   }
 
   private applyContext(recorded: JournalContext): void {

@@ -12,7 +12,6 @@ import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
 import type { PriorityLike } from '../core/priority.js';
 import { foldRunState, type RunState } from '../core/run-state.js';
 import { StageCycle } from '../core/stage-cycle.js';
-import type { RunnerView } from '../core/runner-view.js';
 import { consoleLogger, singleProcessGroup, systemClock, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
 import type { EventStage, Mode } from '../core/stages.js';
@@ -25,6 +24,7 @@ import {
 } from '../training/checkpoint/runner-checkpoint.js';
 import { EventLoopYield, checkYieldEvery, type YieldEvery } from './event-loop-yield.js';
 import { FileLogger } from './file-logger.js';
+import type { HookRunner, LoaderLike, StopRequest } from './hook-runner.js';
 import { LogBuffer } from './log-buffer.js';
 import { timestampOf } from './timestamp.js';
 import { broadcastWeightsFromRankZero } from '../training/model/buffers.js';
@@ -34,12 +34,6 @@ import { registerTrainingHooks, type TrainingHooksConfig } from './register-trai
 
 /** A data source the runners iterate: batches, a length, optionally a sampler with epochs. */
 export interface RunnerLoader<B = unknown> extends Iterable<B> {
-  readonly length: number;
-  readonly sampler?: { setEpoch(epoch: number): void };
-}
-
-/** What hooks may read of the current loader. */
-export interface LoaderLike {
   readonly length: number;
   readonly sampler?: { setEpoch(epoch: number): void };
 }
@@ -75,17 +69,9 @@ export interface RunnerOptions {
   yieldEvery?: YieldEvery;
 }
 
-/** Why a run ended early. */
-export interface StopRequest {
-  reason: string;
-  source?: string;
-  /** Stopped from outside (a signal): the epoch's closing stages are skipped and a checkpoint is saved. */
-  interrupt?: boolean;
-}
-
 /** A hook that can checkpoint the point an interrupted run reached (CheckpointHook). */
 export interface InterruptSaver {
-  saveOnInterrupt(runner: BaseRunner): Promise<void>;
+  saveOnInterrupt(runner: HookRunner): Promise<void>;
 }
 
 function isInterruptSaver(hook: Hook<any>): hook is Hook<any> & InterruptSaver {
@@ -106,7 +92,7 @@ export interface RunActivity {
  * What both runners share (MMCV `BaseRunner`): the model, optimizer(s), counters (the fold of
  * the run's stage events), the hook dispatcher, the DI container and the event stream.
  */
-export abstract class BaseRunner implements RunnerView {
+export abstract class BaseRunner implements HookRunner {
   readonly model: TrainableModel<any>;
   optimizer: Optimizers | null;
   readonly logger: Logger;

@@ -1,5 +1,6 @@
 /** The training loop: runners, hook registration, log buffer, work-dir lock. */
 export * from './base-runner.js';
+export * from './hook-runner.js';
 export * from './epoch-based-runner.js';
 export * from './iter-based-runner.js';
 export * from './iter-loader.js';

@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import { TOKENS } from '../../src/core/di.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { Hook } from '../../src/core/hook.js';
+import { RegisterHook } from '../../src/core/hooks-registry.js';
+import { Registry } from '../../src/core/registry.js';
 import type { HookConfig } from '../../src/core/hook-registration.js';
 import { attachJournal } from '../../src/core/journal/journal-writer.js';
 import { readJournal } from '../../src/core/journal/journal-reader.js';
@@ -11,6 +13,8 @@ import { MemoryLogger } from '../../src/core/services.js';
 import type { StageEvent } from '../../src/core/stage-event.js';
 import { TextLoggerHook } from '../../src/hooks/logger/text-logger-hook.js';
 import { ReplayRunner } from '../../src/replay/replay-runner.js';
+import { payloadReplaysOf, type PayloadReplay } from '../../src/replay/payload-replay.js';
+import type { HookRunner, RecordedRunner } from '../../src/runner/hook-runner.js';
 import { replayJournal } from '../../src/replay/replay-journal.js';
 import type { TrainingHooksConfig } from '../../src/runner/register-training-hooks.js';
 import { buildToyRunner, driveHook, stageEvents, type ToyRunnerOptions } from '../../src/testing/index.js';
@@ -209,4 +213,93 @@ describe('ReplayRunner', () => {
     expect(copy.records.map((r) => r.context)).to.deep.equal(original.records.map((r) => r.context));
     expect(events).to.deep.equal(original.events);
   });
+
+  describe('hooks own their replay (static payloadReplay)', () => {
+    /** A user's hook: logs a queue depth per iteration, as IterTimerHook logs its timings. */
+    class QueueDepthHook extends Hook<HookRunner> {
+      static readonly payloadReplay: PayloadReplay = {
+        keys: ['queueDepth'],
+        apply: (runner: RecordedRunner, event) => runner.logBuffer.update({ queueDepth: event.payload!.queueDepth as number }),
+      };
+      override afterTrainIter(runner: HookRunner): void {
+        const queueDepth = 10 * (runner.iter + 1);
+        runner.logBuffer.update({ queueDepth });
+        runner.annotate({ queueDepth });
+      }
+    }
+    RegisterHook('ReplayTestQueueDepthHook')(QueueDepthHook);
+    /** The same, without a replay declaration: its values are in the journal but not in a replay's logs. */
+    class UndeclaredHook extends Hook<HookRunner> {
+      override afterTrainIter(runner: HookRunner): void {
+        runner.logBuffer.update({ undeclared: 1 });
+        runner.annotate({ undeclared: 1 });
+      }
+    }
+    RegisterHook('ReplayTestUndeclaredHook')(UndeclaredHook);
+
+    it('a user-defined hook puts its recorded values back into the log buffer of a replay it is not part of', async () => {
+      const { timestamp } = await liveThenReplay(
+        { kind: 'iter', maxIters: 4, workflow: [['train', 1]] },
+        {
+          optimizerConfig: {}, logConfig: { interval: 2, hooks: [{ type: 'TextLoggerHook' }] },
+          customHooksConfig: [{ type: 'ReplayTestQueueDepthHook' }, { type: 'ReplayTestUndeclaredHook' }],
+        },
+        [{ type: 'TextLoggerHook', interval: 2, byEpoch: false }],
+      );
+      const records = (dir: string) => fs.readFileSync(path.join(dir, `${timestamp}.log.json`), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l));
+      // Live: the means of iterations 1-2 and 3-4; both hooks' values are logged.
+      expect(records(live).map((r) => [r.queueDepth, r.undeclared])).to.deep.equal([[15, 1], [35, 1]]);
+      // Replayed: the declared values come back, the undeclared ones do not.
+      const replayedRecords = records(replayed);
+      expect(replayedRecords.map((r) => [r.queueDepth, 'undeclared' in r])).to.deep.equal([[15, false], [35, false]]);
+      const withoutUndeclared = records(live).map(({ undeclared: _, ...rest }) => rest);
+      expect(replayedRecords).to.deep.equal(withoutUndeclared);
+    });
+
+    it('applies the declarations once per event, after the runner\'s part, in the order the live hooks recorded', () => {
+      const order: string[] = [];
+      class First extends Hook {
+        static readonly payloadReplay: PayloadReplay = {
+          keys: ['a1', 'a2'],
+          apply: (runner, event) => { order.push(`First ${Object.keys(event.payload!).join(',')} outputs=${runner.outputs?.numSamples}`); runner.logBuffer.update({ a: 1 }); },
+        };
+      }
+      RegisterHook('ReplayTestFirstHook')(First);
+      class Second extends Hook {
+        static readonly payloadReplay: PayloadReplay = { keys: ['b'], apply: (runner) => { order.push('Second'); runner.logBuffer.update({ b: 2 }); } };
+      }
+      RegisterHook('ReplayTestSecondHook')(Second);
+      const runner = new ReplayRunner({ logger: new MemoryLogger() });
+      const events = stageEvents([
+        ['afterTrainIter', { payload: { logVars: { loss: 1 }, numSamples: 3, b: 0, a2: 0, a1: 0 } }],
+        ['afterTrainIter', { payload: { a1: 0, numSamples: 5 } }],
+      ]);
+      for (const event of events) runner.feed(event);
+      expect(order).to.deep.equal(['Second', 'First logVars,numSamples,b,a2,a1 outputs=3', 'First a1,numSamples outputs=5']);
+      expect([...runner.logBuffer.valHistory.keys()]).to.deep.equal(['loss', 'b', 'a']);
+    });
+
+    it('names the hook class whose replay fails, and refuses two classes claiming one key', () => {
+      @RegisterHook('ReplayTestFailingHook')
+      class Failing extends Hook {
+        static readonly payloadReplay: PayloadReplay = { keys: ['failing'], apply: () => { throw new Error('no such buffer'); } };
+      }
+      const runner = new ReplayRunner({ logger: new MemoryLogger() });
+      expect(() => runner.feed(stageEvents([['afterValIter', { payload: { failing: 1 } }]])[0]!))
+        .to.throw('hook ReplayTestFailingHook failed in afterValIter (payloadReplay): no such buffer');
+      HOOKS_UNDER_TEST.register(Failing, 'Failing');
+
+      class Inherits extends Failing {}
+      HOOKS_UNDER_TEST.register(Inherits, 'Inherits');
+      expect([...payloadReplaysOf(HOOKS_UNDER_TEST)].map(([key, owned]) => `${key}:${owned.owner}`)).to.deep.equal(['failing:Failing']);
+      class Clashing extends Hook {
+        static readonly payloadReplay: PayloadReplay = { keys: ['other', 'failing'], apply: () => undefined };
+      }
+      new Registry<Hook<any>>('hook', { parent: HOOKS_UNDER_TEST, scope: 'mine' }).register(Clashing);
+      expect(() => payloadReplaysOf(HOOKS_UNDER_TEST)).to.throw("payload key 'failing' is replayed by both Failing and mine.Clashing: give one of them another key");
+    });
+  });
 });
+
+/** A registry of its own, for the declaration lookup. */
+const HOOKS_UNDER_TEST = new Registry<Hook<any>>('hook');

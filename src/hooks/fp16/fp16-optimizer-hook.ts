@@ -2,7 +2,7 @@ import * as tf from '../../backend/tfjs.js';
 import { z } from 'zod';
 import type { HookResult } from '../../core/hook.js';
 import { RegisterHook } from '../../core/hooks-registry.js';
-import type { BaseRunner } from '../../runner/base-runner.js';
+import type { HookRunner } from '../../runner/hook-runner.js';
 import { releaseOutputs } from '../../training/model/trainable-model.js';
 import { OptimizerHook, OptimizerHookOptions, batchNormLayers, layerOf, optimizersOf } from '../optimizer-hook.js';
 import { parseOptions } from '../../config/parse-options.js';
@@ -73,7 +73,7 @@ export class Fp16OptimizerHook extends OptimizerHook {
    * Restores the scaler from `runner.meta.fp16.lossScaler` if present, keeps fp32 masters of
    * the optimized weights and rounds the model's weights (but batch normalization's) to binary16.
    */
-  override beforeRun(runner: BaseRunner): void {
+  override beforeRun(runner: HookRunner): void {
     const saved = fp16Meta(runner)?.lossScaler;
     if (saved !== undefined) this.lossScaler.loadStateDict(saved);
     this.releaseMasters();
@@ -86,18 +86,18 @@ export class Fp16OptimizerHook extends OptimizerHook {
     }
   }
 
-  override beforeTrainIter(runner: BaseRunner): void {
+  override beforeTrainIter(runner: HookRunner): void {
     runner.model.lossScale = this.lossScaler.lossScale;
   }
 
-  override afterTrainIter(runner: BaseRunner): HookResult {
+  override afterTrainIter(runner: HookRunner): HookResult {
     const done = this.fp16Step(runner, this.iterationGrads(runner));
     releaseOutputs(runner.outputs);
     return done;
   }
 
   /** Frees the masters and sets the model's loss scale back to 1; the model keeps its binary16 weights. */
-  override afterRun(runner: BaseRunner): void {
+  override afterRun(runner: HookRunner): void {
     this.releaseMasters();
     runner.model.lossScale = 1;
   }
@@ -116,7 +116,7 @@ export class Fp16OptimizerHook extends OptimizerHook {
    * returning (the caller may dispose them right away); returns a promise only when the
    * gradients are all-reduced across ranks.
    */
-  protected fp16Step(runner: BaseRunner, scaledGrads: ReadonlyMap<string, tf.Tensor>): HookResult {
+  protected fp16Step(runner: HookRunner, scaledGrads: ReadonlyMap<string, tf.Tensor>): HookResult {
     const grads: HostGrad[] = [...scaledGrads].map(([key, g]) => ({ key, shape: g.shape, values: roundFloat16Array(g.dataSync() as Float32Array) }));
     if (this.distributed && runner.worldSize > 1) {
       // Bucket size 0 puts every gradient in a bucket of its own.
@@ -125,7 +125,7 @@ export class Fp16OptimizerHook extends OptimizerHook {
     this.applyScaledGrads(runner, grads);
   }
 
-  private applyScaledGrads(runner: BaseRunner, grads: HostGrad[]): void {
+  private applyScaledGrads(runner: HookRunner, grads: HostGrad[]): void {
     const overflow = hasInfOrNaN(grads.map((g) => g.values));
     if (!overflow) {
       const scale = this.lossScaler.lossScale;
@@ -151,7 +151,7 @@ export class Fp16OptimizerHook extends OptimizerHook {
   }
 
   /** The optimizers step the fp32 masters (swapped into the model's variables); the model gets them back rounded. */
-  private stepMasters(runner: BaseRunner, grads: ReadonlyMap<string, tf.Tensor>): void {
+  private stepMasters(runner: HookRunner, grads: ReadonlyMap<string, tf.Tensor>): void {
     for (const { variable, master } of this.masters) variable.assign(master);
     this.stepOptimizers(runner, grads);
     for (const { variable, master } of this.masters) {
@@ -167,7 +167,7 @@ export class Fp16OptimizerHook extends OptimizerHook {
 }
 
 /** `runner.meta.fp16` when it is an object. */
-function fp16Meta(runner: BaseRunner): Record<string, unknown> | undefined {
+function fp16Meta(runner: HookRunner): Record<string, unknown> | undefined {
   const fp16 = runner.meta?.fp16;
   return fp16 !== null && typeof fp16 === 'object' && !Array.isArray(fp16) ? fp16 as Record<string, unknown> : undefined;
 }

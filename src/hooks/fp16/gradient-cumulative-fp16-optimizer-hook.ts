@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { HookResult } from '../../core/hook.js';
 import { RegisterHook } from '../../core/hooks-registry.js';
-import type { BaseRunner } from '../../runner/base-runner.js';
+import type { HookRunner } from '../../runner/hook-runner.js';
 import { releaseOutputs } from '../../training/model/trainable-model.js';
 import { CumulativeItersOption, GradientAccumulation } from '../gradient-cumulative-optimizer-hook.js';
 import { parseOptions } from '../../config/parse-options.js';
@@ -30,7 +30,7 @@ export class GradientCumulativeFp16OptimizerHook extends Fp16OptimizerHook {
     this.accumulation = new GradientAccumulation(cumulativeIters, true);
   }
 
-  override afterTrainIter(runner: BaseRunner): HookResult {
+  override afterTrainIter(runner: HookRunner): HookResult {
     const stepNow = this.accumulation.add(this, runner, this.iterationGrads(runner));
     releaseOutputs(runner.outputs);
     if (!stepNow) return;
@@ -42,7 +42,7 @@ export class GradientCumulativeFp16OptimizerHook extends Fp16OptimizerHook {
     }
   }
 
-  override afterRun(runner: BaseRunner): void {
+  override afterRun(runner: HookRunner): void {
     super.afterRun(runner);
     this.accumulation.dispose();
   }

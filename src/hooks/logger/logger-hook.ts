@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Hook } from '../../core/hook.js';
 import { parseOptions } from '../../config/parse-options.js';
-import type { LoggerRunner } from './logger-runner.js';
+import type { RecordedRunner } from '../../runner/hook-runner.js';
 
 /** Options every logger hook accepts (MMCV `LoggerHook`). */
 export const LoggerHookOptions = z.object({
@@ -22,7 +22,7 @@ export const TIMING_KEYS = ['time', 'dataTime'] as const;
  * Base of the logger hooks: decides when the log buffer is averaged and reported, and what
  * mode, epoch and iteration a record carries. Subclasses implement {@link log}.
  */
-export abstract class LoggerHook extends Hook<LoggerRunner> {
+export abstract class LoggerHook extends Hook<RecordedRunner> {
   interval: number;
   ignoreLast: boolean;
   resetFlag: boolean;
@@ -38,16 +38,16 @@ export abstract class LoggerHook extends Hook<LoggerRunner> {
   }
 
   /** Writes one record from the buffer's output. */
-  protected abstract log(runner: LoggerRunner): void;
+  protected abstract log(runner: RecordedRunner): void;
 
-  override beforeRun(runner: LoggerRunner): void {
+  override beforeRun(runner: RecordedRunner): void {
     // Exactly the last logger clears the output, so every logger sees the same averages.
     const loggers = runner.hooks.filter((h): h is LoggerHook => h instanceof LoggerHook);
     const last = loggers.at(-1);
     if (last) last.resetFlag = true;
   }
 
-  override beforeEpoch(runner: LoggerRunner): void {
+  override beforeEpoch(runner: RecordedRunner): void {
     runner.logBuffer.clear();
   }
 
@@ -57,7 +57,7 @@ export abstract class LoggerHook extends Hook<LoggerRunner> {
    * ignored its own interval; here each logger keeps its own, and the last one clears the output
    * after every iteration so nothing stale reaches the epoch's closing stage.
    */
-  override afterTrainIter(runner: LoggerRunner): void {
+  override afterTrainIter(runner: RecordedRunner): void {
     const due = this.byEpoch ? this.everyNInnerIters(runner, this.interval) : this.everyNIters(runner, this.interval);
     const last = !due && !this.ignoreLast && this.endOfEpoch(runner);
     if (due || last) runner.logBuffer.average(this.interval);
@@ -65,16 +65,16 @@ export abstract class LoggerHook extends Hook<LoggerRunner> {
     if (this.resetFlag) runner.logBuffer.clearOutput();
   }
 
-  override afterTrainEpoch(runner: LoggerRunner): void {
+  override afterTrainEpoch(runner: RecordedRunner): void {
     this.flush(runner);
   }
 
-  override afterValEpoch(runner: LoggerRunner): void {
+  override afterValEpoch(runner: RecordedRunner): void {
     runner.logBuffer.average();
     this.flush(runner);
   }
 
-  private flush(runner: LoggerRunner): void {
+  private flush(runner: RecordedRunner): void {
     if (!runner.logBuffer.ready) return;
     this.log(runner);
     if (this.resetFlag) runner.logBuffer.clearOutput();
@@ -85,31 +85,31 @@ export abstract class LoggerHook extends Hook<LoggerRunner> {
    * MMCV keys this on the presence of `time` instead, which mislabels training logs when no
    * timer hook is registered.
    */
-  getMode(runner: LoggerRunner): 'train' | 'val' {
+  getMode(runner: RecordedRunner): 'train' | 'val' {
     if (runner.mode === 'val' || runner.logBuffer.output.has('evalIterNum')) return 'val';
     if (runner.mode === 'train') return 'train';
     throw new Error(`runner mode must be 'train' or 'val'; got ${String(runner.mode)}`);
   }
 
   /** 1-based epoch in train mode; in val mode the train epoch just finished. */
-  getEpoch(runner: LoggerRunner): number {
+  getEpoch(runner: RecordedRunner): number {
     if (runner.mode === 'train') return runner.epoch + 1;
     if (runner.mode === 'val') return runner.epoch;
     throw new Error(`runner mode must be 'train' or 'val'; got ${String(runner.mode)}`);
   }
 
   /** 1-based iteration: within the epoch when `innerIter` and `byEpoch`, else global. */
-  getIter(runner: LoggerRunner, innerIter = false): number {
+  getIter(runner: RecordedRunner, innerIter = false): number {
     return this.byEpoch && innerIter ? runner.innerIter + 1 : runner.iter + 1;
   }
 
   /** `{ learning_rate: lr }`, or `{ 'learning_rate/<name>': lr }` per optimizer. */
-  getLrTags(runner: LoggerRunner): Record<string, number> {
+  getLrTags(runner: RecordedRunner): Record<string, number> {
     return tagsOf('learning_rate', runner.lrForLog());
   }
 
   /** `{ momentum: m }`, or `{ 'momentum/<name>': m }` per optimizer. */
-  getMomentumTags(runner: LoggerRunner): Record<string, number> {
+  getMomentumTags(runner: RecordedRunner): Record<string, number> {
     return tagsOf('momentum', runner.momentumForLog());
   }
 
@@ -117,7 +117,7 @@ export abstract class LoggerHook extends Hook<LoggerRunner> {
    * Buffer outputs as `<mode>/<key>` tags (timings skipped), plus the lr and momentum tags,
    * for loggers that plot (MMCV `get_loggable_tags`).
    */
-  getLoggableTags(runner: LoggerRunner, { allowScalar = true, allowText = false, addMode = true } = {}): Record<string, number | string> {
+  getLoggableTags(runner: RecordedRunner, { allowScalar = true, allowText = false, addMode = true } = {}): Record<string, number | string> {
     const tags: Record<string, number | string> = {};
     const mode = this.getMode(runner);
     for (const [key, value] of runner.logBuffer.output) {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RegisterHook } from '../../core/hooks-registry.js';
 import { LoggerHook, LoggerHookOptions } from './logger-hook.js';
-import type { LoggerRunner } from './logger-runner.js';
+import type { RecordedRunner } from '../../runner/hook-runner.js';
 import { pyExp, pyFixed, pyRound, pyTimedelta } from './py-format.js';
 
 /** Options of {@link TextLoggerHook}. */
@@ -48,7 +48,7 @@ export class TextLoggerHook extends LoggerHook {
     this.keepLocal = opts.keepLocal ?? true;
   }
 
-  override beforeRun(runner: LoggerRunner): void {
+  override beforeRun(runner: RecordedRunner): void {
     super.beforeRun(runner);
     if (this.outDir && runner.workDir) this.outDir = path.join(this.outDir, path.basename(runner.workDir));
     this.startIter = runner.iter;
@@ -59,7 +59,7 @@ export class TextLoggerHook extends LoggerHook {
     }
   }
 
-  protected log(runner: LoggerRunner): Record<string, unknown> {
+  protected log(runner: RecordedRunner): Record<string, unknown> {
     const output = runner.logBuffer.output;
     const record: Record<string, unknown> = { mode: this.getMode(runner), epoch: this.getEpoch(runner) };
     // evalIterNum stays in the output (MMCV pops it): later loggers read it to label the results 'val'.
@@ -72,7 +72,7 @@ export class TextLoggerHook extends LoggerHook {
     return record;
   }
 
-  private logText(record: Record<string, unknown>, runner: LoggerRunner): void {
+  private logText(record: Record<string, unknown>, runner: RecordedRunner): void {
     const expName = runner.meta?.expName;
     if (typeof expName === 'string' && (this.everyNIters(runner, this.intervalExpName) || (this.byEpoch && runner.dataLoader && this.endOfEpoch(runner)))) {
       runner.logger.info(`Exp name: ${expName}`);
@@ -105,7 +105,7 @@ export class TextLoggerHook extends LoggerHook {
     runner.logger.info(line + items.join(', '));
   }
 
-  private logJson(record: Record<string, unknown>, runner: LoggerRunner): void {
+  private logJson(record: Record<string, unknown>, runner: RecordedRunner): void {
     if (!this.jsonLogPath || runner.rank !== 0) return;
     const rounded: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(record)) {
@@ -114,7 +114,7 @@ export class TextLoggerHook extends LoggerHook {
     fs.appendFileSync(this.jsonLogPath, `${JSON.stringify(rounded)}\n`);
   }
 
-  override afterRun(runner: LoggerRunner): void {
+  override afterRun(runner: RecordedRunner): void {
     // Rank 0 wrote the logs, so it alone copies them.
     if (!this.outDir || !runner.workDir || runner.rank !== 0) return;
     fs.mkdirSync(this.outDir, { recursive: true });

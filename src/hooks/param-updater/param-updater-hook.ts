@@ -2,18 +2,16 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import { Hook } from '../../core/hook.js';
 import type { RunnerView } from '../../core/runner-view.js';
-import type { Logger } from '../../core/services.js';
+import type { HookRunner } from '../../runner/hook-runner.js';
 import { isSingleOptimizer, type Optimizers } from '../../training/optim/build-optimizer.js';
 import type { ParamGroup, ParamGroupOptimizer } from '../../training/optim/param-group-optimizer.js';
 import { booleanField, finiteNumber, nonNegativeInt, oneOf } from './option-fields.js';
 
-/** What schedule hooks read from a runner: the counters, the optimizer(s), and a logger for warnings. */
-export interface ScheduleRunner extends RunnerView {
-  readonly optimizer: Optimizers | null;
-  /** False for IterBasedRunner, which never starts epochs. */
-  readonly byEpoch?: boolean;
-  readonly logger?: Logger;
-}
+/**
+ * What schedule hooks read of the {@link HookRunner}: the counters, the optimizer(s), and
+ * (where the runner has them) `byEpoch` and a logger for warnings.
+ */
+export type ScheduleRunner = RunnerView & Pick<HookRunner, 'optimizer'> & Partial<Pick<HookRunner, 'byEpoch' | 'logger'>>;
 
 /**
  * One value per param group, shaped like the runner's optimizer: a list for one optimizer,
