@@ -1,8 +1,8 @@
 import * as tf from '../src/backend/tfjs.js';
 import { z } from 'zod';
-import { stagesOf, subscriptionsFor, Hook, type HookSubscription } from '../src/core/hook.js';
+import { Hook } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
-import type { EventStage, Stage } from '../src/core/stages.js';
+import type { EventStage } from '../src/core/stages.js';
 import { parseOptions } from '../src/config/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 
@@ -76,30 +76,12 @@ export class EmptyCacheHook extends Hook<BaseRunner> {
     const opts = parseOptions(EmptyCacheHookOptions, options, 'EmptyCacheHook');
     const enabled = { beforeEpoch: opts.beforeEpoch ?? false, afterEpoch: opts.afterEpoch ?? true, afterIter: opts.afterIter ?? false };
     this.points = (['beforeEpoch', 'afterEpoch', 'afterIter'] as const).filter((p) => enabled[p]);
+    // Only the enabled points: a disabled point costs nothing, and the plan shows the truth.
+    for (const point of this.points) this.on(point, (runner) => this.release(runner, point), { label: point });
   }
 
-  override beforeEpoch(runner: BaseRunner): void {
-    this.release(runner, 'beforeEpoch');
-  }
-
-  override afterEpoch(runner: BaseRunner): void {
-    this.release(runner, 'afterEpoch');
-  }
-
-  override afterIter(runner: BaseRunner): void {
-    this.release(runner, 'afterIter');
-  }
-
-  // Only the enabled points: a disabled point costs nothing, and hookInfo() shows the truth.
-  override getTriggeredStages(): Stage[] {
-    return stagesOf(this.points);
-  }
-
-  override getSubscriptions(): HookSubscription<BaseRunner>[] {
-    return subscriptionsFor(this, this.points);
-  }
-
-  private release(runner: BaseRunner, method: EventStage): void {
+  /** Releases what can be released now and logs the figures (`method` names the point if no stage is in progress). */
+  release(runner: BaseRunner, method: EventStage): void {
     const before = memorySnapshot();
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc) gc();

@@ -3,10 +3,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../src/core/errors.js';
-import { Hook, type HookSubscription } from '../src/core/hook.js';
+import { Hook } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { Logger } from '../src/core/services.js';
-import { STAGES, type Stage } from '../src/core/stages.js';
+import { STAGES } from '../src/core/stages.js';
 import { parseOptions } from '../src/config/parse-options.js';
 import type { BaseRunner } from '../src/runner/base-runner.js';
 import { OrderedQueue } from './ordered-queue.js';
@@ -194,6 +194,8 @@ export class UploadHook extends Hook<BaseRunner> {
     this.retries = opts.retries ?? 3;
     this.retryDelay = opts.retryDelay ?? 200;
     this.include = [...new Set(opts.include ?? ARTIFACT_GROUPS)];
+    // Verbose mode subscribes to every stage to print it (`upload beforeRun`, as in the seed example).
+    if (this.verbose) this.on([...STAGES, 'beforeEpoch', 'afterEpoch'], (runner, event) => runner.logger.info(`upload ${event.stage}`), { label: 'verbose' });
   }
 
   override beforeRun(runner: BaseRunner): void {
@@ -237,27 +239,6 @@ export class UploadHook extends Hook<BaseRunner> {
       await queue.drain();
       const failed = this.failed.length > 0 ? `; ${this.failed.length} failed` : '';
       this.logger!.info(`UploadHook: uploaded ${this.uploaded.length} artifact${this.uploaded.length === 1 ? '' : 's'} to ${this.dest}${failed}`);
-    });
-  }
-
-  /** Verbose mode subscribes to every stage to print it (`upload beforeRun`, as in the seed example). */
-  override getTriggeredStages(): Stage[] {
-    return this.verbose ? [...STAGES] : super.getTriggeredStages();
-  }
-
-  override getSubscriptions(): HookSubscription<BaseRunner>[] {
-    const own = super.getSubscriptions();
-    if (!this.verbose) return own;
-    return [...STAGES, 'beforeEpoch' as const, 'afterEpoch' as const].map((stage) => {
-      const mine = own.find((s) => s.stage === stage);
-      return {
-        stage,
-        label: stage,
-        handler: (runner, event) => {
-          runner.logger.info(`upload ${stage}`);
-          return mine?.handler(runner, event);
-        },
-      };
     });
   }
 

@@ -88,8 +88,9 @@ export class HookProfiler implements CallTimer {
     return now;
   }
 
-  record(hook: Hook<any>, stage: EventStage, label: string, ms: number): void {
-    const name = hookName(hook);
+  record(hook: Hook<any> | undefined, stage: EventStage, label: string, ms: number): void {
+    // A `runner.on` handler is named by its label.
+    const name = hook ? hookName(hook) : label;
     const key = label === stage ? name : `${name}.${label}`;
     const id = `${key}\u0000${stage}`;
     let row = this.rows.get(id);
