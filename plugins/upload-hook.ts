@@ -157,8 +157,8 @@ async function replaceDirectory(temp: string, dst: string): Promise<void> {
  * pending the hook yields one event-loop turn at each train-iteration end to let them move.
  * Copies are atomic at the destination. A failed copy is retried with backoff, then reported
  * with `runner.logger.error`; training goes on, and a later check tries it again. The end of
- * the run (after every `afterRun` hook, so log files are complete) uploads what is left and
- * waits for the queue to drain. Only rank 0 uploads. Nothing is deleted at the destination
+ * the run (after every `afterRun` hook, so log files are complete), or of a failing run (after
+ * its `onException` stage), uploads what is left and waits for the queue to drain. Only rank 0 uploads. Nothing is deleted at the destination
  * (checkpoints removed locally by `maxKeepCkpts` stay uploaded).
  */
 @RegisterHook()
@@ -232,10 +232,25 @@ export class UploadHook extends Hook<BaseRunner> {
   }
 
   override afterRun(runner: BaseRunner): void {
+    this.finishAtStageEnd(runner);
+  }
+
+  /**
+   * A failing run uploads what it leaves too (the logs and journal that say why, the last
+   * checkpoints), as its end would have: after the stage, so the journal holds the exception
+   * event. The copies are bounded by the hook's `timeout` like any of its promises.
+   */
+  override onException(runner: BaseRunner): void {
+    this.finishAtStageEnd(runner);
+  }
+
+  /** At the end of the current stage: queues what is left and waits for the queue to drain. */
+  private finishAtStageEnd(runner: BaseRunner): void {
     const queue = this.queue;
     if (!queue) return;
+    this.queue = undefined;
     runner.deferUntilStageEnd(async () => {
-      await this.queueChanges();
+      await this.queueChanges(queue);
       await queue.drain();
       const failed = this.failed.length > 0 ? `; ${this.failed.length} failed` : '';
       this.logger!.info(`UploadHook: uploaded ${this.uploaded.length} artifact${this.uploaded.length === 1 ? '' : 's'} to ${this.dest}${failed}`);
@@ -251,7 +266,7 @@ export class UploadHook extends Hook<BaseRunner> {
     if (lastCkpt !== undefined && lastCkpt !== null && lastCkpt !== this.lastCkpt) {
       this.lastCkpt = lastCkpt;
       this.checkpoints++;
-      if (this.checkpoints % this.interval === 0) return this.queueChanges().then(() => this.letCopiesRun());
+      if (this.checkpoints % this.interval === 0) return this.queueChanges(this.queue!).then(() => this.letCopiesRun());
     }
     return this.letCopiesRun();
   }
@@ -266,14 +281,14 @@ export class UploadHook extends Hook<BaseRunner> {
   }
 
   /** Queues every artifact that is new or changed since it was last queued (waits while the queue is full). */
-  private async queueChanges(): Promise<void> {
+  private async queueChanges(queue: OrderedQueue): Promise<void> {
     for (const { rel, signature } of scanArtifacts(this.workDir, this.include)) {
       if (this.queued.get(rel) === signature) continue;
       this.queued.set(rel, signature);
       // A copy still waiting will read the newer content when it starts.
       if (this.waiting.has(rel)) continue;
       this.waiting.add(rel);
-      await this.queue!.push(rel, () => this.copy(rel));
+      await queue.push(rel, () => this.copy(rel));
     }
   }
 

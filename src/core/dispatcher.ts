@@ -286,5 +286,6 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
 
 function wrap(call: PlannedCall<any>, event: StageEvent, error: unknown): HookError | HookUnsettledError {
   if (error instanceof HookError || error instanceof HookUnsettledError) return error;
-  return new HookError(call.owner, event.stage, call.subscription.label, error);
+  // A `runner.on` handler is named by its label already.
+  return new HookError(call.owner, event.stage, call.hook ? call.subscription.label : event.stage, error);
 }

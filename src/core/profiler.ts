@@ -91,7 +91,7 @@ export class HookProfiler implements CallTimer {
   record(hook: Hook<any> | undefined, stage: EventStage, label: string, ms: number): void {
     // A `runner.on` handler is named by its label.
     const name = hook ? hookName(hook) : label;
-    const key = label === stage ? name : `${name}.${label}`;
+    const key = !hook || label === stage ? name : `${name}.${label}`;
     const id = `${key}\u0000${stage}`;
     let row = this.rows.get(id);
     if (!row) this.rows.set(id, (row = { hook: key, stage, calls: 0, totalMs: 0, maxMs: 0 }));
