@@ -53,7 +53,9 @@ export class HookRegistrar<R extends RunnerView = RunnerView> {
    */
   subscribe(stages: EventStage | readonly EventStage[], handler: StageHandler<R>, options: SubscribeOptions<R> = {}): SubscriptionHandle {
     const where = `runner.on(${typeof handler === 'function' && handler.name ? handler.name : 'handler'})`;
-    const subscriptions = compileSubscriptions(stages, handler, options, where, 'runner.on');
+    // An anonymous handler needs a name of its own: it stands for itself in plans and errors.
+    const label = options?.label ?? (typeof handler === 'function' && handler.name ? handler.name : 'handler');
+    const subscriptions = compileSubscriptions(stages, handler, { ...options, label }, where, 'runner.on');
     const { priority, timeout } = options;
     if (timeout !== undefined && !isSeconds(timeout)) throw new ConfigError(`${where}.timeout`, `must be a positive number of seconds; got ${JSON.stringify(timeout)}`);
     return this.dispatcher.subscribe(subscriptions, getPriority(priority ?? 'NORMAL'), timeout);

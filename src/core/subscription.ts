@@ -35,7 +35,7 @@ export interface HookSubscription<R extends RunnerView = RunnerView> {
 export interface HookSubscribeOptions<R extends RunnerView = RunnerView> {
   /** Which events reach the handler (as `@On`'s filter: `every`, `once`, `before`, `after`, `when`, or a predicate). */
   filter?: EventFilter<R>;
-  /** Names the subscription in plans, profiles and errors (default: the handler's name, else the stage). */
+  /** Names the subscription in plans, profiles and errors (default: the handler's name, else the stage; for `runner.on`, else `handler`). */
   label?: string;
 }
 
