@@ -77,7 +77,7 @@ export class EmptyCacheHook extends Hook<BaseRunner> {
     const enabled = { beforeEpoch: opts.beforeEpoch ?? false, afterEpoch: opts.afterEpoch ?? true, afterIter: opts.afterIter ?? false };
     this.points = (['beforeEpoch', 'afterEpoch', 'afterIter'] as const).filter((p) => enabled[p]);
     // Only the enabled points: a disabled point costs nothing, and the plan shows the truth.
-    for (const point of this.points) this.on(point, (runner) => this.release(runner, point), { label: point });
+    for (const point of this.points) this.on(point, (runner) => this.release(runner, point), { label: 'release' });
   }
 
   /** Releases what can be released now and logs the figures (`method` names the point if no stage is in progress). */
