@@ -169,7 +169,8 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
    */
   dispatch(event: StageEvent, runner: R): HookResult {
     const calls = this.getPlan().get(event.stage);
-    if (calls === undefined) throw new Error(`the runner fired ${event.stage}, a stage it does not declare (it fires ${this.stages.join(', ')})`);
+    if (calls === undefined) return this.undeclared(event);
+    if (calls.length === 0) return undefined;
     if (this.timer) return this.dispatchTimed(calls, 0, event, runner);
     const tracked = hookScopesTracked();
     for (let i = 0; i < calls.length; i++) {
@@ -184,6 +185,11 @@ export class Dispatcher<R extends RunnerView = RunnerView> {
       if (isThenable(result)) return this.finishAsync(calls, i, result, event, runner);
     }
     return undefined;
+  }
+
+  /** Kept out of {@link dispatch}, whose size decides whether it is inlined. */
+  private undeclared(event: StageEvent): never {
+    throw new Error(`the runner fired ${event.stage}, a stage it does not declare (it fires ${this.stages.join(', ')})`);
   }
 
   private async finishAsync(calls: PlannedCall<R>[], at: number, pending: PromiseLike<void>, event: StageEvent, runner: R): Promise<void> {
