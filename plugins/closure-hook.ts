@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { HOOK_METHOD_NAMES, stagesOf, subscriptionsFor, Hook, type HookResult, type HookSubscription } from '../src/core/hook.js';
+import { HOOK_METHOD_NAMES, Hook, type HookResult } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
-import type { EventStage, Stage } from '../src/core/stages.js';
+import type { EventStage } from '../src/core/stages.js';
 import { parseOptions } from '../src/config/parse-options.js';
+import type { StageEvent } from '../src/core/stage-event.js';
 import type { HookRunner } from '../src/runner/hook-runner.js';
 
 /** What a closure runs: the runner in, optionally a promise the stage waits for. */
@@ -11,7 +12,7 @@ export type ClosureFn = (runner: HookRunner) => HookResult;
 const ClosureHookOptions = z.object({
   /** The stage (or aggregate) method `fn` stands in for. */
   fnName: z.enum(HOOK_METHOD_NAMES as [EventStage, ...EventStage[]], {
-    error: (issue) => `must be a stage or aggregate method name, one of ${HOOK_METHOD_NAMES.join(', ')}; got ${JSON.stringify(issue.input)}`,
+    error: (issue) => `must be a stage, aggregate or exception method name, one of ${HOOK_METHOD_NAMES.join(', ')}; got ${JSON.stringify(issue.input)}`,
   }),
   fn: z.custom<ClosureFn>((value) => typeof value === 'function', {
     error: (issue) => `must be a function; got ${issue.input === null ? 'null' : typeof issue.input}`,
@@ -41,13 +42,9 @@ export class ClosureHook extends Hook<HookRunner> {
     // An instance property, like MMCV's setattr: the inherited delegations (afterTrainEpoch →
     // afterEpoch) and direct calls reach it too.
     Object.defineProperty(this, fnName, { value: fn, writable: true, configurable: true });
-  }
-
-  override getTriggeredStages(): Stage[] {
-    return stagesOf([this.fnName]);
-  }
-
-  override getSubscriptions(): HookSubscription<HookRunner>[] {
-    return subscriptionsFor(this, [this.fnName]);
+    // Each stage calls its own method, which reaches `fn` directly or through the delegation.
+    this.on(fnName, (runner, event) => (this as unknown as Record<EventStage, ClosureStageMethod>)[event.stage](runner, event));
   }
 }
+
+type ClosureStageMethod = (runner: HookRunner, event: StageEvent) => HookResult;

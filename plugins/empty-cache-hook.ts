@@ -1,8 +1,8 @@
 import * as tf from '../src/backend/tfjs.js';
 import { z } from 'zod';
-import { stagesOf, subscriptionsFor, Hook, type HookSubscription } from '../src/core/hook.js';
+import { Hook } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
-import type { EventStage, Stage } from '../src/core/stages.js';
+import type { EventStage } from '../src/core/stages.js';
 import { parseOptions } from '../src/config/parse-options.js';
 import type { HookRunner } from '../src/runner/hook-runner.js';
 
@@ -76,30 +76,12 @@ export class EmptyCacheHook extends Hook<HookRunner> {
     const opts = parseOptions(EmptyCacheHookOptions, options, 'EmptyCacheHook');
     const enabled = { beforeEpoch: opts.beforeEpoch ?? false, afterEpoch: opts.afterEpoch ?? true, afterIter: opts.afterIter ?? false };
     this.points = (['beforeEpoch', 'afterEpoch', 'afterIter'] as const).filter((p) => enabled[p]);
+    // Only the enabled points: a disabled point costs nothing, and the plan shows the truth.
+    for (const point of this.points) this.on(point, (runner) => this.release(runner, point), { label: 'release' });
   }
 
-  override beforeEpoch(runner: HookRunner): void {
-    this.release(runner, 'beforeEpoch');
-  }
-
-  override afterEpoch(runner: HookRunner): void {
-    this.release(runner, 'afterEpoch');
-  }
-
-  override afterIter(runner: HookRunner): void {
-    this.release(runner, 'afterIter');
-  }
-
-  // Only the enabled points: a disabled point costs nothing, and hookInfo() shows the truth.
-  override getTriggeredStages(): Stage[] {
-    return stagesOf(this.points);
-  }
-
-  override getSubscriptions(): HookSubscription<HookRunner>[] {
-    return subscriptionsFor(this, this.points);
-  }
-
-  private release(runner: HookRunner, method: EventStage): void {
+  /** Releases what can be released now and logs the figures (`method` names the point if no stage is in progress). */
+  release(runner: HookRunner, method: EventStage): void {
     const before = memorySnapshot();
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc) gc();

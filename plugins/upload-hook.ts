@@ -3,10 +3,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../src/core/errors.js';
-import { Hook, type HookSubscription } from '../src/core/hook.js';
+import { Hook } from '../src/core/hook.js';
 import { RegisterHook } from '../src/core/hooks-registry.js';
 import type { Logger } from '../src/core/services.js';
-import { STAGES, type Stage } from '../src/core/stages.js';
+import { STAGES } from '../src/core/stages.js';
 import { parseOptions } from '../src/config/parse-options.js';
 import type { HookRunner } from '../src/runner/hook-runner.js';
 import { OrderedQueue } from './ordered-queue.js';
@@ -157,8 +157,8 @@ async function replaceDirectory(temp: string, dst: string): Promise<void> {
  * pending the hook yields one event-loop turn at each train-iteration end to let them move.
  * Copies are atomic at the destination. A failed copy is retried with backoff, then reported
  * with `runner.logger.error`; training goes on, and a later check tries it again. The end of
- * the run (after every `afterRun` hook, so log files are complete) uploads what is left and
- * waits for the queue to drain. Only rank 0 uploads. Nothing is deleted at the destination
+ * the run (after every `afterRun` hook, so log files are complete), or of a failing run (after
+ * its `onException` stage), uploads what is left and waits for the queue to drain. Only rank 0 uploads. Nothing is deleted at the destination
  * (checkpoints removed locally by `maxKeepCkpts` stay uploaded).
  */
 @RegisterHook()
@@ -194,6 +194,8 @@ export class UploadHook extends Hook<HookRunner> {
     this.retries = opts.retries ?? 3;
     this.retryDelay = opts.retryDelay ?? 200;
     this.include = [...new Set(opts.include ?? ARTIFACT_GROUPS)];
+    // Verbose mode subscribes to every stage to print it (`upload beforeRun`, as in the seed example).
+    if (this.verbose) this.on([...STAGES, 'beforeEpoch', 'afterEpoch'], (runner, event) => runner.logger.info(`upload ${event.stage}`), { label: 'verbose' });
   }
 
   override beforeRun(runner: HookRunner): void {
@@ -230,34 +232,28 @@ export class UploadHook extends Hook<HookRunner> {
   }
 
   override afterRun(runner: HookRunner): void {
+    this.finishAtStageEnd(runner);
+  }
+
+  /**
+   * A failing run uploads what it leaves too (the logs and journal that say why, the last
+   * checkpoints), as its end would have: after the stage, so the journal holds the exception
+   * event. The copies are bounded by the hook's `timeout` like any of its promises.
+   */
+  override onException(runner: HookRunner): void {
+    this.finishAtStageEnd(runner);
+  }
+
+  /** At the end of the current stage: queues what is left and waits for the queue to drain. */
+  private finishAtStageEnd(runner: HookRunner): void {
     const queue = this.queue;
     if (!queue) return;
+    this.queue = undefined;
     runner.deferUntilStageEnd(async () => {
-      await this.queueChanges();
+      await this.queueChanges(queue);
       await queue.drain();
       const failed = this.failed.length > 0 ? `; ${this.failed.length} failed` : '';
       this.logger!.info(`UploadHook: uploaded ${this.uploaded.length} artifact${this.uploaded.length === 1 ? '' : 's'} to ${this.dest}${failed}`);
-    });
-  }
-
-  /** Verbose mode subscribes to every stage to print it (`upload beforeRun`, as in the seed example). */
-  override getTriggeredStages(): Stage[] {
-    return this.verbose ? [...STAGES] : super.getTriggeredStages();
-  }
-
-  override getSubscriptions(): HookSubscription<HookRunner>[] {
-    const own = super.getSubscriptions();
-    if (!this.verbose) return own;
-    return [...STAGES, 'beforeEpoch' as const, 'afterEpoch' as const].map((stage) => {
-      const mine = own.find((s) => s.stage === stage);
-      return {
-        stage,
-        label: stage,
-        handler: (runner, event) => {
-          runner.logger.info(`upload ${stage}`);
-          return mine?.handler(runner, event);
-        },
-      };
     });
   }
 
@@ -270,7 +266,7 @@ export class UploadHook extends Hook<HookRunner> {
     if (lastCkpt !== undefined && lastCkpt !== null && lastCkpt !== this.lastCkpt) {
       this.lastCkpt = lastCkpt;
       this.checkpoints++;
-      if (this.checkpoints % this.interval === 0) return this.queueChanges().then(() => this.letCopiesRun());
+      if (this.checkpoints % this.interval === 0) return this.queueChanges(this.queue!).then(() => this.letCopiesRun());
     }
     return this.letCopiesRun();
   }
@@ -285,14 +281,14 @@ export class UploadHook extends Hook<HookRunner> {
   }
 
   /** Queues every artifact that is new or changed since it was last queued (waits while the queue is full). */
-  private async queueChanges(): Promise<void> {
+  private async queueChanges(queue: OrderedQueue): Promise<void> {
     for (const { rel, signature } of scanArtifacts(this.workDir, this.include)) {
       if (this.queued.get(rel) === signature) continue;
       this.queued.set(rel, signature);
       // A copy still waiting will read the newer content when it starts.
       if (this.waiting.has(rel)) continue;
       this.waiting.add(rel);
-      await this.queue!.push(rel, () => this.copy(rel));
+      await queue.push(rel, () => this.copy(rel));
     }
   }
 

@@ -37,3 +37,16 @@ export class HookUnsettledError extends Error {
     this.name = 'HookUnsettledError';
   }
 }
+
+/**
+ * A run failed, and so did some of its exception-stage handlers: `errors` holds the run's
+ * original error first, then each handler's failure. The message starts with the original's.
+ */
+export class ExceptionStageError extends AggregateError {
+  constructor(readonly original: unknown, readonly handlerErrors: readonly unknown[]) {
+    const text = (e: unknown) => (e instanceof Error ? e.message : String(e));
+    const also = handlerErrors.map(text).join('; ');
+    super([original, ...handlerErrors], `${text(original)} (then ${handlerErrors.length === 1 ? 'an onException handler' : `${handlerErrors.length} onException handlers`} failed too: ${also})`, { cause: original });
+    this.name = 'ExceptionStageError';
+  }
+}

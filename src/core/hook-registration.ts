@@ -6,14 +6,21 @@ import { HOOKS, isHook } from './hooks-registry.js';
 import { getPriority, type PriorityLike } from './priority.js';
 import type { BuildConfig } from './registry.js';
 import type { RunnerView } from './runner-view.js';
+import type { EventStage } from './stages.js';
+import { compileSubscriptions, type StageHandler, type SubscribeOptions, type SubscriptionHandle } from './subscription.js';
 
 /** A hook config: `{ type, priority?, name?, timeout?, ...options }` (`timeout` in seconds, see `Hook.timeout`). */
 export type HookConfig = BuildConfig & { priority?: PriorityLike; name?: string; timeout?: number };
 
+/** True for a positive, finite number of seconds. */
+function isSeconds(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+
 /**
- * How hooks join a runner (the live runners and the replay runner share it): a priority, a
- * unique hook id, a place in the dispatcher's order, and building from config through the
- * runner's container.
+ * How hooks and handlers join a runner (the live runners and the replay runner share it): a
+ * priority, a unique hook id, a place in the dispatcher's order, and building from config
+ * through the runner's container.
  */
 export class HookRegistrar<R extends RunnerView = RunnerView> {
   private readonly usedIds = new Set<string>();
@@ -41,6 +48,20 @@ export class HookRegistrar<R extends RunnerView = RunnerView> {
   }
 
   /**
+   * `runner.on(stages, handler, options)`: compiles the subscription (stages expanded, filter
+   * applied) and inserts it at its priority; returns the handle that removes it.
+   */
+  subscribe(stages: EventStage | readonly EventStage[], handler: StageHandler<R>, options: SubscribeOptions<R> = {}): SubscriptionHandle {
+    const where = `runner.on(${typeof handler === 'function' && handler.name ? handler.name : 'handler'})`;
+    // An anonymous handler needs a name of its own: it stands for itself in plans and errors.
+    const label = options?.label ?? (typeof handler === 'function' && handler.name ? handler.name : 'handler');
+    const subscriptions = compileSubscriptions(stages, handler, { ...options, label }, where, 'runner.on');
+    const { priority, timeout } = options;
+    if (timeout !== undefined && !isSeconds(timeout)) throw new ConfigError(`${where}.timeout`, `must be a positive number of seconds; got ${JSON.stringify(timeout)}`);
+    return this.dispatcher.subscribe(subscriptions, getPriority(priority ?? 'NORMAL'), timeout);
+  }
+
+  /**
    * Builds a hook from `{ type, priority?, name?, timeout?, ...options }` through the container
    * and registers it. `name` becomes the hook id (the key of its checkpointed state); `timeout`
    * bounds the hook's promises (seconds).
@@ -51,7 +72,7 @@ export class HookRegistrar<R extends RunnerView = RunnerView> {
     }
     const { priority, name, timeout, ...rest } = cfg;
     const resolved = priority === undefined ? undefined : getPriority(priority);
-    if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) {
+    if (timeout !== undefined && !isSeconds(timeout)) {
       throw new ConfigError(`${String(rest.type)}.timeout`, `must be a positive number of seconds; got ${JSON.stringify(timeout)}`);
     }
     const hook = HOOKS.build(rest, undefined, this.container);

@@ -4,6 +4,8 @@ export * from './stage-event.js';
 export * from './run-state.js';
 export * from './priority.js';
 export * from './hook.js';
+export * from './subscription.js';
+export { exceptionOf, exceptionPayload } from './exception-stage.js';
 export * from './hook-info.js';
 export * from './registry.js';
 export * from './hooks-registry.js';

@@ -4,11 +4,11 @@
  * alternative to overriding stage methods; the subscriptions are data, so the hook plan shows them.
  */
 import { ConfigError } from './errors.js';
-import type { HookResult, HookSubscription } from './hook.js';
+import type { HookResult, HookSubscription } from './subscription.js';
 import { nearestNames, unknownOptionsMessage } from './nearest-names.js';
 import type { RunnerView } from './runner-view.js';
 import type { StageEvent } from './stage-event.js';
-import { AGGREGATE_STAGES, AGGREGATE_TO_STAGES, STAGES, isEventStage, isStage, type EventStage } from './stages.js';
+import { AGGREGATE_TO_STAGES, EVENT_STAGES, EXCEPTION_STAGE, isEventStage, isStage, type EventStage } from './stages.js';
 
 /** The counters a filter can count with. */
 export const FILTER_COUNTERS = ['iter', 'innerIter', 'epoch'] as const;
@@ -44,7 +44,7 @@ export interface EventFilterOptions<R extends RunnerView = RunnerView> {
 export type EventFilter<R extends RunnerView = RunnerView> = EventFilterOptions<R> | EventPredicate<R>;
 
 const FILTER_KEYS = ['every', 'once', 'before', 'after', 'counter', 'when'] as const;
-const ALL_STAGE_NAMES: readonly EventStage[] = [...STAGES, ...AGGREGATE_STAGES];
+const ALL_STAGE_NAMES: readonly EventStage[] = EVENT_STAGES;
 
 /** A validated filter, ready to test events of one stage. */
 export interface StageFilter<R extends RunnerView = RunnerView> {
@@ -66,8 +66,8 @@ export function defaultCounter(stage: EventStage): FilterCounter {
 /**
  * The stages a subscription to `names` is dispatched at: each stage itself; an aggregate its
  * train and val stages, and `beforeEpoch`/`afterEpoch` also the direct call IterBasedRunner
- * makes (what overriding that aggregate subscribes to). Throws a {@link ConfigError} located
- * at `where` for a name that is not a stage.
+ * makes (what overriding that aggregate subscribes to); the exception stage itself. Throws a
+ * {@link ConfigError} located at `where` for a name that is not a stage.
  */
 export function expandStages(names: EventStage | readonly EventStage[], where: string, what = '@On'): EventStage[] {
   const list: readonly unknown[] = typeof names === 'string' ? [names] : Array.isArray(names) ? names : [names];
@@ -79,7 +79,7 @@ export function expandStages(names: EventStage | readonly EventStage[], where: s
       const hint = typeof name === 'string' ? nearestNames(name, ALL_STAGE_NAMES, 1)[0] : undefined;
       throw new ConfigError(where, `${what} stage ${shown} is not a stage; ${hint ? `did you mean '${hint}'?` : `stages are ${ALL_STAGE_NAMES.join(', ')}`}`);
     }
-    if (isStage(name)) found.add(name);
+    if (isStage(name) || name === EXCEPTION_STAGE) found.add(name);
     else {
       AGGREGATE_TO_STAGES[name].forEach((s) => found.add(s));
       if (name === 'beforeEpoch' || name === 'afterEpoch') found.add(name);

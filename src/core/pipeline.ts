@@ -8,15 +8,15 @@
  * finished; the stage ends when that count is back to zero. So an event that an operator
  * filters out, buffers or drops leaves nothing pending and the runner goes on at once (no
  * deadlock on a swallowed event), while an event that starts blocking work holds the stage
- * until the work is done, in order. Work outside `blocking` (a plain `concatMap`, `delay`, a
+ * until the work is done, in order. Events the pipeline's filter rejects never reach it. Work outside `blocking` (a plain `concatMap`, `delay`, a
  * throttle's trailing value) runs in the background. At `afterRun` the input completes (so
  * buffers flush) and the runner waits until the pipeline's output completes: the drain barrier.
- * An error anywhere in the pipeline fails the stage it happens in, or the next stage of the
- * hook (or `afterRun`) for background work, as a HookError naming the hook.
+ * An error anywhere in the pipeline fails the stage it happens in, or the next event that
+ * reaches the pipeline (or `afterRun`) for background work, as a HookError naming the hook.
  */
 import { Observable, Subject, defer, finalize, from, isObservable, of, tap, concatMap, type OperatorFunction, type Subscription } from 'rxjs';
-import { Hook, type HookResult, type HookSubscription } from './hook.js';
-import { compileFilter, expandStages, type EventFilter, type StageFilter } from './on.js';
+import { Hook, type HookResult } from './hook.js';
+import { compileFilter, expandStages, type EventFilter } from './on.js';
 import type { PriorityLike } from './priority.js';
 import type { RunnerView } from './runner-view.js';
 import type { StageEvent } from './stage-event.js';
@@ -129,8 +129,6 @@ class PipelineRun<R extends RunnerView> {
  * built at the first event of a run and drained at `afterRun`.
  */
 export class PipelineHook<R extends RunnerView = RunnerView> extends Hook<R> {
-  private readonly stages: EventStage[];
-  private readonly filter: ((stage: EventStage) => StageFilter<R>) | undefined;
   private run: PipelineRun<R> | undefined;
 
   constructor(options: PipelineOptions<R>, private readonly build: PipelineBuilder<R>) {
@@ -138,31 +136,18 @@ export class PipelineHook<R extends RunnerView = RunnerView> extends Hook<R> {
     const where = options?.name ?? 'PipelineHook';
     if (options === null || typeof options !== 'object') throw new TypeError('pipelineHook: options must be an object such as { stages: [\'afterTrainIter\'] }');
     if (typeof build !== 'function') throw new TypeError(`${where}: the pipeline builder must be a function (events$, tools) => Observable`);
-    this.stages = expandStages(options.stages, where, 'pipeline');
-    this.filter = compileFilter(options.filter, where, 'pipeline');
+    const stages = expandStages(options.stages, where, 'pipeline');
+    const filter = compileFilter(options.filter, where, 'pipeline');
     if (options.name !== undefined) this.hookId = options.name;
     if (options.priority !== undefined) this.defaultPriority = options.priority;
+    // One subscription per stage, then the drain at `afterRun` (which pushes its own event first
+    // when `afterRun` is one of the stages and passes the filter).
+    const pushed = stages.filter((stage) => stage !== 'afterRun');
+    if (pushed.length > 0) this.on(pushed, (runner, event) => this.push(runner, event), { label: 'pipeline', filter: options.filter });
+    const atEnd = stages.includes('afterRun');
+    const last = atEnd ? filter?.('afterRun') : undefined;
+    this.on('afterRun', (runner, event) => this.endRun(runner, event, atEnd && (!last || last.test(event, runner))), { label: atEnd ? 'pipeline' : 'drain' });
   }
-
-  /** One subscription per stage, plus the drain at `afterRun`. */
-  override getSubscriptions(): HookSubscription<R>[] {
-    const subs: HookSubscription<R>[] = [];
-    for (const stage of this.stages) {
-      if (stage === 'afterRun') continue;
-      const f = this.filter?.(stage);
-      subs.push({ stage, label: 'pipeline', filterText: f?.text, handler: (runner, event) => this.push(runner, event, f) });
-    }
-    const atEnd = this.stages.includes('afterRun');
-    const f = atEnd ? this.filter?.('afterRun') : undefined;
-    subs.push({
-      stage: 'afterRun',
-      label: atEnd ? 'pipeline' : 'drain',
-      filterText: f?.text,
-      handler: (runner, event) => this.endRun(runner, event, atEnd, f),
-    });
-    return subs;
-  }
-
   private current(runner: R, event: StageEvent): PipelineRun<R> {
     // A new runner, or a history that went back (a new replay, a resume after a failed run),
     // gets a fresh pipeline: a run that failed never reached its drain.
@@ -172,17 +157,16 @@ export class PipelineHook<R extends RunnerView = RunnerView> extends Hook<R> {
     return run;
   }
 
-  private push(runner: R, event: StageEvent, filter: StageFilter<R> | undefined): HookResult {
+  private push(runner: R, event: StageEvent): HookResult {
     const run = this.current(runner, event);
     run.check();
-    if (filter && !filter.test(event, runner)) return undefined;
     run.input.next(event);
     run.check();
     const idle = run.idle();
     return idle?.then(() => run.check());
   }
 
-  private endRun(runner: R, event: StageEvent, push: boolean, filter: StageFilter<R> | undefined): HookResult {
+  private endRun(runner: R, event: StageEvent, push: boolean): HookResult {
     const run = this.current(runner, event);
     const finish = () => {
       this.discard();
@@ -190,7 +174,7 @@ export class PipelineHook<R extends RunnerView = RunnerView> extends Hook<R> {
     };
     try {
       run.check();
-      if (push && (!filter || filter.test(event, runner))) run.input.next(event);
+      if (push) run.input.next(event);
       run.input.complete();
     } catch (error) {
       this.discard();

@@ -88,9 +88,10 @@ export class HookProfiler implements CallTimer {
     return now;
   }
 
-  record(hook: Hook<any>, stage: EventStage, label: string, ms: number): void {
-    const name = hookName(hook);
-    const key = label === stage ? name : `${name}.${label}`;
+  record(hook: Hook<any> | undefined, stage: EventStage, label: string, ms: number): void {
+    // A `runner.on` handler is named by its label.
+    const name = hook ? hookName(hook) : label;
+    const key = !hook || label === stage ? name : `${name}.${label}`;
     const id = `${key}\u0000${stage}`;
     let row = this.rows.get(id);
     if (!row) this.rows.set(id, (row = { hook: key, stage, calls: 0, totalMs: 0, maxMs: 0 }));

@@ -1,6 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import type { Dispatcher } from './dispatcher.js';
-import type { HookResult } from './hook.js';
+import { attachException } from './exception-stage.js';
+import type { HookResult } from './subscription.js';
 import { INITIAL_RUN_STATE, foldRunState, type RunState } from './run-state.js';
 import type { RunnerView } from './runner-view.js';
 import type { Scalar, StageEvent } from './stage-event.js';
@@ -53,6 +54,27 @@ export class StageCycle<R extends RunnerView> {
     const pending = this.dispatcher.dispatch(event, runner);
     if (pending) return pending.then(() => this.commit(event));
     return this.commit(event);
+  }
+
+  /**
+   * Ends a failed run: the stage in progress did not end (its event is neither folded nor
+   * published, its end-of-stage tasks are dropped); then `event`, the exception stage built by
+   * the runner, runs through every subscriber (each awaited, one's failure does not stop the
+   * next) and is folded and published like any event. Returns the failures, in order.
+   */
+  async fail(event: StageEvent, runner: R, error: unknown): Promise<unknown[]> {
+    this.deferred = [];
+    attachException(event, error);
+    this.stateValue = { seq: this.stateValue.seq, mode: event.mode, epoch: event.epoch, iter: event.iter, innerIter: event.innerIter };
+    this.current = event;
+    const failures: unknown[] = await this.dispatcher.dispatchAll(event, runner);
+    try {
+      const pending = this.commit(event);
+      if (pending) await pending;
+    } catch (failure) {
+      failures.push(failure);
+    }
+    return failures;
   }
 
   private commit(event: StageEvent): HookResult {

@@ -15,7 +15,8 @@ import { INITIAL_RUN_STATE, type RunState } from '../core/run-state.js';
 import { StageCycle } from '../core/stage-cycle.js';
 import { consoleLogger, singleProcessGroup, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
-import type { Mode } from '../core/stages.js';
+import type { EventStage, Mode } from '../core/stages.js';
+import type { StageHandler, SubscribeOptions, SubscriptionHandle } from '../core/subscription.js';
 import { FileLogger } from '../runner/file-logger.js';
 import type { RecordedRunner } from '../runner/hook-runner.js';
 import { LogBuffer } from '../runner/log-buffer.js';
@@ -149,6 +150,11 @@ export class ReplayRunner implements RecordedRunner {
   /** Registers a hook, as `BaseRunner.registerHook` does. */
   registerHook(hook: Hook<any>, priority?: PriorityLike): void {
     this.registrar.register(hook, priority);
+  }
+
+  /** Subscribes a handler, as `BaseRunner.on` does; returns the handle that removes it. */
+  on(stages: EventStage | readonly EventStage[], handler: StageHandler<this>, options: SubscribeOptions<this> = {}): SubscriptionHandle {
+    return this.registrar.subscribe(stages, handler as StageHandler<ReplayRunner>, options as SubscribeOptions<ReplayRunner>);
   }
 
   /** Builds a hook from `{ type, priority?, name?, ...options }` through the container and registers it. */

@@ -5,16 +5,18 @@ import { Container } from 'inversify';
 import type { Observable } from 'rxjs';
 import { TOKENS } from '../core/di.js';
 import { Dispatcher, hookName } from '../core/dispatcher.js';
-import { ConfigError, HookError } from '../core/errors.js';
+import { ConfigError, ExceptionStageError, HookError } from '../core/errors.js';
+import { exceptionPayload } from '../core/exception-stage.js';
 import type { Hook, HookResult } from '../core/hook.js';
-import { formatHookInfo } from '../core/hook-info.js';
+import { formatHookPlan } from '../core/hook-info.js';
 import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
 import type { PriorityLike } from '../core/priority.js';
 import { foldRunState, type RunState } from '../core/run-state.js';
 import { StageCycle } from '../core/stage-cycle.js';
 import { consoleLogger, singleProcessGroup, systemClock, type Clock, type Logger, type ProcessGroup } from '../core/services.js';
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
-import type { EventStage, Mode } from '../core/stages.js';
+import { EVENT_STAGES, EXCEPTION_STAGE, type EventStage, type Mode } from '../core/stages.js';
+import type { StageHandler, SubscribeOptions, SubscriptionHandle } from '../core/subscription.js';
 import { agreeOnStop, averageLogVars } from '../dist/collective-agreement.js';
 import { RankLogger } from '../dist/rank-logger.js';
 import { FileCheckpointIO, disposeCheckpoint, type CheckpointIO, type CheckpointMeta } from '../training/checkpoint/checkpoint-io.js';
@@ -115,7 +117,7 @@ export abstract class BaseRunner implements HookRunner {
 
   protected maxEpochsValue: number | undefined;
   protected maxItersValue: number | undefined;
-  protected readonly dispatcher = new Dispatcher<BaseRunner>();
+  protected readonly dispatcher = new Dispatcher<BaseRunner>(this.firedStages);
   private readonly registrar: HookRegistrar<BaseRunner>;
   /** Counters, the event in progress, listeners and end-of-stage tasks. */
   private readonly cycle = new StageCycle<BaseRunner>(this.dispatcher);
@@ -227,6 +229,18 @@ export abstract class BaseRunner implements HookRunner {
     return this.registrar.registerFromConfig(cfg);
   }
 
+  /**
+   * Subscribes `handler` to `stages` (a stage, an aggregate such as `afterEpoch`, or a list),
+   * the one primitive every hook compiles to: it runs at `priority` (default NORMAL) among the
+   * hooks, after those of lower or equal priority registered before it, for the events that pass
+   * `filter` (as `@On`'s); a promise it returns is awaited. Returns a handle whose `remove()`
+   * unsubscribes (idempotent; during a stage's dispatch the handler is not called again).
+   * `runner.on('afterTrainIter', (r, e) => losses.push(e.payload!.logVars), { filter: { every: 10 } })`.
+   */
+  on(stages: EventStage | readonly EventStage[], handler: StageHandler<this>, options: SubscribeOptions<this> = {}): SubscriptionHandle {
+    return this.registrar.subscribe(stages, handler as StageHandler<BaseRunner>, options as SubscribeOptions<BaseRunner>);
+  }
+
   /** Registers MMCV's default hooks in MMCV's order and priorities, then the custom hooks. */
   registerTrainingHooks(config: TrainingHooksConfig): void {
     registerTrainingHooks(this, config);
@@ -235,9 +249,18 @@ export abstract class BaseRunner implements HookRunner {
   /** Whether this runner counts epochs (EpochBasedRunner) or iterations (IterBasedRunner). */
   abstract get byEpoch(): boolean;
 
-  /** The hook plan in MMCV's `get_hook_info` layout. */
+  /**
+   * The stages this runner fires, in the order its plan lists them: its loop can fire no other
+   * (the dispatcher refuses one), and {@link hookInfo} lists these only. A runner subclass that
+   * does not declare its own may fire any stage.
+   */
+  get firedStages(): readonly EventStage[] {
+    return EVENT_STAGES;
+  }
+
+  /** The hook plan in MMCV's `get_hook_info` layout, over the stages this runner fires. */
   hookInfo(withFilters = false): string {
-    return formatHookInfo(this.hooks, withFilters);
+    return formatHookPlan(this.dispatcher, withFilters);
   }
 
   /** Learning rate of every param group, or per named optimizer. */
@@ -395,6 +418,24 @@ export abstract class BaseRunner implements HookRunner {
     this.continueFrom(meta.stage);
     this.logger.info(`resumed epoch ${this.epoch}, iter ${this.iter}`);
     return meta;
+  }
+
+  /**
+   * Runs the part of `run()` after the run has started (from `beforeRun` on). When it fails,
+   * the exception stage fires first ({@link EXCEPTION_STAGE}, journaled), then the run rejects
+   * with the error, or with an {@link ExceptionStageError} (the error first) when exception
+   * handlers failed too.
+   */
+  protected async guardStarted(body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (error) {
+      const { seq, mode, epoch, iter, innerIter } = this.state;
+      const payload = exceptionPayload(error, this.cycle.event?.stage ?? this.cycle.lastStage);
+      const event: StageEvent = { seq: seq + 1, stage: EXCEPTION_STAGE, mode, epoch, iter, innerIter, time: this.clock.now(), payload };
+      const failures = await this.cycle.fail(event, this, error);
+      throw failures.length > 0 ? new ExceptionStageError(error, failures) : error;
+    }
   }
 
   /** Called by {@link resume} once the counters are restored; `stage` is the one the checkpoint followed. */

@@ -1,6 +1,9 @@
 import { ConfigError } from '../core/errors.js';
-import type { EventStage } from '../core/stages.js';
+import { EXCEPTION_STAGE, STAGES, type EventStage } from '../core/stages.js';
 import { BaseRunner, disposeBatch, type RunnerLoader, type Workflow } from './base-runner.js';
+
+/** What EpochBasedRunner fires: the ten stages (never the aggregate calls), and the exception stage. */
+export const EPOCH_RUNNER_STAGES: readonly EventStage[] = [...STAGES, EXCEPTION_STAGE];
 
 /**
  * Runs whole epochs (MMCV `EpochBasedRunner`): `iter` advances after each train iteration,
@@ -12,6 +15,10 @@ export class EpochBasedRunner extends BaseRunner {
 
   get byEpoch(): boolean {
     return true;
+  }
+
+  override get firedStages(): readonly EventStage[] {
+    return EPOCH_RUNNER_STAGES;
   }
 
   /** A checkpoint taken inside an epoch (by-iteration checkpoints) continues that epoch where it was. */
@@ -29,6 +36,11 @@ export class EpochBasedRunner extends BaseRunner {
     this.resetStopRequest();
     this.logStart(workflow, `${maxEpochs} epochs`);
     await this.syncWeightsFromRankZero();
+    await this.guardStarted(() => this.runStarted(dataLoaders, workflow, maxEpochs));
+  }
+
+  /** The run from `beforeRun` to `afterRun` (a failure there fires the exception stage). */
+  private async runStarted(dataLoaders: RunnerLoader[], workflow: Workflow, maxEpochs: number): Promise<void> {
     await this.emit('beforeRun');
     rounds: while (this.epoch < maxEpochs && !this.stopRequested) {
       for (let i = 0; i < workflow.length; i++) {

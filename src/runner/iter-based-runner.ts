@@ -1,6 +1,15 @@
 import { ConfigError } from '../core/errors.js';
+import { EXCEPTION_STAGE, type EventStage } from '../core/stages.js';
 import { BaseRunner, type RunnerLoader, type Workflow } from './base-runner.js';
 import { IterLoader } from './iter-loader.js';
+
+/**
+ * What IterBasedRunner fires, in order: no epoch stages, but the aggregate `beforeEpoch` and
+ * `afterEpoch` once around the iterations (as MMCV calls them), and the exception stage.
+ */
+export const ITER_RUNNER_STAGES: readonly EventStage[] = [
+  'beforeRun', 'beforeEpoch', 'beforeTrainIter', 'afterTrainIter', 'beforeValIter', 'afterValIter', 'afterEpoch', 'afterRun', EXCEPTION_STAGE,
+];
 
 /**
  * Runs a fixed number of training iterations (MMCV `IterBasedRunner`): each workflow entry is
@@ -14,6 +23,10 @@ export class IterBasedRunner extends BaseRunner {
     return false;
   }
 
+  override get firedStages(): readonly EventStage[] {
+    return ITER_RUNNER_STAGES;
+  }
+
   async run(dataLoaders: RunnerLoader[], workflow: Workflow): Promise<void> {
     this.validateWorkflow(dataLoaders, workflow);
     const maxIters = this.maxItersValue;
@@ -21,6 +34,11 @@ export class IterBasedRunner extends BaseRunner {
     this.resetStopRequest();
     this.logStart(workflow, `${maxIters} iters`);
     await this.syncWeightsFromRankZero();
+    await this.guardStarted(() => this.runStarted(dataLoaders, workflow, maxIters));
+  }
+
+  /** The run from `beforeRun` to `afterRun` (a failure there fires the exception stage). */
+  private async runStarted(dataLoaders: RunnerLoader[], workflow: Workflow, maxIters: number): Promise<void> {
     await this.emit('beforeRun');
     // A resumed run continues the data where it stopped: same pass, same position.
     const trainAt = workflow.findIndex(([mode]) => mode === 'train');

@@ -54,7 +54,12 @@ export function summarizeRun(id: string, workDir: string, journal: Journal | und
   const finished = last?.event.stage === 'afterRun';
   let status: RunStatus = 'finished';
   let problem: string | null = null;
-  if (!finished) {
+  const exception = last?.event.stage === 'onException' ? last.event.payload : undefined;
+  if (exception) {
+    // The run said why it failed (its exception stage is the journal's last line).
+    status = 'failed';
+    problem = `the run failed in ${String(exception.failedStage)}: ${String(exception.error)}`;
+  } else if (!finished) {
     const alive = writerAlive(info);
     const quietFor = now - (fileTime(path.join(workDir, JOURNAL_FILE)) ?? fileTime(workDir) ?? 0);
     status = alive ?? quietFor < QUIET_MS ? 'live' : 'failed';

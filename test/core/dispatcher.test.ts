@@ -232,7 +232,7 @@ describe('Dispatcher', () => {
     const records: Array<[string, string, string, number]> = [];
     const timer: CallTimer = {
       now: () => (clock += 5),
-      record: (hook, stage, label, ms) => { records.push([hook.hookId!, stage, label, ms]); },
+      record: (hook, stage, label, ms) => { records.push([hook!.hookId!, stage, label, ms]); },
     };
     d.setTimer(timer);
     await d.dispatch(event('afterTrainIter'), RUNNER);

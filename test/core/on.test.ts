@@ -123,7 +123,8 @@ describe('@On subscriptions', () => {
       ['afterValEpoch', 'maybe', 'when isBest'],
       ['afterEpoch', 'maybe', 'when isBest'],
     ]);
-    expect(hook.getTriggeredStages()).to.deep.equal(['beforeRun']);
+    // The triggered stages are those of all its subscriptions, overridden and decorated.
+    expect(hook.getTriggeredStages()).to.deep.equal(['beforeRun', 'afterTrainIter', 'afterTrainEpoch', 'afterValEpoch']);
     const toy = buildToyRunner({ workDir: false, trainingHooks: null });
     toy.runner.registerHook(hook, 'LOW');
     expect(toy.runner.hookInfo(true)).to.equal([
@@ -145,7 +146,8 @@ describe('@On subscriptions', () => {
       override afterEpoch(): void {}
     }
     const hook = new Sparse();
-    expect(hook.getTriggeredStages()).to.deep.equal([]);
+    // Not `afterValEpoch`, which overriding afterEpoch alone would subscribe to.
+    expect(hook.getTriggeredStages()).to.deep.equal(['afterTrainIter', 'afterTrainEpoch']);
     expect(hook.getSubscriptions().map((s) => [s.stage, s.label, s.filterText])).to.deep.equal([
       ['afterTrainIter', 'afterTrainIter', 'every 2 iter'],
       ['afterTrainEpoch', 'afterEpoch', undefined],
@@ -199,7 +201,7 @@ describe('@On validation', () => {
       ['afterTrainIter', { every: -2 }, 'Bad.method: @On filter every must be a positive integer; got -2'],
       ['afterTrainIter', { every: 1.5 }, 'Bad.method: @On filter every must be a positive integer; got 1.5'],
       ['afterTrainIte', undefined, "Bad.method: @On stage 'afterTrainIte' is not a stage; did you mean 'afterTrainIter'?"],
-      ['onTrain', undefined, "Bad.method: @On stage 'onTrain' is not a stage; stages are beforeRun, beforeTrainEpoch, beforeTrainIter, afterTrainIter, afterTrainEpoch, beforeValEpoch, beforeValIter, afterValIter, afterValEpoch, afterRun, beforeEpoch, afterEpoch, beforeIter, afterIter"],
+      ['onTrain', undefined, "Bad.method: @On stage 'onTrain' is not a stage; stages are beforeRun, beforeTrainEpoch, beforeTrainIter, afterTrainIter, afterTrainEpoch, beforeValEpoch, beforeValIter, afterValIter, afterValEpoch, afterRun, beforeEpoch, afterEpoch, beforeIter, afterIter, onException"],
       [[], undefined, 'Bad.method: @On needs at least one stage'],
       ['afterTrainIter', { every: 2, counter: 'iters' }, "Bad.method: @On filter counter must be one of 'iter', 'innerIter', 'epoch'; got \"iters\""],
       ['afterTrainIter', { evry: 2 }, "Bad.method: @On filter: unknown option 'evry' (did you mean 'every'?); allowed options: every, once, before, after, counter, when"],

@@ -5,14 +5,14 @@ import { ClosureHook } from '../../plugins/closure-hook.js';
 import { tinyRunner } from '../helpers/tiny.js';
 import { hookPlan } from './hook-plan.js';
 
-const ALLOWED = 'beforeRun, beforeTrainEpoch, beforeTrainIter, afterTrainIter, afterTrainEpoch, beforeValEpoch, beforeValIter, afterValIter, afterValEpoch, afterRun, beforeEpoch, afterEpoch, beforeIter, afterIter';
+const ALLOWED = 'beforeRun, beforeTrainEpoch, beforeTrainIter, afterTrainIter, afterTrainEpoch, beforeValEpoch, beforeValIter, afterValIter, afterValEpoch, afterRun, beforeEpoch, afterEpoch, beforeIter, afterIter, onException';
 
 describe('ClosureHook', () => {
   it('validates fnName against the stage and aggregate names, and fn as a function', () => {
     const fn = () => {};
-    expect(() => new ClosureHook({ fnName: 'after_epoch' as never, fn })).to.throw(`ClosureHook.fnName: must be a stage or aggregate method name, one of ${ALLOWED}; got "after_epoch"`);
+    expect(() => new ClosureHook({ fnName: 'after_epoch' as never, fn })).to.throw(`ClosureHook.fnName: must be a stage, aggregate or exception method name, one of ${ALLOWED}; got "after_epoch"`);
     expect(() => new ClosureHook({ fnName: 'afterEpoch', fn: 3 as never })).to.throw('ClosureHook.fn: must be a function; got number');
-    expect(() => new ClosureHook(undefined as never)).to.throw(`ClosureHook.fnName: must be a stage or aggregate method name, one of ${ALLOWED}; got undefined; ClosureHook.fn: must be a function; got undefined`);
+    expect(() => new ClosureHook(undefined as never)).to.throw(`ClosureHook.fnName: must be a stage, aggregate or exception method name, one of ${ALLOWED}; got undefined; ClosureHook.fn: must be a function; got undefined`);
     expect(() => new ClosureHook({ fnName: 'afterRun', fn, funcName: 'x' } as never)).to.throw("ClosureHook: unknown option 'funcName' (did you mean 'fnName'?); allowed options: fnName, fn");
     expect(HOOKS.get('ClosureHook')).to.equal(ClosureHook);
   });

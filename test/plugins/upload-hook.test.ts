@@ -208,7 +208,8 @@ describe('UploadHook', () => {
       runner.registerTrainingHooks({ optimizerConfig: {}, customHooksConfig: [{ type: 'UploadHook', dest: path.join(dir, 'remote'), verbose: true }] });
       const plan = hookPlan(runner.hookInfo());
       for (const stage of Object.keys(plan)) expect(plan[stage], stage).to.include('(NORMAL) UploadHook');
-      expect(Object.keys(plan)).to.have.length(10);
+      // The ten stages and the exception stage.
+      expect(Object.keys(plan)).to.have.length(11);
       await runner.run([train], [['train', 1]]);
       expect(logger.lines.map((l) => l.message).filter((m) => m.startsWith('upload '))).to.deep.equal([
         'upload beforeRun', 'upload beforeTrainEpoch',
@@ -220,13 +221,35 @@ describe('UploadHook', () => {
     }
   });
 
-  it('subscribes to beforeRun, the train-iteration and train-epoch ends and afterRun when quiet', () => {
+  it('subscribes to beforeRun, the train-iteration and train-epoch ends, afterRun and onException when quiet', () => {
     const { runner } = tinyRunner();
     runner.registerTrainingHooks({ optimizerConfig: {}, checkpointConfig: null, customHooksConfig: [{ type: 'UploadHook', dest: '/remote' }] });
     const plan = hookPlan(runner.hookInfo());
     const withUpload = Object.keys(plan).filter((stage) => plan[stage]!.includes('(NORMAL) UploadHook'));
-    expect(withUpload).to.deep.equal(['beforeRun', 'afterTrainIter', 'afterTrainEpoch', 'afterRun']);
+    expect(withUpload).to.deep.equal(['beforeRun', 'afterTrainIter', 'afterTrainEpoch', 'afterRun', 'onException']);
     expect(plan.afterTrainIter).to.deep.equal(['(ABOVE_NORMAL) OptimizerHook', '(NORMAL) UploadHook', '(LOW) IterTimerHook']);
+  });
+
+  it('uploads what a failing run leaves, after its exception stage, then the run rejects', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const workDir = path.join(dir, 'work');
+      const dest = path.join(dir, 'remote');
+      class Crash extends Hook<BaseRunner> {
+        override afterTrainIter(runner: BaseRunner): void { if (runner.epoch === 1 && runner.innerIter === 1) throw new Error('out of memory'); }
+      }
+      let error: Error | undefined;
+      const run = uploadRun(workDir, { dest }, [new Crash()]).catch((e: Error) => { error = e; });
+      await run;
+      expect(error?.message).to.equal('hook Crash failed in afterTrainIter: out of memory');
+      // The first epoch's checkpoint, the logs and the journal up to its exception line.
+      expect(tree(dest).filter((f) => !f.startsWith('tf_logs'))).to.deep.equal(tree(workDir).filter((f) => !f.startsWith('tf_logs')));
+      expect(tree(dest)).to.include('epoch_1/weights.bin');
+      const journal = fs.readFileSync(path.join(dest, 'events.jsonl'), 'utf8').trimEnd().split('\n');
+      expect(JSON.parse(journal.at(-1)!)).to.deep.include({ stage: 'onException', payload: { error: 'hook Crash failed in afterTrainIter: out of memory', errorType: 'HookError', failedStage: 'afterTrainIter', failedHook: 'Crash' } });
+    } finally {
+      cleanup();
+    }
   });
 
   it('needs a work dir, and one that is not the destination', async () => {

@@ -34,7 +34,7 @@ describe('runner behaviour', () => {
     expect(log).to.deep.equal(['before 0', 'slow 0', 'fast 0', 'before 1', 'slow 1', 'fast 1']);
   });
 
-  it('stops the run with an error naming the hook and the stage, and publishes nothing after it', async () => {
+  it('stops the run with an error naming the hook and the stage, and publishes nothing after it but the exception stage', async () => {
     const { runner, train } = tinyRunner({ maxEpochs: 2, numSamples: 8, batchSize: 4 });
     class Broken extends Hook {
       override afterTrainIter(r: BaseRunner): void { if (r.iter === 1) throw new Error('disk full'); }
@@ -46,7 +46,11 @@ describe('runner behaviour', () => {
     expect(error).to.be.instanceOf(HookError);
     expect(error.message).to.equal('hook Broken failed in afterTrainIter: disk full');
     expect((error.cause as Error).message).to.equal('disk full');
-    expect(seen.map((e) => e.stage)).to.deep.equal(['beforeRun', 'beforeTrainEpoch', 'beforeTrainIter', 'afterTrainIter', 'beforeTrainIter']);
+    expect(seen.map((e) => e.stage)).to.deep.equal(['beforeRun', 'beforeTrainEpoch', 'beforeTrainIter', 'afterTrainIter', 'beforeTrainIter', 'onException']);
+    expect(seen.at(-1)).to.deep.include({ seq: 6, mode: 'train', epoch: 0, iter: 1, innerIter: 1 });
+    expect(seen.at(-1)!.payload).to.deep.equal({
+      error: 'hook Broken failed in afterTrainIter: disk full', errorType: 'HookError', failedStage: 'afterTrainIter', failedHook: 'Broken',
+    });
   });
 
   it('names the hook for async failures too', async () => {

@@ -58,4 +58,14 @@ describe('run summary (what GET /api/runs says of a run)', function () {
     expect(summary.status).to.equal('failed');
     expect(summary.problem).to.equal('the training process ended without reaching afterRun (last stage: afterTrainIter)');
   });
+
+  it('is failed with the recorded error as soon as the journal ends in the exception stage', () => {
+    const work = copyRun('crashed', 4);
+    const last = JSON.parse(fs.readFileSync(path.join(work, 'events.jsonl'), 'utf8').trimEnd().split('\n').at(-1)!);
+    const payload = { error: 'hook UploadHook failed in afterTrainIter: EACCES', errorType: 'HookError', failedStage: 'afterTrainIter', failedHook: 'UploadHook' };
+    fs.appendFileSync(path.join(work, 'events.jsonl'), `${JSON.stringify({ ...last, seq: last.seq + 1, stage: 'onException', payload })}\n`);
+    // The trainer (this process, per run_info.json) is still alive: the journal says it failed.
+    const summary = summarizeRun('crashed', work, journalOf(work));
+    expect(summary).to.include({ status: 'failed', problem: 'the run failed in afterTrainIter: hook UploadHook failed in afterTrainIter: EACCES', stopReason: null });
+  });
 });

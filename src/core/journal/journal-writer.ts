@@ -35,7 +35,7 @@ export function journalPath(runner: Pick<JournalSource, 'workDir'>, options: Jou
  * the stage ends (a crash loses at most the line being written). The first event, and any
  * event that does not follow the last one written (a resume rewound the seq), opens a session
  * line; a torn line left at the end of the file by an interrupted run is cut off first, so the
- * new lines never extend it. The file is closed after each `afterRun`. Returns a function that
+ * new lines never extend it. The file is closed after each `afterRun` and `onException` (a run's last event). Returns a function that
  * detaches the writer.
  */
 export function attachJournal(runner: JournalSource, options: JournalWriterOptions = {}): () => void {
@@ -69,7 +69,7 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
     text += encodeLine(event);
     fs.writeSync(fd, text);
     lastSeq = event.seq;
-    if (event.stage === 'afterRun') close();
+    if (event.stage === 'afterRun' || event.stage === 'onException') close();
   };
 
   const close = (): void => {
