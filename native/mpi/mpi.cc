@@ -12,6 +12,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -117,6 +118,10 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     const Napi::Object options = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
     if (!(options.Has("mallopt") && !options.Get("mallopt").ToBoolean().Value())) KeepLargeAllocationsMapped();
     if (options.Has("asyncBytes")) asyncBytes = static_cast<size_t>(options.Get("asyncBytes").ToNumber().Int64Value());
+    // A rank waiting for the others polls; on a machine whose cores are shared (other jobs,
+    // V8's helper threads on a bound core) a poller that never yields stalls the rank it waits
+    // for. Open MPI reads MCA parameters from the environment at init; a user's setting wins.
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     int argc = 0;
     char** argv = nullptr;
     const int code = MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);

@@ -1,6 +1,6 @@
 import { ConfigError } from '../core/errors.js';
 import { singleProcessGroup, type ProcessGroup } from '../core/services.js';
-import { parseLauncher, rankFromEnv, type Launcher } from './launcher.js';
+import { parseLauncher, rankFromEnv, unwiredLaunch, type Launcher } from './launcher.js';
 import { loadMpiBinding, type MpiBinding } from './mpi-binding.js';
 import { MpiProcessGroup } from './mpi-process-group.js';
 
@@ -33,6 +33,8 @@ export function initDist(launcherName: string | undefined): DistContext {
     return current;
   }
   if (launcher === 'none') return (current = { launcher, processGroup: singleProcessGroup });
+  const unwired = unwiredLaunch(launcher);
+  if (unwired) throw new ConfigError('--launcher', unwired);
   const loaded = loadMpiBinding();
   if (!loaded.addon) throw new ConfigError('--launcher', `'${launcher}' cannot start: ${loaded.reason}`);
   const processGroup = new MpiProcessGroup(loaded.addon);

@@ -47,3 +47,16 @@ export function rankFromEnv(launcher: Launcher, env: EnvRecord = process.env): R
   }
   return undefined;
 }
+
+/**
+ * Why MPI cannot join the tasks of this job, judged from the environment before MPI starts
+ * (Open MPI aborts inside MPI_Init with a message about a NULL communicator otherwise), or
+ * undefined. Debian's Open MPI joins `srun` tasks only through PMIx: `srun --mpi=pmix` sets
+ * `PMIX_RANK`; `--mpi=none` and `--mpi=pmi2` start the tasks without it.
+ */
+export function unwiredLaunch(launcher: Launcher, env: EnvRecord = process.env): string | undefined {
+  if (launcher !== 'slurm') return undefined;
+  const tasks = rankFromEnv('slurm', env)?.worldSize ?? 1;
+  if (tasks <= 1 || env.PMIX_RANK !== undefined) return undefined;
+  return `'slurm': srun started ${tasks} tasks without PMIx (PMIX_RANK is not set), so MPI cannot join them into one job; start it with \`srun --mpi=pmix\` (see \`srun --mpi=list\`) or set MpiDefault=pmix in slurm.conf`;
+}

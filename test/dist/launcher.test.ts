@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
-import { parseLauncher, rankFromEnv } from '../../src/dist/launcher.js';
+import { parseLauncher, rankFromEnv, unwiredLaunch } from '../../src/dist/launcher.js';
 import { mpirunCommand, parseNproc, parseSeconds, rankArguments } from '../../src/dist/mpirun-command.js';
 
 describe('distributed launch: arguments and environment', () => {
@@ -38,5 +38,13 @@ describe('distributed launch: arguments and environment', () => {
     expect(rankFromEnv('slurm', ompi)).to.equal(undefined);
     expect(rankFromEnv('mpi', { OMPI_COMM_WORLD_RANK: 'x', OMPI_COMM_WORLD_SIZE: '2' })).to.equal(undefined);
     expect(rankFromEnv('none', ompi)).to.equal(undefined);
+  });
+
+  it('refuses an srun of several tasks without PMIx before MPI starts, naming srun --mpi=pmix', () => {
+    const slurm = { SLURM_PROCID: '0', SLURM_NTASKS: '2', SLURM_LOCALID: '0' };
+    expect(unwiredLaunch('slurm', slurm)).to.match(/^'slurm': srun started 2 tasks without PMIx .*`srun --mpi=pmix`/);
+    expect(unwiredLaunch('slurm', { ...slurm, PMIX_RANK: '0' })).to.equal(undefined);
+    expect(unwiredLaunch('slurm', { ...slurm, SLURM_NTASKS: '1' })).to.equal(undefined);
+    expect(unwiredLaunch('mpi', slurm)).to.equal(undefined);
   });
 });

@@ -41,6 +41,31 @@ describe('GradientBuckets', () => {
     expect(results[0]!.out.d).to.deep.equal({ shape: [2], values: [0.5, -0.5] });
   });
 
+  it('on wasm writes the averages into the gradients that own their memory, and replaces one that shares it', async function () {
+    if (tf.getBackend() !== 'wasm') this.skip();
+    const before = tf.memory().numTensors;
+    const results = await runOnLocalRanks(2, async (group) => {
+      const owned = tf.tensor1d([group.rank, 2 * group.rank]);
+      const base = tf.tensor1d([4 * group.rank, 6 * group.rank]);
+      const sharing = base.reshape([2, 1]); // shares base's memory
+      const grads = new Map<string, tf.Tensor>([['owned', owned], ['sharing', sharing]]);
+      await new GradientBuckets(group).averageTensors(grads);
+      const out = {
+        ownedKept: grads.get('owned') === owned,
+        owned: Array.from(owned.dataSync()),
+        sharingReplaced: grads.get('sharing') !== sharing && sharing.isDisposed,
+        sharing: Array.from(grads.get('sharing')!.dataSync()),
+        base: Array.from(base.dataSync()),
+      };
+      grads.forEach((g) => g.dispose());
+      base.dispose();
+      return out;
+    });
+    expect(results[0]).to.deep.equal({ ownedKept: true, owned: [0.5, 1], sharingReplaced: true, sharing: [2, 3], base: [0, 0] });
+    expect(results[1]).to.deep.equal({ ownedKept: true, owned: [0.5, 1], sharingReplaced: true, sharing: [2, 3], base: [4, 6] });
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
   it('allocates its buckets once and reuses them step after step, with no tensor left behind; -1 makes one bucket', async () => {
     // Both ranks share this process's tensors: counted before and after them all.
     const before = tf.memory().numTensors;

@@ -1,4 +1,5 @@
 import * as tf from '../../backend/tfjs.js';
+import { ownedFloat32View, readFloat32 } from '../../backend/tensor-memory.js';
 import type { ProcessGroup } from '../../core/services.js';
 
 /** PyTorch DistributedDataParallel's default bucket cap (`bucket_cap_mb=25`). */
@@ -42,8 +43,10 @@ export class GradientBuckets {
   }
 
   /**
-   * Replaces every tensor of `grads` by its average over the ranks (the old tensors are
-   * disposed, the new ones belong to the map like the old ones did).
+   * Replaces the values of every tensor of `grads` by their average over the ranks. On the wasm
+   * backend a gradient that owns its memory is read and rewritten in place on the wasm heap;
+   * any other is replaced in the map by a new tensor (the old one is disposed; the new one
+   * belongs to the map like the old one did).
    */
   async averageTensors(grads: Map<string, tf.Tensor>): Promise<void> {
     const entries = [...grads];
@@ -58,7 +61,7 @@ export class GradientBuckets {
       // One read per gradient: on wasm, concatenating on the device first costs more than it saves.
       let offset = 0;
       for (const [, g] of members) {
-        bucket.flat.set(g.dataSync() as Float32Array, offset);
+        bucket.flat.set(readFloat32(g), offset);
         offset += g.size;
       }
       await this.group.allReduce([bucket.flat], 'mean');
@@ -66,8 +69,14 @@ export class GradientBuckets {
       for (const [key, old] of members) {
         const values = bucket.flat.subarray(offset, offset + old.size);
         offset += old.size;
-        grads.set(key, tf.tensor(copy ? values.slice() : values, old.shape, 'float32'));
-        old.dispose();
+        // Views are taken after the await: an allocation meanwhile may have moved the heap.
+        const own = ownedFloat32View(old);
+        if (own) {
+          own.set(values);
+        } else {
+          grads.set(key, tf.tensor(copy ? values.slice() : values, old.shape, 'float32'));
+          old.dispose();
+        }
       }
     }
   }

@@ -1,0 +1,115 @@
+/**
+ * What the runner's collectives cost a data-parallel step, and so how well a model of a given
+ * step time can scale at 2 ranks on this machine:
+ *
+ *   npm run build && node dist/bench/step-collectives.js [--np 2] [--rounds 3]
+ *
+ * Each rank repeats the step pattern of a multi-rank training iteration with a synthetic compute
+ * (a fixed amount of arithmetic that takes C ms on an idle core, calibrated once per process, so a
+ * busy machine stretches it as it stretches a model: 70% before the gradient all-reduce, 30%
+ * after), and the same collectives
+ * as the runner: the log-var all-reduce (3 floats), the gradient all-reduce (the MNIST models'
+ * gradient sizes, one bucket) and the stop agreement (1 float). A process of one rank runs the
+ * compute alone, as `--nproc 1` does. Printed per (compute, floats): ms per step alone and at np
+ * ranks, the collectives' cost per step, and the scaling bound `np x alone / step`: what
+ * `--nproc np` can reach at best when the model's step takes C ms. Variants, interleaved by
+ * round: collectives on the thread pool (as hookflow runs) and the small ones inline.
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MpiProcessGroup } from '../src/dist/mpi-process-group.js';
+import { loadMpiBinding } from '../src/dist/mpi-binding.js';
+import { mpirunCommand } from '../src/dist/mpirun-command.js';
+import { median } from './stats.js';
+
+/** (compute ms, gradient floats): the MLP's and the CNN's steps and gradient sizes, measured. */
+const CASES: Array<[number, number]> = [[1.9, 101_770], [5, 87_242]];
+const STEPS = 200;
+const flag = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+let sink = 0;
+/** `n` rounds of dependent floating-point work (the result is kept so it is not optimised away). */
+function work(n: number): void {
+  let x = sink;
+  for (let i = 0; i < n; i++) x = x * 0.999999 + 1e-7;
+  sink = x;
+}
+
+/** Work rounds per millisecond on this core: the fastest of several short timings. */
+function calibrate(): number {
+  let best = 0;
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    work(1e5);
+    best = Math.max(best, 1e5 / (performance.now() - t0));
+  }
+  return best;
+}
+const perMs = calibrate();
+const busy = (ms: number) => work(Math.round(ms * perMs));
+
+/** ms per step of `steps` steps with `compute` ms of work and, with a group, the runner's collectives. */
+async function steps(group: MpiProcessGroup | undefined, compute: number, grads: Float32Array): Promise<number> {
+  const logVars = new Float32Array(3);
+  const stop = new Float32Array(1);
+  const t0 = performance.now();
+  for (let i = 0; i < STEPS; i++) {
+    busy(compute * 0.7);
+    if (group) {
+      await group.allReduce([logVars], 'mean');
+      await group.allReduce([grads], 'mean');
+    }
+    busy(compute * 0.3);
+    if (group) await group.allReduce([stop], 'min');
+  }
+  return (performance.now() - t0) / STEPS;
+}
+
+async function rank(asyncBytes: number, rounds: number): Promise<void> {
+  const mpi = loadMpiBinding().addon!;
+  mpi.init({ asyncBytes });
+  const group = new MpiProcessGroup(mpi);
+  const lines: string[] = [];
+  for (const [compute, floats] of CASES) {
+    const grads = new Float32Array(floats).fill(1);
+    await steps(group, compute, grads); // warm-up: first touch, connections, JIT
+    const alone: number[] = [];
+    const together: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      await group.barrier();
+      // Every rank computes alone at the same time, as one `--nproc 1` process would.
+      alone.push(await steps(undefined, compute, grads));
+      await group.barrier();
+      together.push(await steps(group, compute, grads));
+    }
+    const [a, t] = [median(alone), median(together)];
+    lines.push(`  ${compute.toFixed(1).padStart(4)} ms  ${String(floats).padStart(7)}  ${a.toFixed(3).padStart(7)} ms  ${t.toFixed(3).padStart(7)} ms  ${(t - a).toFixed(3).padStart(6)} ms  ${((group.worldSize * a) / t).toFixed(2).padStart(5)}x`);
+  }
+  if (group.rank === 0) {
+    const variant = asyncBytes > 0 ? `small collectives inline (under ${asyncBytes} bytes)` : 'every collective on the thread pool (as hookflow runs)';
+    console.log(`\nnp ${group.worldSize}, ${variant}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log('  compute   floats    alone   np ranks  collectives  bound');
+    for (const line of lines) console.log(line);
+  }
+  mpi.finalize();
+}
+
+if (process.env.OMPI_COMM_WORLD_SIZE) {
+  await rank(flag('--inline-below', 0), flag('--rounds', 3));
+} else {
+  const missing = loadMpiBinding().reason;
+  if (missing) {
+    console.log(`step-collectives: skipped, ${missing}`);
+  } else {
+    const self = fileURLToPath(import.meta.url);
+    const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--np' && all[i - 1] !== '--np');
+    for (const variant of [[], ['--inline-below', '1024'], [], ['--inline-below', '1024']]) {
+      const { file, args } = mpirunCommand({ nproc: flag('--np', 2), isRoot: process.getuid?.() === 0, cores: os.availableParallelism() }, [process.execPath, self, ...passOn, ...variant]);
+      if (spawnSync(file, args, { stdio: 'inherit' }).status !== 0) process.exitCode = 1;
+    }
+  }
+}
