@@ -6,7 +6,8 @@
  * Variants, run in interleaved rotated rounds so machine load hits them alike:
  *  - runner: hookflow's runner built from the config by buildFromConfig (its lr schedule,
  *    optimizer hook with clip, timer, text + tensorboard loggers, journal; checkpoints and the
- *    EvalHook left out since they are not per-step work),
+ *    EvalHook left out since they are not per-step work); one long run, a round is one of its
+ *    epochs (see epoch-rounds.ts),
  *  - parts:  the same model.trainStep + clipGradNorm + SGD.step without the runner,
  *  - tfjs:   a plain tfjs loop (variableGrads, clip, weight decay, tf.train.momentum),
  *  - torch:  PyTorch in a child process (`/usr/bin/python3`, Debian's python3-torch, one
@@ -36,6 +37,7 @@ import { MODELS } from '../src/training/model/models.js';
 import { releaseOutputs, type TrainableModel } from '../src/training/model/trainable-model.js';
 import { clipGradNorm } from '../src/training/optim/clip-grad.js';
 import { SGD } from '../src/training/optim/sgd.js';
+import { epochRounds } from './epoch-rounds.js';
 import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -126,7 +128,7 @@ async function benchConfig(name: string, batch: number, rounds: number, samples:
   const roundData = sliceDataset(mnist, 0, steps * batch);
   const input = { ...roundData, sampleShape: (modelConfig.inputShape as number[] | undefined) ?? mnist.sampleShape };
   const runnerLoader = new DataLoader(input, { batchSize: batch, shuffle: true, seed: 0, dropLast: true });
-  let epochs = 0;
+  const runnerEpochs = epochRounds(runner, [runnerLoader], [['train', 1]]);
 
   const partsModel = MODELS.build({ seed: 0, ...modelConfig }) as TrainableModel;
   const partsOpt = new SGD(partsModel.params(), { lr, momentum: MOMENTUM, weightDecay: WEIGHT_DECAY });
@@ -140,9 +142,7 @@ async function benchConfig(name: string, batch: number, rounds: number, samples:
   const variants: Record<string, Variant> = {
     runner: (n) => timed(async () => {
       if (n !== steps) throw new Error('runner rounds have a fixed length');
-      runner.restoreState({ epoch: epochs });
-      (runner as unknown as { maxEpochsValue: number }).maxEpochsValue = ++epochs;
-      await runner.run([runnerLoader], [['train', 1]]);
+      await runnerEpochs.epoch();
     }),
     parts: (n) => timed(() => {
       for (let i = 0; i < n; i++) {
@@ -185,6 +185,7 @@ async function benchConfig(name: string, batch: number, rounds: number, samples:
     }
   }
   torch?.close();
+  await runnerEpochs.finish();
   tfOpt.dispose();
   partsOpt.dispose();
   fs.rmSync(workDir, { recursive: true, force: true });

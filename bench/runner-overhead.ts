@@ -21,7 +21,8 @@ import { EpochBasedRunner } from '../src/runner/epoch-based-runner.js';
 import { MLPClassifier } from '../src/training/model/models.js';
 import { releaseOutputs } from '../src/training/model/trainable-model.js';
 import { SGD } from '../src/training/optim/sgd.js';
-import { interleaved, printTable } from './stats.js';
+import { epochRounds } from './epoch-rounds.js';
+import { interleaved, interleavedWallCpu, printTable } from './stats.js';
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -41,7 +42,8 @@ export async function benchRunnerOverhead(rounds = 5): Promise<Record<string, nu
   });
   runner.registerTrainingHooks({ optimizerConfig: {}, logConfig: { interval: 50, hooks: [{ type: 'TextLoggerHook' }] } });
   const runnerLoader = new DataLoader(dataset, { batchSize: 64, shuffle: true, seed: 0 });
-  let runnerEpochs = 0;
+  // One long run, one epoch per round: a real run starts and ends once.
+  const runnerEpochs = epochRounds(runner, [runnerLoader], [['train', 1]]);
 
   const rawModel = MLPClassifier({ seed: 1 });
   const rawOpt = new SGD(rawModel.params(), { lr: 0.05, momentum: 0.9 });
@@ -54,13 +56,7 @@ export async function benchRunnerOverhead(rounds = 5): Promise<Record<string, nu
   let fitLogged = 0;
 
   const variants = {
-    runner: async () => {
-      // One more epoch: run() continues from the runner's epoch counter.
-      runner.restoreState({ epoch: runnerEpochs });
-      (runner as unknown as { maxEpochsValue: number }).maxEpochsValue = runnerEpochs + 1;
-      await runner.run([runnerLoader], [['train', 1]]);
-      runnerEpochs += 1;
-    },
+    runner: () => runnerEpochs.epoch(),
     raw: () => {
       let i = 0;
       for (const batch of rawLoader) {
@@ -79,24 +75,28 @@ export async function benchRunnerOverhead(rounds = 5): Promise<Record<string, nu
     },
   };
   await interleaved(variants, 1); // warm-up: kernels, JIT
-  const times = await interleaved(variants, rounds);
+  const { wall: times, cpu } = await interleavedWallCpu(variants, rounds);
   const start = tf.memory().numTensors;
   await variants.runner();
   const leaked = tf.memory().numTensors - start;
+  await runnerEpochs.finish();
   all.dispose();
   fs.rmSync(workDir, { recursive: true, force: true });
-  return { ...times, backend: backend.active as unknown as number, leaked, iterations: runnerLoader.length, fitLogged };
+  return {
+    ...times, runnerCpu: cpu.runner!, rawCpu: cpu.raw!, fitCpu: cpu.fit!, load: os.loadavg()[0]!,
+    backend: backend.active as unknown as number, leaked, iterations: runnerLoader.length, fitLogged,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await benchRunnerOverhead(arg('rounds', 5));
   const perIter = (ms: number) => `${(ms / r.iterations!).toFixed(2)} ms/iter`;
-  printTable(`runner overhead: MNIST MLP, one epoch of ${r.iterations} iterations, backend ${String(r.backend)}, median of interleaved rounds`, [
-    ['hookflow runner + default hooks', `${r.runner!.toFixed(0)} ms (${perIter(r.runner!)})`],
-    ['hand-written tfjs loop', `${r.raw!.toFixed(0)} ms (${perIter(r.raw!)})`],
-    ['tfjs model.fit + callbacks', `${r.fit!.toFixed(0)} ms (${perIter(r.fit!)})`],
-    ['runner / raw', `${(r.runner! / r.raw!).toFixed(3)}`],
-    ['runner / fit', `${(r.runner! / r.fit!).toFixed(3)}`],
+  printTable(`runner overhead: MNIST MLP, one epoch of ${r.iterations} iterations, backend ${String(r.backend)}, median of interleaved rounds, wall (CPU), load ${r.load!.toFixed(2)}`, [
+    ['hookflow runner + default hooks', `${r.runner!.toFixed(0)} ms (${perIter(r.runner!)}), CPU ${r.runnerCpu!.toFixed(0)} ms`],
+    ['hand-written tfjs loop', `${r.raw!.toFixed(0)} ms (${perIter(r.raw!)}), CPU ${r.rawCpu!.toFixed(0)} ms`],
+    ['tfjs model.fit + callbacks', `${r.fit!.toFixed(0)} ms (${perIter(r.fit!)}), CPU ${r.fitCpu!.toFixed(0)} ms`],
+    ['runner / raw', `${(r.runner! / r.raw!).toFixed(3)} (CPU ${(r.runnerCpu! / r.rawCpu!).toFixed(3)})`],
+    ['runner / fit', `${(r.runner! / r.fit!).toFixed(3)} (CPU ${(r.runnerCpu! / r.fitCpu!).toFixed(3)})`],
     ['tensors leaked by one runner epoch', `${r.leaked}`],
   ]);
 }

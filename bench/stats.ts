@@ -20,15 +20,25 @@ export async function timeMs(fn: () => unknown | Promise<unknown>): Promise<numb
  * the median time of each.
  */
 export async function interleaved(variants: Record<string, () => unknown | Promise<unknown>>, rounds: number): Promise<Record<string, number>> {
+  return (await interleavedWallCpu(variants, rounds)).wall;
+}
+
+/** {@link interleaved}, with the median process CPU time (user + system ms) of each variant too. */
+export async function interleavedWallCpu(variants: Record<string, () => unknown | Promise<unknown>>, rounds: number): Promise<{ wall: Record<string, number>; cpu: Record<string, number> }> {
   const entries = Object.entries(variants);
-  const samples: Record<string, number[]> = Object.fromEntries(entries.map(([k]) => [k, []]));
+  const wall: Record<string, number[]> = Object.fromEntries(entries.map(([k]) => [k, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(entries.map(([k]) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < entries.length; k++) {
       const [name, fn] = entries[(r + k) % entries.length]!;
-      samples[name]!.push(await timeMs(fn));
+      const cpu0 = process.cpuUsage();
+      wall[name]!.push(await timeMs(fn));
+      const used = process.cpuUsage(cpu0);
+      cpu[name]!.push((used.user + used.system) / 1000);
     }
   }
-  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  const medians = (samples: Record<string, number[]>) => Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  return { wall: medians(wall), cpu: medians(cpu) };
 }
 
 /** Prints a two-column table. */

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 extern "C" {
 void openblas_set_num_threads(int num_threads);
@@ -249,6 +250,71 @@ Napi::Value Im2colT(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// addBias(heap, xOffset, biasOffset, outOffset, rows, channels)
+// out[r, c] = x[r, c] + bias[c] for row-major [rows, channels]: the bias add of a layer whose
+// output is [..., channels] (wasm's broadcasting Add walks indices element by element).
+Napi::Value AddBias(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t xOff = num(1), bOff = num(2), outOff = num(3), rows = num(4), ch = num(5);
+  const size_t bytes = heap.ByteLength();
+  if (rows < 0 || ch < 0 || !CheckedF32(env, bytes, xOff, rows * ch) || !CheckedF32(env, bytes, bOff, ch) ||
+      !CheckedF32(env, bytes, outOff, rows * ch)) {
+    return env.Undefined();
+  }
+  const float* x = reinterpret_cast<const float*>(base + xOff);
+  const float* b = reinterpret_cast<const float*>(base + bOff);
+  float* out = reinterpret_cast<float*>(base + outOff);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * ch;
+    float* outr = out + r * ch;
+    for (int64_t c = 0; c < ch; ++c) outr[c] = xr[c] + b[c];
+  }
+  return env.Undefined();
+}
+
+// sumRows(heap, xOffset, outOffset, rows, channels)
+// out[c] = sum over r of x[r, c] for row-major [rows, channels]: the bias gradient (a Sum over
+// every axis but the last). Few channels make a short inner loop, so rows are taken `group` at
+// a time as one contiguous span of at least 64 floats, summed lane by lane (vectorised) in float
+// over blocks of spans, then in double across blocks, and folded to channels at the end.
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t xOff = num(1), outOff = num(2), rows = num(3), ch = num(4);
+  const size_t bytes = heap.ByteLength();
+  if (rows < 0 || ch <= 0 || !CheckedF32(env, bytes, xOff, rows * ch) || !CheckedF32(env, bytes, outOff, ch)) return env.Undefined();
+  const float* x = reinterpret_cast<const float*>(base + xOff);
+  float* out = reinterpret_cast<float*>(base + outOff);
+  const int64_t group = ch >= 64 ? 1 : (64 + ch - 1) / ch, width = group * ch, spans = rows / group;
+  std::vector<double> total(static_cast<size_t>(width), 0.0);
+  std::vector<float> block(static_cast<size_t>(width));
+  constexpr int64_t kBlock = 32;
+  for (int64_t s0 = 0; s0 < spans; s0 += kBlock) {
+    std::fill(block.begin(), block.end(), 0.f);
+    const int64_t s1 = std::min(spans, s0 + kBlock);
+    float* acc = block.data();
+    for (int64_t s = s0; s < s1; ++s) {
+      const float* xs = x + s * width;
+      for (int64_t j = 0; j < width; ++j) acc[j] += xs[j];
+    }
+    for (int64_t j = 0; j < width; ++j) total[j] += block[j];
+  }
+  for (int64_t r = spans * group; r < rows; ++r) {
+    for (int64_t c = 0; c < ch; ++c) total[c] += x[r * ch + c];
+  }
+  for (int64_t c = 0; c < ch; ++c) {
+    double sum = 0;
+    for (int64_t g = 0; g < group; ++g) sum += total[g * ch + c];
+    out[c] = static_cast<float>(sum);
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), openblas_get_num_threads());
@@ -268,6 +334,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("im2colT", Napi::Function::New(env, Im2colT));
+  exports.Set("addBias", Napi::Function::New(env, AddBias));
+  exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;

@@ -1,8 +1,9 @@
 /**
  * `run_info.json`: what the dashboard shows of a run that the journal does not hold: the
  * training process (to tell a live run from one that died without `afterRun`), the hook plan,
- * and, for a profiled run, the time per hook per stage. The trainer rewrites it atomically
- * after `beforeRun` and after every epoch and at `afterRun`.
+ * and, for a profiled run, the time per hook per stage. The trainer writes it atomically after
+ * `beforeRun` and at `afterRun`, and a profiled run also after every epoch (its hook times
+ * change; nothing else does, and a rename per epoch is not free on every file system).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,14 +33,16 @@ export interface RunInfoSource {
   addEventListener(listener: (event: StageEvent) => void): () => void;
 }
 
-const WRITE_AFTER = new Set(['beforeRun', 'afterTrainEpoch', 'afterValEpoch', 'afterRun']);
+const WRITE_AFTER = new Set(['beforeRun', 'afterRun']);
+const WRITE_AFTER_PROFILED = new Set([...WRITE_AFTER, 'afterTrainEpoch', 'afterValEpoch']);
 
 /** Keeps `<workDir>/run_info.json` up to date for `runner`; returns a function that detaches it. */
 export function attachRunInfo(runner: RunInfoSource, profiler?: { stats(): HookCallStats[] }): () => void {
   if (!runner.workDir) return () => {};
   const file = path.join(runner.workDir, RUN_INFO_FILE);
+  const writeAfter = profiler ? WRITE_AFTER_PROFILED : WRITE_AFTER;
   return runner.addEventListener((event) => {
-    if (!WRITE_AFTER.has(event.stage)) return;
+    if (!writeAfter.has(event.stage)) return;
     const info: RunInfo = { pid: process.pid, host: os.hostname(), hookPlan: runner.hookInfo(true), hookProfile: profiler?.stats() ?? null, updated: Date.now() };
     const temp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(temp, `${JSON.stringify(info, null, 1)}\n`);

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import * as tf from '../../src/backend/tfjs.js';
 import {
   blasThreadCount, conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
-  hasNativeMatMul, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,
+  hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,
 } from '../../src/backend/index.js';
 import { seeded } from '../helpers/seeded.js';
 
@@ -405,6 +405,37 @@ describe('wasm training kernels', function () {
         const [cpu, wasm] = [await train('cpu'), await train('wasm')];
         wasm.forEach((values, i) => expect(relError(values, cpu[i]!), `weight ${i}`).to.be.at.most(1e-5));
       });
+
+      it('Add and Sum: the native bias add and bias gradient equal the cpu backend within 1e-5; other Adds and Sums are wasm\'s', function () {
+        const arb = fc.record({
+          lead: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }), channels: fc.integer({ min: 1, max: 70 }),
+          biasRank: fc.integer({ min: 1, max: 4 }), biasFirst: fc.boolean(), negativeAxes: fc.boolean(), keepDims: fc.boolean(), seed: fc.integer(),
+        });
+        for (const kernel of ['Add', 'Sum']) expect(hasNativeBias(tf.getKernel(kernel, 'wasm')!), kernel).to.equal(true);
+        fc.assert(fc.property(arb, ({ lead, channels, biasRank, biasFirst, negativeAxes, keepDims, seed }) => {
+          const xShape = [...lead, channels];
+          const biasShape = [...Array.from({ length: Math.min(biasRank, xShape.length) - 1 }, () => 1), channels];
+          const x: Arr = { values: seeded(size(xShape), seed), shape: xShape };
+          const bias: Arr = { values: seeded(channels, seed + 1), shape: biasShape };
+          const addInputs = biasFirst ? { a: bias, b: x } : { a: x, b: bias };
+          expectClose('Add (bias)', runKernel('wasm', 'Add', addInputs, {}), runKernel('cpu', 'Add', addInputs, {}), { xShape, biasShape, biasFirst });
+          const axis = lead.map((_, i) => (negativeAxes ? i - xShape.length : i)).reverse();
+          const sumAttrs = { axis, keepDims };
+          const actual = runKernel('wasm', 'Sum', { x }, sumAttrs);
+          const expected = runKernel('cpu', 'Sum', { x }, sumAttrs);
+          expect(actual.shape).to.deep.equal(expected.shape);
+          expect(relError(actual.values, expected.values), `Sum rel. error for ${JSON.stringify({ xShape, axis, keepDims })}`).to.be.at.most(1e-5);
+          // Not a bias: Sum over another set of axes, a same-shape Add, an int32 Add.
+          const inner = runKernel('wasm', 'Sum', { x }, { axis: [xShape.length - 1], keepDims });
+          expectClose('Sum (other axes)', inner, runKernel('cpu', 'Sum', { x }, { axis: [xShape.length - 1], keepDims }), { xShape });
+          const same = { a: x, b: { values: seeded(size(xShape), seed + 2), shape: xShape } };
+          expectClose('Add (same shape)', runKernel('wasm', 'Add', same, {}), runKernel('cpu', 'Add', same, {}), { xShape });
+          const ints = { a: { values: Int32Array.from(x.values, (v) => Math.round(v * 10)), shape: xShape, dtype: 'int32' as const }, b: { values: Int32Array.of(...Array.from({ length: channels }, (_, i) => i)), shape: [channels], dtype: 'int32' as const } };
+          const intSum = runKernel('wasm', 'Add', ints, {});
+          expect(intSum.dtype).to.equal('int32');
+          expect(Array.from(intSum.values)).to.deep.equal(Array.from(runKernel('cpu', 'Add', ints, {}).values));
+        }), { numRuns: RUNS });
+      });
     });
 
     it('HookflowSgdUpdate (fused SGD step) equals the step on plain arrays, on wasm (native or not) and cpu', async function () {
@@ -498,6 +529,34 @@ describe('wasm training kernels', function () {
       const flat = runKernel('cpu', 'UnsortedSegmentSum',
         { x: { values: x, shape: [6, 3] }, segmentIds: { values: ids, shape: [6], dtype: 'int32' } }, { numSegments: 3 });
       expectClose('UnsortedSegmentSum', actual, flat, 'rank-2 ids');
+    });
+
+    it('Identity and same-dtype Cast share their input\'s data (no copy); a real Cast converts; gradients flow', function () {
+      for (const kernel of ['Identity', 'Cast']) expect(hasSharedData(tf.getKernel(kernel, 'wasm')!), kernel).to.equal(true);
+      const wasm = backendOf('wasm') as unknown as { getMemoryOffset(dataId: object): number; numDataIds(): number };
+      const tensors = tf.memory().numTensors;
+      const dataIds = wasm.numDataIds();
+      const x = tf.tensor2d([1.5, -2, 3, 4], [2, 2]);
+      const clone = tf.clone(x);
+      const same = tf.cast(x, 'float32');
+      const ints = tf.cast(x, 'int32');
+      expect(wasm.getMemoryOffset(clone.dataId)).to.equal(wasm.getMemoryOffset(x.dataId));
+      expect(wasm.getMemoryOffset(same.dataId)).to.equal(wasm.getMemoryOffset(x.dataId));
+      expect(wasm.getMemoryOffset(ints.dataId)).to.not.equal(wasm.getMemoryOffset(x.dataId));
+      expect(Array.from(ints.dataSync())).to.deep.equal([1, -2, 3, 4]);
+      expect(wasm.numDataIds()).to.equal(dataIds + 2); // x's data (shared thrice) and the int32 copy
+      x.dispose();
+      expect(Array.from(clone.dataSync())).to.deep.equal([1.5, -2, 3, 4]);
+      clone.dispose();
+      expect(Array.from(same.dataSync())).to.deep.equal([1.5, -2, 3, 4]);
+      same.dispose();
+      ints.dispose();
+      expect(wasm.numDataIds()).to.equal(dataIds);
+      tf.tidy(() => {
+        const g = tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.clone(v))))(tf.tensor1d([1, -2, 3]));
+        expect(Array.from(g.dataSync())).to.deep.equal([2, -4, 6]);
+      });
+      expect(tf.memory().numTensors).to.equal(tensors);
     });
 
     it('MaxPoolGrad (replaces the wasm one): negative windows, ties, any stride, pad and rounding', function () {

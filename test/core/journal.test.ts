@@ -274,6 +274,31 @@ describe('journal writer and reader', () => {
     expect(fresh.events[0]!.seq).to.equal(meta.seq + 1);
   });
 
+  it('a runner whose run() is called again appends to the journal it closed, and still checks one changed since', async () => {
+    const file = path.join(dir, 'events.jsonl');
+    const toy = buildToyRunner({ workDir: dir, maxEpochs: 3, workflow: [['train', 1]] });
+    toy.runner.registerHook(new StopAt(2));
+    const recording = recordStages(toy.runner);
+    attachJournal(toy.runner);
+    await toy.run(); // stops after iteration 2, in epoch 0
+    await toy.run(); // continues to epoch 1 (StopAt only fires at iteration 2)
+    expect(toy.logger.lines.filter((l) => l.level === 'warn')).to.deep.equal([]);
+    const journal = readJournal(file);
+    expect(journal.sessions.map((s) => s.type)).to.deep.equal(['start']);
+    expect(journal.events).to.deep.equal(recording.events);
+
+    // A line damaged between two runs is found as at a resume: the file is moved aside.
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    lines[3] = lines[3]!.slice(0, 10);
+    fs.writeFileSync(file, lines.join('\n'));
+    const written = recording.events.length;
+    await toy.run();
+    const warning = toy.logger.lines.find((l) => l.level === 'warn')?.message ?? '';
+    expect(warning).to.match(new RegExp(`^journal: ${file}:4 is damaged`));
+    expect(readJournal(file).sessions.map((s) => [s.type, s.fromSeq])).to.deep.equal([['resume', written]]);
+    toy.cleanup();
+  });
+
   it('accepts events appended without a session line (a bare listener): the history starts at the first one', () => {
     const events: StageEvent[] = stageEvents(['beforeRun', ['afterTrainIter', { payload: { logVars: { loss: 1 }, numSamples: 2, lr: { a: 0.1, b: 0.2 } } }]]);
     const text = events.map((e) => encodeLine(e)).join('');

@@ -13,7 +13,9 @@
  * batched `_FusedMatMul` (batch-mat-mul.ts). Two correct but slow training kernels get XNNPACK
  * paths: the transposed matmuls of every dense layer's backward pass (batch-mat-mul.ts) and
  * `Conv2DBackpropInput` (conv2d-backprop-input.ts). With the optional native/blas addon, the
- * matmuls (and through them the conv GEMMs) run on OpenBLAS (native-mat-mul.ts).
+ * matmuls (and through them the conv GEMMs) run on OpenBLAS (native-mat-mul.ts). `Identity` and
+ * same-dtype `Cast` share their input's data instead of copying it (shared-identity.ts); with
+ * native/blas, a layer's bias add and bias gradient run natively (native-bias.ts).
  */
 import * as tf from '../tfjs.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -27,6 +29,8 @@ import { hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from '.
 import { hasNativeMatMul, withNativeMatMul } from './native-mat-mul.js';
 import { nativeBlasStatus } from './native-blas.js';
 import { sgdUpdateWasmConfig } from './sgd-update.js';
+import { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
+import { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 
 export {
   conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc, conv2dBackpropFilterWith,
@@ -45,6 +49,8 @@ export { NATIVE_ACTIVATIONS, hasNativeMatMul, withNativeMatMul } from './native-
 export { blasThreadCount, nativeBlasStatus, type NativeBlasStatus } from './native-blas.js';
 export { nativeSumOfSquares } from './sum-of-squares.js';
 export { SGD_UPDATE, sgdUpdate, sgdUpdateValues, type SgdHyper } from './sgd-update.js';
+export { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
+export { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export type { ConvGeometry, ExplicitPadding } from './util.js';
 
@@ -69,6 +75,9 @@ const WRAPPED_KERNELS: ReadonlyArray<readonly [readonly string[], (k: tf.KernelC
   [FORWARD_CONV_KERNELS, hasForwardPaddingFix, withForwardPaddingFix],
   [MATMUL_KERNELS, (k) => hasMatMulTransposeFix(k) || hasNativeMatMul(k), withMatMulSpeedups],
   [['Conv2DBackpropInput'], hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup],
+  [SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData],
+  // Only with native/blas: without it, wasm's own Add and Sum stay registered.
+  [NATIVE_BIAS_KERNELS, (k) => hasNativeBias(k) || !nativeBlasStatus().active, withNativeBias],
 ];
 
 /** Every kernel name {@link registerWasmTrainingKernels} manages on the wasm backend. */

@@ -1,6 +1,7 @@
 /**
  * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
- * sgemm, and the one-pass loops of gradient clipping, SGD, MaxPoolGrad and the im2col of Conv2DBackpropFilter). It is built at install when a
+ * sgemm, and the one-pass loops of gradient clipping, SGD, MaxPoolGrad, the im2col of Conv2DBackpropFilter, and a
+ * layer's bias add and bias gradient). It is built at install when a
  * compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow
  * runs on plain wasm kernels.
  */
@@ -20,6 +21,8 @@ export interface BlasAddon {
     channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,
     dilationWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number, padTop: number, padLeft: number): void;
   im2colT(heap: ArrayBuffer, xOffset: number, colOffset: number, geometry: Float64Array): void;
+  addBias(heap: ArrayBuffer, xOffset: number, biasOffset: number, outOffset: number, rows: number, channels: number): void;
+  sumRows(heap: ArrayBuffer, xOffset: number, outOffset: number, rows: number, channels: number): void;
   setThreads(threads: number): number;
   info(): { library: string; config: string; threads: number };
 }

@@ -44,10 +44,12 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
   let fd: number | undefined;
   let lastSeq: number | undefined;
   let lastContext: JournalContext | undefined;
+  /** The file as this writer closed it: a reopen that finds it unchanged skips checking it again. */
+  let closedAs: FileIdentity | undefined;
 
   const write = (event: StageEvent): void => {
     let text = '';
-    if (fd === undefined) fd = openForAppend(file, logger, lastSeq === undefined && event.seq === 1);
+    if (fd === undefined) fd = openForAppend(file, logger, lastSeq === undefined && event.seq === 1, closedAs);
     if (lastSeq === undefined || event.seq !== lastSeq + 1) {
       const fromSeq = event.seq - 1;
       const session: JournalSession = {
@@ -73,7 +75,9 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
   };
 
   const close = (): void => {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd === undefined) return;
+    closedAs = identityOf(fs.fstatSync(fd));
+    fs.closeSync(fd);
     fd = undefined;
   };
 
@@ -90,10 +94,15 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
  * the journal: a damaged line before the end (which would make every later replay fail) moves
  * the file aside as `events.damaged-<time>.jsonl`, for `hookflow replay --skip-invalid`, and the
  * run continues in a fresh journal; a torn last line (one without its newline) is cut off.
+ * A file still as this writer closed it (`closedAs`: the same file, size and modification
+ * time) was whole then and is not read again, so a runner whose `run()` is called once per
+ * epoch does not re-read its growing journal every time.
  */
-function openForAppend(file: string, logger: Logger, fresh: boolean): number {
+function openForAppend(file: string, logger: Logger, fresh: boolean, closedAs?: FileIdentity): number {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  if (fs.existsSync(file) && fs.statSync(file).size > 0) {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (!fresh && stat && closedAs && sameIdentity(identityOf(stat), closedAs)) return fs.openSync(file, 'a');
+  if (stat && stat.size > 0) {
     if (fresh) {
       const kept = moveAside(file, runTimestampOf(file));
       logger.info(`journal: ${path.basename(file)} held an earlier run; kept it as ${path.basename(kept)} and started a new journal`);
@@ -116,6 +125,17 @@ function openForAppend(file: string, logger: Logger, fresh: boolean): number {
     }
   }
   return fd;
+}
+
+/** What tells that a file is still the one a writer closed. */
+interface FileIdentity { dev: number; ino: number; size: number; mtimeMs: number }
+
+function identityOf(stat: fs.Stats): FileIdentity {
+  return { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+}
+
+function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
 /** The 1-based number and the problem of the first line that is not a JSON object, ignoring a torn last line. */
