@@ -11,12 +11,10 @@
  * measured in rotated rounds. Rank 0 prints median wall time, CPU time per call (this rank) and
  * the algorithm bandwidth (bytes reduced / time), with the load average.
  */
-import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { MpiProcessGroup } from '../src/dist/mpi-process-group.js';
 import { loadMpiBinding } from '../src/dist/mpi-binding.js';
-import { mpirunCommand } from '../src/dist/mpirun-command.js';
+import { runVariantsUnderMpirun } from './mpirun-variants.js';
 import { median } from './stats.js';
 
 const SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
@@ -68,17 +66,6 @@ async function measure(mallopt: boolean, asyncBytes: number, rounds: number): Pr
 if (process.env.OMPI_COMM_WORLD_SIZE) {
   await measure(!process.argv.includes('--no-mallopt'), flag('--inline-below', 0), flag('--rounds', 15));
 } else {
-  const missing = loadMpiBinding().reason;
-  if (missing) {
-    console.log(`collectives: skipped, ${missing}`);
-  } else {
-    const np = flag('--np', 2);
-    const self = fileURLToPath(import.meta.url);
-    const passOn = process.argv.slice(2);
-    for (const variant of [[], ['--no-mallopt'], ['--inline-below', '65536'], [], ['--no-mallopt'], ['--inline-below', '65536']]) {
-      const { file, args } = mpirunCommand({ nproc: np, isRoot: process.getuid?.() === 0, cores: os.availableParallelism() }, [process.execPath, self, ...passOn, ...variant]);
-      const result = spawnSync(file, args, { stdio: 'inherit' });
-      if (result.status !== 0) process.exitCode = 1;
-    }
-  }
+  runVariantsUnderMpirun('collectives', import.meta.url, flag('--np', 2), process.argv.slice(2),
+    [[], ['--no-mallopt'], ['--inline-below', '65536'], [], ['--no-mallopt'], ['--inline-below', '65536']]);
 }

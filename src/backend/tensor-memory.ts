@@ -6,8 +6,7 @@
  * each gradient into a new array and building a new tensor from the result every step.
  */
 import * as tf from './tfjs.js';
-// Type-only: a runtime import would register the wasm backend as a side effect.
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapF32, type WasmBackend } from './kernels/util.js';
 
 /**
  * The values of `t`: a view of its own memory on the wasm backend, else a copy (`dataSync`).
@@ -29,8 +28,7 @@ export function ownedFloat32View(t: tf.Tensor): Float32Array | undefined {
 
 function wasmView(t: tf.Tensor, owned: boolean): Float32Array | undefined {
   if (t.dtype !== 'float32' || t.isDisposed || tf.getBackend() !== 'wasm') return undefined;
-  const wasm = tf.backend() as unknown as BackendWasm;
+  const wasm = tf.backend() as unknown as WasmBackend;
   if (owned && wasm.refCount(t.dataId) !== 1) return undefined;
-  const view = wasm.typedArrayFromHeap(t);
-  return view instanceof Float32Array ? view : undefined;
+  return heapF32(wasm, t);
 }
