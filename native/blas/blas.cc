@@ -94,19 +94,33 @@ bool CheckedF32(Napi::Env env, size_t heapBytes, int64_t offset, int64_t length)
 
 // sumOfSquares(heap, offsetsAndLengths: Float64Array [offset0, length0, offset1, ...]) -> number
 // One pass over every gradient (the global 2-norm of gradient clipping), accumulated in double.
+// Sum of x[j]² in float over 16 lanes, folded in a fixed order: the loop vectorises without
+// -ffast-math (a single running sum is a serial chain of adds, about 4x slower), and the result
+// is the same bits on every machine, whichever clone (AVX2 or baseline SSE) runs.
+__attribute__((target_clones("avx2", "default")))
+float SumOfSquaresF32(const float* __restrict x, int64_t length) {
+  constexpr int64_t kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= length; j += kLanes) {
+    for (int64_t k = 0; k < kLanes; ++k) lanes[k] += x[j + k] * x[j + k];
+  }
+  for (int64_t k = 0; j < length; ++j, ++k) lanes[k] += x[j] * x[j];
+  float total = 0.f;
+  for (int64_t k = 0; k < kLanes; ++k) total += lanes[k];
+  return total;
+}
+
 Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
   Napi::Float64Array spans = info[1].As<Napi::Float64Array>();
   auto* base = static_cast<uint8_t*>(heap.Data());
-  double total = 0;
+  double total = 0;  // float per tensor, double across tensors
   for (size_t i = 0; i + 1 < spans.ElementLength(); i += 2) {
     const auto offset = static_cast<int64_t>(spans[i]), length = static_cast<int64_t>(spans[i + 1]);
     if (!CheckedF32(env, heap.ByteLength(), offset, length)) return env.Undefined();
-    const float* x = reinterpret_cast<const float*>(base + offset);
-    float partial = 0.f;  // float lanes vectorise; flushed to double per tensor
-    for (int64_t j = 0; j < length; ++j) partial += x[j] * x[j];
-    total += partial;
+    total += SumOfSquaresF32(reinterpret_cast<const float*>(base + offset), length);
   }
   return Napi::Number::New(env, total);
 }
@@ -115,6 +129,57 @@ Napi::Value SumOfSquares(const Napi::CallbackInfo& info) {
 //           outBufferOffset (-1: no momentum), lr, momentum, dampening, weightDecay, nesterov)
 // PyTorch's SGD step in one pass: d = g + wd·p; buf = d on the first step, else
 // momentum·buf + (1 − dampening)·d; d = nesterov ? d + momentum·buf : buf; p' = p − lr·d.
+// The outputs are fresh tensors, never the inputs, so the pointers do not alias; each case is
+// its own loop so that every loop vectorises (float arithmetic in the same order as the JS
+// loop in sgd-update.ts, no FMA contraction, so both give the same bits).
+struct SgdStep {
+  const float* __restrict p;
+  const float* __restrict g;
+  const float* __restrict buf;  // null on the first momentum step
+  float* __restrict outP;
+  float* __restrict outB;       // null without momentum
+  float lr, momentum, keep, wd;  // keep = 1 − dampening
+  bool nesterov;
+};
+
+__attribute__((target_clones("avx2", "default")))
+void RunSgdStep(const SgdStep& s, int64_t n) {
+  const float* __restrict p = s.p;
+  const float* __restrict g = s.g;
+  const float* __restrict buf = s.buf;
+  float* __restrict outP = s.outP;
+  float* __restrict outB = s.outB;
+  const float lr = s.lr, m = s.momentum, keep = s.keep, wd = s.wd;
+  if (outB == nullptr) {
+    for (int64_t i = 0; i < n; ++i) outP[i] = p[i] - lr * (g[i] + wd * p[i]);
+  } else if (buf == nullptr && !s.nesterov) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float d = g[i] + wd * p[i];
+      outB[i] = d;
+      outP[i] = p[i] - lr * d;
+    }
+  } else if (buf == nullptr) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float d = g[i] + wd * p[i];
+      outB[i] = d;
+      outP[i] = p[i] - lr * (d + m * d);
+    }
+  } else if (!s.nesterov) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float b = m * buf[i] + keep * (g[i] + wd * p[i]);
+      outB[i] = b;
+      outP[i] = p[i] - lr * b;
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const float d = g[i] + wd * p[i];
+      const float b = m * buf[i] + keep * d;
+      outB[i] = b;
+      outP[i] = p[i] - lr * (d + m * b);
+    }
+  }
+}
+
 Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
@@ -122,28 +187,14 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
   auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
   const int64_t n = num(1), pOff = num(2), gOff = num(3), bOff = num(4), outPOff = num(5), outBOff = num(6);
-  const float lr = real(7), momentum = real(8), dampening = real(9), wd = real(10);
-  const bool nesterov = info[11].ToBoolean().Value();
   const size_t bytes = heap.ByteLength();
   if (!CheckedF32(env, bytes, pOff, n) || !CheckedF32(env, bytes, gOff, n) || !CheckedF32(env, bytes, outPOff, n) ||
       (bOff >= 0 && !CheckedF32(env, bytes, bOff, n)) || (outBOff >= 0 && !CheckedF32(env, bytes, outBOff, n))) {
     return env.Undefined();
   }
-  const float* p = reinterpret_cast<const float*>(base + pOff);
-  const float* g = reinterpret_cast<const float*>(base + gOff);
-  float* outP = reinterpret_cast<float*>(base + outPOff);
-  if (outBOff < 0) {
-    for (int64_t i = 0; i < n; ++i) outP[i] = p[i] - lr * (g[i] + wd * p[i]);
-    return env.Undefined();
-  }
-  const float* buf = bOff >= 0 ? reinterpret_cast<const float*>(base + bOff) : nullptr;
-  float* outB = reinterpret_cast<float*>(base + outBOff);
-  for (int64_t i = 0; i < n; ++i) {
-    const float d = g[i] + wd * p[i];
-    const float b = buf != nullptr ? momentum * buf[i] + (1.f - dampening) * d : d;
-    outB[i] = b;
-    outP[i] = p[i] - lr * (nesterov ? d + momentum * b : b);
-  }
+  auto at = [&](int64_t offset) { return offset >= 0 ? reinterpret_cast<float*>(base + offset) : nullptr; };
+  const SgdStep step{at(pOff), at(gOff), at(bOff), at(outPOff), at(outBOff), real(7), real(8), 1.f - real(9), real(10), info[11].ToBoolean().Value()};
+  RunSgdStep(step, n);
   return env.Undefined();
 }
 
