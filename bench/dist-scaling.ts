@@ -1,16 +1,24 @@
 /**
- * Data-parallel scaling: training samples per second of the MNIST configs at `--nproc 1` vs
- * `--nproc 2`, same per-process batch (so 2 processes train a global batch twice as large):
+ * Data-parallel scaling: training samples per second of the MNIST configs at `--nproc 2` against
+ * one process, same per-process batch (so 2 processes train a global batch twice as large):
  *
- *   npm run build && node dist/bench/dist-scaling.js [--rounds 3] [--configs mnist_mlp,mnist_cnn]
+ *   npm run build && node dist/bench/dist-scaling.js [--rounds 3] [--epochs 8] [--configs mnist_mlp,mnist_cnn]
  *
- * Each run is `hookflow train CONFIG --nproc N` for three epochs of training only (no
- * evaluation, no checkpoints, the text logger every 10 iterations). Throughput comes from the
- * logged per-iteration time (IterTimerHook) of the last epoch only, so process start, data
- * loading and warm-up are not counted. Rounds are interleaved (1 2, 2 1, ...). Printed per run: samples/s,
- * CPU seconds of all processes (from this process's reaped children) and the load average.
+ * Four variants per round, rotated from round to round:
+ * - `none`: one process, `--launcher none` (what a user without MPI runs);
+ * - `nproc 1`: one rank under mpirun;
+ * - `nproc 2`: two ranks, gradients and log vars averaged every step;
+ * - `2 alone`: two independent single processes at the same time (no MPI, no communication).
+ *   This is the machine's ceiling for two processes: what `--nproc 2` would reach if its
+ *   collectives cost nothing.
+ * Each run trains `--epochs` epochs (no evaluation, no checkpoints, the text logger every 10
+ * iterations). Throughput comes from the logged per-iteration times (IterTimerHook) of the second
+ * half of the epochs, averaged (throughput is set by the mean step, slow ones included), so
+ * process start, data loading and warm-up are not counted. Printed per run: samples/s, CPU
+ * seconds of all its processes (reaped children) and the load average; then the medians and
+ * the ratios to `none` and to `nproc 1`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +34,7 @@ const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
+const epochs = Number(arg('--epochs', '8'));
 
 /** CPU seconds used by reaped child processes so far (and their reaped children: mpirun's ranks). */
 function childrenCpuSeconds(): number {
@@ -33,28 +42,50 @@ function childrenCpuSeconds(): number {
   return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
-/** Epochs per run; the last one is measured. */
-const EPOCHS = 3;
+type Variant = 'none' | 'nproc 1' | 'nproc 2' | '2 alone';
+const VARIANTS: Variant[] = ['none', 'nproc 1', 'nproc 2', '2 alone'];
 
-async function trainOnce(config: string, nproc: number): Promise<{ samplesPerSecond: number; cpu: number; wall: number; iters: number }> {
+/** One `hookflow train` with `launch` arguments; resolves with its log's mean step time (s) over the second half of the epochs. */
+function train(config: string, launch: string[]): Promise<number> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-scaling-'));
+  const child = spawn(process.execPath, [cli, 'train', path.join(root, 'configs', `${config}.json`), ...launch, '--work-dir', workDir, '--no-progress', '--no-journal',
+    '--cfg-options', `runner.maxEpochs=${epochs}`, 'workflow=[["train",1]]', 'customHooks=[{"type":"DistSamplerSeedHook"}]', 'checkpointConfig=null',
+    'logConfig={"interval":10,"hooks":[{"type":"TextLoggerHook"}]}'], { env: { ...process.env, HOOKFLOW_BACKEND: process.env.HOOKFLOW_BACKEND ?? 'wasm' } });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  return new Promise((resolve, reject) => {
+    child.on('close', (code) => {
+      try {
+        if (code !== 0) throw new Error(`${config} ${launch.join(' ')} failed:\n${output}`);
+        const log = fs.readdirSync(workDir).find((f) => f.endsWith('.log.json'))!;
+        const records = fs.readFileSync(path.join(workDir, log), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as { mode: string; epoch: number; time: number });
+        // Steady state only: warm-up (JIT, first-touch memory, MPI's shared memory) costs the same
+        // per process, so it would weigh twice as much on a 2-rank epoch, which has half the iterations.
+        const times = records.filter((l) => l.mode === 'train' && l.epoch > epochs / 2).map((l) => l.time);
+        resolve(times.reduce((a, b) => a + b, 0) / times.length);
+      } catch (error) {
+        reject(error);
+      } finally {
+        fs.rmSync(workDir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+/** Samples per second (all processes together) of one run of `variant`, with its CPU seconds and wall seconds. */
+async function runVariant(config: string, batch: number, variant: Variant): Promise<{ samplesPerSecond: number; cpu: number; wall: number }> {
   const cpu0 = childrenCpuSeconds();
   const t0 = performance.now();
-  const result = spawnSync(process.execPath, [cli, 'train', path.join(root, 'configs', `${config}.json`), '--nproc', String(nproc), '--work-dir', workDir, '--no-progress', '--no-journal',
-    '--cfg-options', `runner.maxEpochs=${EPOCHS}`, 'workflow=[["train",1]]', 'customHooks=[{"type":"DistSamplerSeedHook"}]', 'checkpointConfig=null',
-    'logConfig={"interval":10,"hooks":[{"type":"TextLoggerHook"}]}'], { encoding: 'utf8', env: { ...process.env, HOOKFLOW_BACKEND: process.env.HOOKFLOW_BACKEND ?? 'wasm' } });
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = childrenCpuSeconds() - cpu0;
-  if (result.status !== 0) throw new Error(`${config} --nproc ${nproc} failed:\n${result.stdout}\n${result.stderr}`);
-  const log = fs.readdirSync(workDir).find((f) => f.endsWith('.log.json'))!;
-  const lines = fs.readFileSync(path.join(workDir, log), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as { mode: string; epoch: number; time: number });
-  // Steady state only: the last epoch's records. Warm-up (JIT, first-touch memory, MPI's shared
-  // memory) costs the same per process, so it would weigh twice as much on a 2-rank epoch, which
-  // has half the iterations.
-  const times = lines.filter((l) => l.mode === 'train' && l.epoch === EPOCHS).map((l) => l.time);
-  const batch = ((await loadConfig(path.join(root, 'configs', `${config}.json`))).data as { train: { batchSize: number } }).train.batchSize;
-  fs.rmSync(workDir, { recursive: true, force: true });
-  return { samplesPerSecond: (batch * nproc) / median(times), cpu, wall, iters: times.length * 10 };
+  let samplesPerSecond: number;
+  if (variant === '2 alone') {
+    const steps = await Promise.all([train(config, ['--launcher', 'none']), train(config, ['--launcher', 'none'])]);
+    samplesPerSecond = steps.reduce((sum, step) => sum + batch / step, 0);
+  } else {
+    const nproc = variant === 'nproc 2' ? 2 : 1;
+    samplesPerSecond = (batch * nproc) / await train(config, variant === 'none' ? ['--launcher', 'none'] : ['--nproc', String(nproc)]);
+  }
+  return { samplesPerSecond, cpu: childrenCpuSeconds() - cpu0, wall: (performance.now() - t0) / 1000 };
 }
 
 const missing = loadMpiBinding().reason;
@@ -63,16 +94,20 @@ if (missing) {
 } else {
   const rounds = Number(arg('--rounds', '3'));
   for (const config of arg('--configs', 'mnist_mlp,mnist_cnn').split(',')) {
-    const rates: Record<number, number[]> = { 1: [], 2: [] };
-    console.log(`\n${config}: steady state (epoch ${EPOCHS} of ${EPOCHS}), per-process batch as configured`);
+    const batch = ((await loadConfig(path.join(root, 'configs', `${config}.json`))).data as { train: { batchSize: number } }).train.batchSize;
+    const rates = Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
+    console.log(`\n${config}: mean step of epochs ${Math.floor(epochs / 2) + 1}-${epochs}, batch ${batch} per process`);
     for (let r = 0; r < rounds; r++) {
-      for (const nproc of r % 2 ? [2, 1] : [1, 2]) {
-        const run = await trainOnce(config, nproc);
-        rates[nproc]!.push(run.samplesPerSecond);
-        console.log(`  round ${r + 1} --nproc ${nproc}: ${run.samplesPerSecond.toFixed(0).padStart(6)} samples/s  (wall ${run.wall.toFixed(1)} s incl. start-up, CPU ${run.cpu.toFixed(1)} s, load ${os.loadavg()[0]!.toFixed(2)})`);
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]!);
+      for (const variant of order) {
+        const run = await runVariant(config, batch, variant);
+        rates[variant].push(run.samplesPerSecond);
+        console.log(`  round ${r + 1} ${variant.padEnd(7)}: ${run.samplesPerSecond.toFixed(0).padStart(6)} samples/s  (wall ${run.wall.toFixed(1)} s incl. start-up, CPU ${run.cpu.toFixed(1)} s, load ${os.loadavg()[0]!.toFixed(2)})`);
       }
     }
-    const [one, two] = [median(rates[1]!), median(rates[2]!)];
-    console.log(`  median: --nproc 1 ${one.toFixed(0)} samples/s, --nproc 2 ${two.toFixed(0)} samples/s: ${(two / one).toFixed(2)}x`);
+    const m = Object.fromEntries(VARIANTS.map((v) => [v, median(rates[v])])) as Record<Variant, number>;
+    console.log(`  median samples/s: ${VARIANTS.map((v) => `${v} ${m[v].toFixed(0)}`).join(', ')}`);
+    console.log(`  --nproc 2 vs --nproc 1: ${(m['nproc 2'] / m['nproc 1']).toFixed(2)}x; vs one process: ${(m['nproc 2'] / m.none).toFixed(2)}x; `
+      + `the machine's ceiling (2 alone vs one process): ${(m['2 alone'] / m.none).toFixed(2)}x`);
   }
 }

@@ -1,12 +1,16 @@
 // hookflow's Open MPI binding: the few collectives data-parallel training needs, on
-// MPI_COMM_WORLD. Every collective returns a Promise and runs on the libuv thread pool (an
-// AsyncWorker), so the event loop keeps turning while a rank waits for the others. Collectives
-// under `asyncBytes` (init option, default 0) run inline on the JS thread instead: that saves a
-// thread hop on a quiet machine, but on a loaded one a rank spinning on its JS thread waited
-// 5-10x longer per small collective (measured at load 17: 27-36 ms vs 3-5 ms per iteration of
-// two 3-float all-reduces). MPI is initialised at MPI_THREAD_SERIALIZED: the JS side
-// (src/dist/mpi-process-group.ts) keeps exactly one collective in flight, so calls never overlap
-// even when they come from different threads.
+// MPI_COMM_WORLD. Every collective returns a Promise. Collectives on fewer than `asyncBytes`
+// (init option, default 1 MiB) run inline on the JS thread: they take well under a millisecond,
+// and a thread hop each way costs more than that on a small one (2 ranks: 5-10 us inline vs
+// 34-39 us on the thread pool for 1e3 floats; a training step of the MNIST MLP spends 0.1-0.4 ms
+// less in its two collectives). Larger ones run on the libuv thread pool (an AsyncWorker), so the
+// event loop keeps turning while a rank moves megabytes. A waiting rank polls with
+// mpi_yield_when_idle, so spinning inline does not starve the rank it waits for: with two CPU
+// hogs on the 2 cores, an MLP step took 23.5-23.8 ms either way. (Before that setting, inline
+// waits were 5-10x longer under load, which is why everything once ran on the pool.) MPI is
+// initialised at MPI_THREAD_SERIALIZED: the JS side (src/dist/mpi-process-group.ts) keeps
+// exactly one collective in flight, so calls never overlap even when they come from different
+// threads.
 #include <malloc.h>
 #include <mpi.h>
 #include <napi.h>
@@ -21,7 +25,7 @@
 
 namespace {
 
-size_t asyncBytes = 0;
+size_t asyncBytes = 1 << 20;
 bool initialised = false;
 int worldRank = 0;
 int worldSize = 1;
@@ -117,7 +121,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   if (!initialised) {
     const Napi::Object options = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
     if (!(options.Has("mallopt") && !options.Get("mallopt").ToBoolean().Value())) KeepLargeAllocationsMapped();
-    if (options.Has("asyncBytes")) asyncBytes = static_cast<size_t>(options.Get("asyncBytes").ToNumber().Int64Value());
+    if (options.Get("asyncBytes").IsNumber()) asyncBytes = static_cast<size_t>(options.Get("asyncBytes").ToNumber().Int64Value());
     // A rank waiting for the others polls; on a machine whose cores are shared (other jobs,
     // V8's helper threads on a bound core) a poller that never yields stalls the rank it waits
     // for. Open MPI reads MCA parameters from the environment at init; a user's setting wins.

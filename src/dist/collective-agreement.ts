@@ -8,20 +8,40 @@ export interface ReducedLogVars {
 }
 
 /**
+ * A step's log vars and sample count as one float vector (keys in order, the count last), ready
+ * to be averaged across ranks; {@link readBack} turns the averaged vector into
+ * {@link ReducedLogVars}. Every rank must pack the same keys in the same order (the same model
+ * code does).
+ */
+export class PackedLogVars {
+  readonly values: Float32Array;
+  private readonly keys: string[];
+
+  constructor(logVars: Record<string, number>, numSamples: number) {
+    this.keys = Object.keys(logVars);
+    this.values = new Float32Array(this.keys.length + 1);
+    this.keys.forEach((k, i) => { this.values[i] = logVars[k]!; });
+    this.values[this.keys.length] = numSamples;
+  }
+
+  /** The log vars after `values` were averaged over `worldSize` ranks (the count comes back summed). */
+  readBack(worldSize: number): ReducedLogVars {
+    return {
+      logVars: Object.fromEntries(this.keys.map((k, i) => [k, this.values[i]!])),
+      numSamples: Math.round(this.values[this.keys.length]! * worldSize),
+    };
+  }
+}
+
+/**
  * Averages a step's log vars over the ranks with one all-reduce (MMCV all-reduces `log_vars`
  * in `_parse_losses`), so the logged loss is the global batch's; the sample count comes back
- * summed. Every rank must pass the same keys in the same order (the same model code does).
+ * summed.
  */
 export async function averageLogVars(group: ProcessGroup, logVars: Record<string, number>, numSamples: number): Promise<ReducedLogVars> {
-  const keys = Object.keys(logVars);
-  const values = new Float32Array(keys.length + 1);
-  keys.forEach((k, i) => { values[i] = logVars[k]!; });
-  values[keys.length] = numSamples;
-  await group.allReduce([values], 'mean');
-  return {
-    logVars: Object.fromEntries(keys.map((k, i) => [k, values[i]!])),
-    numSamples: Math.round(values[keys.length]! * group.worldSize),
-  };
+  const packed = new PackedLogVars(logVars, numSamples);
+  await group.allReduce([packed.values], 'mean');
+  return packed.readBack(group.worldSize);
 }
 
 /**

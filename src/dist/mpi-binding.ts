@@ -4,8 +4,8 @@ import { loadNativeAddon, type NativeAddonLoad } from '../native/load-native-add
 export interface MpiBinding {
   /**
    * MPI_Init_thread (serialized) once; the world and this process's place in it. `mallopt: false`
-   * leaves glibc's allocator as it is; `asyncBytes` (default 0) runs smaller collectives inline
-   * on the JS thread instead of the thread pool (both for benchmarks).
+   * leaves glibc's allocator as it is; collectives on fewer than `asyncBytes` bytes (default 1 MiB)
+   * run inline on the JS thread, larger ones on the thread pool (both options for benchmarks).
    */
   init(options?: { mallopt?: boolean; asyncBytes?: number }): { rank: number; size: number; localRank: number; localSize: number; threadLevel: number };
   /** In-place element-wise reduction; `mean` divides the sum by the world size. */

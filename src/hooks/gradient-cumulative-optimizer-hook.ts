@@ -125,6 +125,11 @@ export class GradientCumulativeOptimizerHook extends OptimizerHook {
     this.accumulation = new GradientAccumulation(cumulativeIters);
   }
 
+  /** Declines: the window's sums are averaged once, on the iteration that steps, not in every model step. */
+  override averageStep(): undefined {
+    return undefined;
+  }
+
   /** Accumulates; on the iterations that step, averages the window's sums across ranks (only then), clips and steps. */
   override afterTrainIter(runner: HookRunner): HookResult {
     const stepNow = this.accumulation.add(this, runner, this.iterationGrads(runner));

@@ -8,7 +8,9 @@ import { isSingleOptimizer } from '../training/optim/build-optimizer.js';
 import { clipGradNorm } from '../training/optim/clip-grad.js';
 import { DEFAULT_BUCKET_SIZE_MB, GradientBuckets } from '../training/optim/gradient-buckets.js';
 import type { ParamGroupOptimizer } from '../training/optim/param-group-optimizer.js';
-import { releaseOutputs, type TrainableModel } from '../training/model/trainable-model.js';
+import { releaseOutputs, type StepOutputs, type TrainableModel } from '../training/model/trainable-model.js';
+import { PackedLogVars, type ReducedLogVars } from '../dist/collective-agreement.js';
+import type { StepAverager } from '../runner/step-averager.js';
 import { parseOptions } from '../config/parse-options.js';
 
 /** Options of {@link OptimizerHook} (MMCV `optimizer_config`). */
@@ -33,7 +35,7 @@ export type OptimizerHookOptions = z.input<typeof OptimizerHookOptions>;
  * {@link iterationGrads}, {@link averageGrads}, {@link clipGrads} and {@link stepOptimizers}.
  */
 @RegisterHook()
-export class OptimizerHook extends Hook<HookRunner> {
+export class OptimizerHook extends Hook<HookRunner> implements StepAverager {
   /** In a journal replay, the recorded `gradNorm` goes back into the log buffer. */
   static readonly payloadReplay: PayloadReplay = {
     keys: ['gradNorm'],
@@ -48,6 +50,8 @@ export class OptimizerHook extends Hook<HookRunner> {
   readonly bucketSizeMb: number;
   /** Created at the first multi-rank step, for the runner's group. */
   protected buckets: GradientBuckets | undefined;
+  /** The outputs whose gradients {@link averageStep} averaged (so `afterTrainIter` does not again). */
+  private averagedStep: StepOutputs | undefined;
 
   constructor(options: OptimizerHookOptions = {}) {
     super();
@@ -57,9 +61,25 @@ export class OptimizerHook extends Hook<HookRunner> {
     this.bucketSizeMb = opts.bucketSizeMb ?? DEFAULT_BUCKET_SIZE_MB;
   }
 
+  /**
+   * {@link StepAverager}: with several ranks the runner calls this right after each training
+   * step's model step; the step's gradients are averaged (where DDP averages them, during
+   * backward) with the log vars riding in the last bucket, so `afterTrainIter` only clips and
+   * steps. Subclasses that average elsewhere (accumulation windows, fp16 host gradients) decline.
+   */
+  averageStep(runner: HookRunner, outputs: StepOutputs): Promise<ReducedLogVars> | undefined {
+    const grads = outputs.grads;
+    if (!grads) return undefined;
+    const packed = new PackedLogVars(outputs.logVars, outputs.numSamples);
+    this.averagedStep = outputs;
+    return this.bucketsFor(runner).averageTensors(grads, packed.values).then(() => packed.readBack(runner.worldSize));
+  }
+
   override afterTrainIter(runner: HookRunner): HookResult {
     const grads = this.iterationGrads(runner);
-    const averaging = this.averageGrads(runner, grads);
+    const averagedInStep = this.averagedStep !== undefined && this.averagedStep === runner.outputs;
+    this.averagedStep = undefined;
+    const averaging = averagedInStep ? undefined : this.averageGrads(runner, grads);
     if (averaging) return averaging.then(() => this.applyGrads(runner, grads));
     this.applyGrads(runner, grads);
   }

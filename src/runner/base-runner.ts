@@ -17,7 +17,7 @@ import { consoleLogger, singleProcessGroup, systemClock, type Clock, type Logger
 import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
 import { EVENT_STAGES, EXCEPTION_STAGE, type EventStage, type Mode } from '../core/stages.js';
 import type { StageHandler, SubscribeOptions, SubscriptionHandle } from '../core/subscription.js';
-import { agreeOnStop, averageLogVars } from '../dist/collective-agreement.js';
+import { agreeOnStop, averageLogVars, type ReducedLogVars } from '../dist/collective-agreement.js';
 import { RankLogger } from '../dist/rank-logger.js';
 import { FileCheckpointIO, disposeCheckpoint, type CheckpointIO, type CheckpointMeta } from '../training/checkpoint/checkpoint-io.js';
 import {
@@ -31,6 +31,7 @@ import { LogBuffer } from './log-buffer.js';
 import { timestampOf } from './timestamp.js';
 import { broadcastWeightsFromRankZero } from '../training/model/buffers.js';
 import { releaseOutputs, type StepOutputs, type TrainableModel } from '../training/model/trainable-model.js';
+import { isStepAverager } from './step-averager.js';
 import { isSingleOptimizer, type Optimizers } from '../training/optim/build-optimizer.js';
 import { registerTrainingHooks, type TrainingHooksConfig } from './register-training-hooks.js';
 
@@ -476,6 +477,23 @@ export abstract class BaseRunner implements HookRunner {
   }
 
   /**
+   * With several ranks, a step's log vars averaged over the ranks (MMCV all-reduces `log_vars`).
+   * In a training step, the first hook that averages gradients in the model step (the
+   * {@link StepAverager} OptimizerHook, as PyTorch DDP does during backward) averages the
+   * gradients too, in the same collective; otherwise the log vars get an all-reduce of their own.
+   * A failure there names the hook, as the `afterTrainIter` work it belongs to.
+   */
+  private averageAcrossRanks(train: boolean, outputs: StepOutputs): Promise<ReducedLogVars> {
+    if (train) {
+      for (const hook of this.hooks) {
+        const averaged = isStepAverager(hook) ? hook.averageStep(this, outputs) : undefined;
+        if (averaged) return averaged.catch((error: unknown) => { throw new HookError(hookName(hook), 'afterTrainIter', 'averageStep', error); });
+      }
+    }
+    return averageLogVars(this.processGroup, outputs.logVars, outputs.numSamples);
+  }
+
+  /**
    * With several ranks, the ranks agree on a stop (one all-reduce): a stop requested on any rank
    * becomes every rank's, so every rank leaves its loop at the same place; a rank that did not
    * ask records the request of the lowest rank that did. It runs as the first end-of-stage task
@@ -551,7 +569,7 @@ export abstract class BaseRunner implements HookRunner {
     if (pending) await pending;
     const outputs = train ? this.model.trainStep(batch) : this.model.valStep(batch);
     this.outputs = outputs;
-    if (this.worldSize > 1) Object.assign(outputs, await averageLogVars(this.processGroup, outputs.logVars, outputs.numSamples));
+    if (this.worldSize > 1) Object.assign(outputs, await this.averageAcrossRanks(train, outputs));
     this.logBuffer.update(outputs.logVars, outputs.numSamples);
     pending = this.emit(train ? 'afterTrainIter' : 'afterValIter', undefined, this.iterPayload(outputs));
     if (pending) await pending;

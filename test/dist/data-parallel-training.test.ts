@@ -121,7 +121,7 @@ describe('data-parallel training on in-process ranks', function () {
     });
   }
 
-  it('averages the gradients once per step, in one all-reduce per bucket, before clipping; one process calls no collective', async () => {
+  it('averages the gradients and log vars once per step, in one all-reduce per bucket, before clipping; one process calls no collective', async () => {
     const calls: Array<Array<{ op: ReduceOp; lengths: number[] }>> = [[], []];
     const gradNorms: number[][] = [[], []];
     class GradNormProbe extends Hook<BaseRunner> {
@@ -136,8 +136,9 @@ describe('data-parallel training on in-process ranks', function () {
       trainingHooks: { optimizerConfig: { gradClip: { maxNorm: 0.5 }, bucketSizeMb: 1.5e-4 } },
       hooks: () => [new GradNormProbe()],
     }));
-    // Each iteration: the log vars (loss, accuracy, sample count), one all-reduce per bucket, the stop agreement.
-    const iteration = [{ op: 'mean', lengths: [3] }, { op: 'mean', lengths: [32] }, { op: 'mean', lengths: [35] }, { op: 'min', lengths: [1] }];
+    // Each iteration: one all-reduce per bucket, the log vars (loss, accuracy, sample count)
+    // riding at the end of the last one, then the stop agreement.
+    const iteration = [{ op: 'mean', lengths: [32] }, { op: 'mean', lengths: [35 + 3] }, { op: 'min', lengths: [1] }];
     expect(calls[0]).to.deep.equal([...iteration, ...iteration, ...iteration]);
     expect(calls[1]).to.deep.equal(calls[0]);
     // Clipping saw the averaged gradients: the same pre-clip norm on both ranks.
@@ -147,6 +148,22 @@ describe('data-parallel training on in-process ranks', function () {
     const alone: Array<{ op: ReduceOp; lengths: number[] }> = [];
     await singleProcess((g) => trainRank(recording(g, alone), { batchSize: 8, shuffle: true, maxIters: 3 }));
     expect(alone).to.deep.equal([]);
+  });
+
+  it('a gradient all-reduce that fails names OptimizerHook and the step it averages for', async () => {
+    const failing = (group: ProcessGroup): ProcessGroup => ({
+      ...group,
+      allReduce: (values, op) => (values[0]!.length > 3 ? Promise.reject(new Error('link down')) : group.allReduce(values, op)),
+    });
+    const messages = await runOnLocalRanks(2, async (g) => {
+      try {
+        await trainRank(failing(g), { batchSize: 4, shuffle: false, maxIters: 2 });
+        return 'finished';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(messages).to.deep.equal(Array(2).fill('hook OptimizerHook failed in afterTrainIter (averageStep): link down'));
   });
 
   it('accumulates gradients locally and averages them only on the iterations that step, as 1 rank with batch 2B', async () => {

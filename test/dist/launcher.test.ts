@@ -23,11 +23,12 @@ describe('distributed launch: arguments and environment', () => {
     expect(rankArguments([])).to.deep.equal(['--launcher', 'mpi']);
   });
 
-  it('adds --allow-run-as-root as root, --oversubscribe beyond the cores, and --timeout when asked', () => {
+  it('adds --allow-run-as-root as root, --oversubscribe beyond the cores, --bind-to none below them, and --timeout when asked', () => {
     const command = ['node', 'main.js', 'train', '--launcher', 'mpi'];
     expect(mpirunCommand({ nproc: 2, isRoot: false, cores: 2 }, command)).to.deep.equal({ file: 'mpirun', args: ['-np', '2', ...command] });
     expect(mpirunCommand({ nproc: 3, isRoot: true, cores: 2, timeout: 29.5 }, command).args)
       .to.deep.equal(['-np', '3', '--allow-run-as-root', '--oversubscribe', '--timeout', '30', ...command]);
+    expect(mpirunCommand({ nproc: 1, isRoot: false, cores: 2 }, command).args).to.deep.equal(['-np', '1', '--bind-to', 'none', ...command]);
   });
 
   it('reads rank, world size and local rank from Open MPI, PMI and Slurm variables', () => {

@@ -85,6 +85,30 @@ describe('GradientBuckets', () => {
     expect(tf.memory().numTensors).to.equal(before);
   });
 
+  it('carries rider values (a step\'s log vars) at the end of the last bucket, or alone when there is no gradient', async () => {
+    const results = await runOnLocalRanks(2, async (group) => {
+      const seen: Float32Array[][] = [];
+      const buckets = new GradientBuckets(recording(group, seen), 40 / 2 ** 20);
+      const grads = gradients(group.rank);
+      const rider = new Float32Array([group.rank, 10, 64]);
+      await buckets.averageTensors(grads, rider);
+      const d = Array.from(grads.get('d')!.dataSync());
+      grads.forEach((g) => g.dispose());
+      const alone = new Float32Array([4 * group.rank]);
+      const noGrads = new GradientBuckets(group);
+      await noGrads.averageTensors(new Map(), alone);
+      return { calls: seen.map((c) => c.map((v) => v.length)), rider: Array.from(rider), d, alone: Array.from(alone), aloneLayout: noGrads.layout };
+    });
+    // [a 5, b 3], [c 300], [d 2 + rider 3]: no collective of its own for the rider.
+    expect(results[0]!.calls).to.deep.equal([[8], [300], [5]]);
+    for (const r of results) {
+      expect(r.rider).to.deep.equal([0.5, 10, 64]);
+      expect(r.d).to.deep.equal([0.5, -0.5]);
+      expect(r.alone).to.deep.equal([2]);
+      expect(r.aloneLayout).to.deep.equal([[]]);
+    }
+  });
+
   it('averages host gradients in place (the fp16 path), Infinity included', async () => {
     const results = await runOnLocalRanks(2, async (group) => {
       const grads = [{ key: 'a', values: new Float32Array([group.rank, 2]) }, { key: 'b', values: new Float32Array([group.rank === 1 ? Infinity : 0]) }];

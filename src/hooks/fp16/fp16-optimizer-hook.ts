@@ -111,6 +111,11 @@ export class Fp16OptimizerHook extends OptimizerHook {
     this.lossScaler.loadStateDict(parseOptions(Fp16HookState, state, this.hookId ?? this.constructor.name).lossScaler);
   }
 
+  /** Declines: it averages its binary16 host gradients itself, in `fp16Step`. */
+  override averageStep(): undefined {
+    return undefined;
+  }
+
   /**
    * One mixed-precision update from gradients of the scaled loss. Reads `scaledGrads` before
    * returning (the caller may dispose them right away); returns a promise only when the

@@ -46,11 +46,12 @@ export class GradientBuckets {
    * Replaces the values of every tensor of `grads` by their average over the ranks. On the wasm
    * backend a gradient that owns its memory is read and rewritten in place on the wasm heap;
    * any other is replaced in the map by a new tensor (the old one is disposed; the new one
-   * belongs to the map like the old one did).
+   * belongs to the map like the old one did). `rider` values (a step's log vars) travel at the
+   * end of the last bucket and are averaged in place too, so they cost no collective of their own.
    */
-  async averageTensors(grads: Map<string, tf.Tensor>): Promise<void> {
+  async averageTensors(grads: Map<string, tf.Tensor>, rider?: Float32Array): Promise<void> {
     const entries = [...grads];
-    this.prepare(entries.map(([key, g]) => [key, g.size]));
+    this.prepare(entries.map(([key, g]) => [key, g.size]), rider?.length ?? 0);
     // wasm copies a new tensor's values into its heap at once; the cpu and tensorflow backends
     // keep the array (tensorflow until first use), and the bucket is overwritten next step.
     const copy = tf.getBackend() !== 'wasm';
@@ -64,7 +65,10 @@ export class GradientBuckets {
         bucket.flat.set(readFloat32(g), offset);
         offset += g.size;
       }
+      const riding = rider && bucket === this.buckets.at(-1) ? rider : undefined;
+      if (riding) bucket.flat.set(riding, offset);
       await this.group.allReduce([bucket.flat], 'mean');
+      if (riding) riding.set(bucket.flat.subarray(offset));
       offset = 0;
       for (const [key, old] of members) {
         const values = bucket.flat.subarray(offset, offset + old.size);
@@ -83,7 +87,7 @@ export class GradientBuckets {
 
   /** Averages host gradients in place (the fp16 hook's binary16 values). */
   async averageHost(grads: HostGradient[]): Promise<void> {
-    this.prepare(grads.map(({ key, values }) => [key, values.length]));
+    this.prepare(grads.map(({ key, values }) => [key, values.length]), 0);
     let at = 0;
     for (const bucket of this.buckets) {
       const members = grads.slice(at, at + bucket.keys.length);
@@ -96,9 +100,12 @@ export class GradientBuckets {
     }
   }
 
-  /** Lays out the buckets for these (key, size) pairs, unless the current layout already fits. */
-  private prepare(entries: Array<[string, number]>): void {
-    const key = entries.map(([k, n]) => `${k}:${n}`).join('|');
+  /**
+   * Lays out the buckets for these (key, size) pairs plus `riderLength` floats at the end of the
+   * last bucket (a bucket of their own when there is no gradient), unless the current layout fits.
+   */
+  private prepare(entries: Array<[string, number]>, riderLength: number): void {
+    const key = `${entries.map(([k, n]) => `${k}:${n}`).join('|')}+${riderLength}`;
     if (key === this.layoutKey) return;
     const capBytes = this.bucketSizeMb === -1 ? Infinity : this.bucketSizeMb * 2 ** 20;
     const buckets: Array<{ keys: string[]; sizes: number[] }> = [];
@@ -114,7 +121,11 @@ export class GradientBuckets {
         bytes += 4 * n;
       }
     }
-    this.buckets = buckets.map((b) => ({ ...b, flat: new Float32Array(b.sizes.reduce((a, c) => a + c, 0)) }));
+    if (riderLength > 0 && buckets.length === 0) buckets.push({ keys: [], sizes: [] });
+    this.buckets = buckets.map((b, i) => {
+      const extra = i === buckets.length - 1 ? riderLength : 0;
+      return { ...b, flat: new Float32Array(b.sizes.reduce((a, c) => a + c, 0) + extra) };
+    });
     this.layoutKey = key;
   }
 }
