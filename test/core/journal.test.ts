@@ -92,6 +92,24 @@ describe('journal writer and reader', () => {
     expect(await lastValueFrom(replay(recording.events).pipe(toArray()))).to.deep.equal(recording.events);
   });
 
+  it('holds a before-iteration event back until the next event, so an iteration costs one write, and flushes it on detach', () => {
+    const listeners: Array<(event: StageEvent) => void> = [];
+    const source = { workDir: dir, addEventListener: (l: (event: StageEvent) => void) => { listeners.push(l); return () => undefined; } };
+    const detach = attachJournal(source);
+    const event = (seq: number, stage: StageEvent['stage']): StageEvent => ({ seq, stage, mode: 'train', epoch: 0, iter: 0, innerIter: 0, time: seq });
+    const file = path.join(dir, 'events.jsonl');
+    const seqs = () => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq?: number }).flatMap((l) => (l.seq === undefined ? [] : [l.seq]));
+    listeners[0]!(event(1, 'beforeRun'));
+    expect(seqs()).to.deep.equal([1]);
+    listeners[0]!(event(2, 'beforeTrainIter'));
+    expect(seqs()).to.deep.equal([1]);
+    listeners[0]!(event(3, 'afterTrainIter'));
+    expect(seqs()).to.deep.equal([1, 2, 3]);
+    listeners[0]!(event(4, 'beforeValIter'));
+    detach();
+    expect(seqs()).to.deep.equal([1, 2, 3, 4]);
+  });
+
   it('needs a work dir or a path', () => {
     const toy = buildToyRunner({ workDir: false });
     expect(() => attachJournal(toy.runner)).to.throw('attachJournal: the runner has no workDir; pass { path } to say where the journal goes');

@@ -32,11 +32,14 @@ export function journalPath(runner: Pick<JournalSource, 'workDir'>, options: Jou
 
 /**
  * Appends every event of `runner` to a journal, one line per event, written synchronously when
- * the stage ends (a crash loses at most the line being written). The first event, and any
- * event that does not follow the last one written (a resume rewound the seq), opens a session
- * line; a torn line left at the end of the file by an interrupted run is cut off first, so the
- * new lines never extend it. The file is closed after each `afterRun` and `onException` (a run's last event). Returns a function that
- * detaches the writer.
+ * the stage ends. A before-iteration event is held back and written with the next event (its
+ * iteration's after-iteration event, usually), so an iteration costs one write, not two: a crash
+ * loses at most the events of the iteration in progress, and what is on disk is always a whole
+ * prefix of the run (checkpoints are saved in after-stages, whose lines are written at once).
+ * The first event, and any event that does not follow the last one (a resume rewound the seq),
+ * opens a session line; a torn line left at the end of the file by an interrupted run is cut off
+ * first, so the new lines never extend it. The file is closed after each `afterRun` and
+ * `onException` (a run's last event). Returns a function that detaches the writer.
  */
 export function attachJournal(runner: JournalSource, options: JournalWriterOptions = {}): () => void {
   const file = journalPath(runner, options);
@@ -46,6 +49,8 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
   let lastContext: JournalContext | undefined;
   /** The file as this writer closed it: a reopen that finds it unchanged skips checking it again. */
   let closedAs: FileIdentity | undefined;
+  /** Lines held back until the next write (a before-iteration event's). */
+  let held = '';
 
   const write = (event: StageEvent): void => {
     let text = '';
@@ -69,13 +74,20 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
       lastContext = context;
     }
     text += encodeLine(event);
-    fs.writeSync(fd, text);
     lastSeq = event.seq;
+    if (event.stage === 'beforeTrainIter' || event.stage === 'beforeValIter') {
+      held += text;
+      return;
+    }
+    fs.writeSync(fd, held + text);
+    held = '';
     if (event.stage === 'afterRun' || event.stage === 'onException') close();
   };
 
   const close = (): void => {
     if (fd === undefined) return;
+    if (held) fs.writeSync(fd, held);
+    held = '';
     closedAs = identityOf(fs.fstatSync(fd));
     fs.closeSync(fd);
     fd = undefined;
