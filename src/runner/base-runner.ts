@@ -109,6 +109,8 @@ export abstract class BaseRunner implements HookRunner {
   /** The runner's inversify container: hooks built from config resolve their services here. */
   readonly container: Container;
   readonly logBuffer = new LogBuffer();
+  /** The seq of the last event a checkpoint saved by {@link saveCheckpoint} covers (the journal writes that event at once). */
+  checkpointSeq: number | undefined;
   /** Outputs of the last model step. */
   outputs: StepOutputs | undefined;
   /** The batch of the iteration in progress (undefined between iterations). */
@@ -363,7 +365,9 @@ export abstract class BaseRunner implements HookRunner {
     const snapshot: RunSnapshot = event
       ? { state: foldRunState(this.state, event), stage: event.stage }
       : { state: { ...this.state }, stage: this.cycle.lastStage };
-    return saveRunnerCheckpoint(this, outDir, snapshot, options);
+    const saved = await saveRunnerCheckpoint(this, outDir, snapshot, options);
+    this.checkpointSeq = snapshot.state.seq;
+    return saved;
   }
 
   /**

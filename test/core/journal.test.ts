@@ -92,22 +92,55 @@ describe('journal writer and reader', () => {
     expect(await lastValueFrom(replay(recording.events).pipe(toArray()))).to.deep.equal(recording.events);
   });
 
-  it('holds a before-iteration event back until the next event, so an iteration costs one write, and flushes it on detach', () => {
+  /** A journal on a bare event source: `send` passes a stage event to the writer, `seqs` reads the seqs on disk. */
+  function bareJournal(checkpointSeq?: number) {
     const listeners: Array<(event: StageEvent) => void> = [];
-    const source = { workDir: dir, addEventListener: (l: (event: StageEvent) => void) => { listeners.push(l); return () => undefined; } };
-    const detach = attachJournal(source);
-    const event = (seq: number, stage: StageEvent['stage']): StageEvent => ({ seq, stage, mode: 'train', epoch: 0, iter: 0, innerIter: 0, time: seq });
-    const file = path.join(dir, 'events.jsonl');
-    const seqs = () => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq?: number }).flatMap((l) => (l.seq === undefined ? [] : [l.seq]));
-    listeners[0]!(event(1, 'beforeRun'));
+    const detach = attachJournal({ workDir: dir, checkpointSeq, addEventListener: (l) => { listeners.push(l); return () => undefined; } });
+    const send = (seq: number, stage: StageEvent['stage']) => listeners[0]!({ seq, stage, mode: 'train', epoch: 0, iter: 0, innerIter: 0, time: seq });
+    const seqs = () => fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as { seq?: number }).flatMap((l) => (l.seq === undefined ? [] : [l.seq]));
+    return { send, seqs, detach };
+  }
+
+  it('holds a before-iteration event back until the next event, so an iteration costs one write, and flushes it on detach', () => {
+    const { send, seqs, detach } = bareJournal();
+    send(1, 'beforeRun');
     expect(seqs()).to.deep.equal([1]);
-    listeners[0]!(event(2, 'beforeTrainIter'));
+    send(2, 'beforeTrainIter');
     expect(seqs()).to.deep.equal([1]);
-    listeners[0]!(event(3, 'afterTrainIter'));
+    send(3, 'afterTrainIter');
     expect(seqs()).to.deep.equal([1, 2, 3]);
-    listeners[0]!(event(4, 'beforeValIter'));
+    send(4, 'beforeValIter');
     detach();
     expect(seqs()).to.deep.equal([1, 2, 3, 4]);
+  });
+
+  it('writes a before-iteration event at once when a checkpoint covers it, so a resume from that checkpoint leaves no gap', () => {
+    const { send, seqs } = bareJournal(2);
+    send(1, 'beforeRun');
+    send(2, 'beforeTrainIter');
+    expect(seqs()).to.deep.equal([1, 2]);
+  });
+
+  it('a real run: the beforeTrainIter a checkpoint covers is on disk as soon as its stage ends; the others go with their afterTrainIter', async () => {
+    class SaveBeforeIter1 extends Hook<BaseRunner> {
+      override async beforeTrainIter(runner: BaseRunner): Promise<void> {
+        if (runner.iter === 1) await runner.saveCheckpoint(dir, { filenameTmpl: 'before_iter_{}' });
+      }
+    }
+    const toy = buildToyRunner({ workDir: dir, maxEpochs: 1, workflow: [['train', 1]] });
+    toy.runner.registerHook(new SaveBeforeIter1());
+    attachJournal(toy.runner);
+    const onDisk: Array<[number, number]> = [];
+    toy.runner.addEventListener((event) => {
+      if (event.stage !== 'beforeTrainIter') return;
+      const lines = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq?: number });
+      onDisk.push([event.seq, lines.at(-1)!.seq!]);
+    });
+    await toy.run();
+    // Iterations 0, 1, 2 (seqs 3, 5, 7): only the checkpointed one (iter 1) is written at once.
+    expect(onDisk).to.deep.equal([[3, 2], [5, 5], [7, 6]]);
+    expect(toy.runner.checkpointSeq).to.equal(5);
   });
 
   it('needs a work dir or a path', () => {

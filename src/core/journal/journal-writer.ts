@@ -15,6 +15,8 @@ export interface JournalSource {
   readonly timestamp?: string;
   readonly meta?: Record<string, unknown> | null;
   readonly logger?: Logger;
+  /** The seq of the last event a saved checkpoint covers: that event's line is never held back. */
+  readonly checkpointSeq?: number;
 }
 
 /** Options of {@link attachJournal}. */
@@ -35,7 +37,8 @@ export function journalPath(runner: Pick<JournalSource, 'workDir'>, options: Jou
  * the stage ends. A before-iteration event is held back and written with the next event (its
  * iteration's after-iteration event, usually), so an iteration costs one write, not two: a crash
  * loses at most the events of the iteration in progress, and what is on disk is always a whole
- * prefix of the run (checkpoints are saved in after-stages, whose lines are written at once).
+ * prefix of the run. An event a checkpoint covers is written at once, so a resume from that
+ * checkpoint continues the journal without a gap.
  * The first event, and any event that does not follow the last one (a resume rewound the seq),
  * opens a session line; a torn line left at the end of the file by an interrupted run is cut off
  * first, so the new lines never extend it. The file is closed after each `afterRun` and
@@ -75,7 +78,7 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
     }
     text += encodeLine(event);
     lastSeq = event.seq;
-    if (event.stage === 'beforeTrainIter' || event.stage === 'beforeValIter') {
+    if ((event.stage === 'beforeTrainIter' || event.stage === 'beforeValIter') && runner.checkpointSeq !== event.seq) {
       held += text;
       return;
     }
