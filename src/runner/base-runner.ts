@@ -109,8 +109,7 @@ export abstract class BaseRunner implements HookRunner {
   /** The runner's inversify container: hooks built from config resolve their services here. */
   readonly container: Container;
   readonly logBuffer = new LogBuffer();
-  /** The seq of the last event a checkpoint saved by {@link saveCheckpoint} covers (the journal writes that event at once). */
-  checkpointSeq: number | undefined;
+  private readonly checkpointListeners: Array<() => void> = [];
   /** Outputs of the last model step. */
   outputs: StepOutputs | undefined;
   /** The batch of the iteration in progress (undefined between iterations). */
@@ -365,9 +364,20 @@ export abstract class BaseRunner implements HookRunner {
     const snapshot: RunSnapshot = event
       ? { state: foldRunState(this.state, event), stage: event.stage }
       : { state: { ...this.state }, stage: this.cycle.lastStage };
-    const saved = await saveRunnerCheckpoint(this, outDir, snapshot, options);
-    this.checkpointSeq = snapshot.state.seq;
-    return saved;
+    for (const listener of this.checkpointListeners) listener();
+    return saveRunnerCheckpoint(this, outDir, snapshot, options);
+  }
+
+  /**
+   * A synchronous listener called before each checkpoint is saved (the journal writes what it
+   * holds, so no checkpoint is ever ahead of the journal); returns an unsubscribe function.
+   */
+  addCheckpointListener(listener: () => void): () => void {
+    this.checkpointListeners.push(listener);
+    return () => {
+      const at = this.checkpointListeners.indexOf(listener);
+      if (at >= 0) this.checkpointListeners.splice(at, 1);
+    };
   }
 
   /**

@@ -93,36 +93,41 @@ describe('journal writer and reader', () => {
   });
 
   /** A journal on a bare event source: `send` passes a stage event to the writer, `seqs` reads the seqs on disk. */
-  function bareJournal(checkpointSeq?: number) {
+  function bareJournal(flushMs?: number) {
     const listeners: Array<(event: StageEvent) => void> = [];
-    const detach = attachJournal({ workDir: dir, checkpointSeq, addEventListener: (l) => { listeners.push(l); return () => undefined; } });
+    const detach = attachJournal({ workDir: dir, addEventListener: (l) => { listeners.push(l); return () => undefined; } }, { flushMs });
     const send = (seq: number, stage: StageEvent['stage']) => listeners[0]!({ seq, stage, mode: 'train', epoch: 0, iter: 0, innerIter: 0, time: seq });
     const seqs = () => fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').trim().split('\n')
       .map((l) => JSON.parse(l) as { seq?: number }).flatMap((l) => (l.seq === undefined ? [] : [l.seq]));
     return { send, seqs, detach };
   }
 
-  it('holds a before-iteration event back until the next event, so an iteration costs one write, and flushes it on detach', () => {
-    const { send, seqs, detach } = bareJournal();
+  it('writes iteration events together: at the next other event, after flushMs by a timer, and on detach', async () => {
+    const { send, seqs, detach } = bareJournal(30);
     send(1, 'beforeRun');
     expect(seqs()).to.deep.equal([1]);
     send(2, 'beforeTrainIter');
-    expect(seqs()).to.deep.equal([1]);
     send(3, 'afterTrainIter');
-    expect(seqs()).to.deep.equal([1, 2, 3]);
-    send(4, 'beforeValIter');
-    detach();
+    expect(seqs()).to.deep.equal([1]);
+    send(4, 'afterTrainEpoch');
     expect(seqs()).to.deep.equal([1, 2, 3, 4]);
+    send(5, 'beforeValIter');
+    send(6, 'afterValIter');
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(seqs()).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    send(7, 'beforeTrainIter');
+    detach();
+    expect(seqs()).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
   });
 
-  it('writes a before-iteration event at once when a checkpoint covers it, so a resume from that checkpoint leaves no gap', () => {
-    const { send, seqs } = bareJournal(2);
+  it('writes every event at once with flushMs 0', () => {
+    const { send, seqs } = bareJournal(0);
     send(1, 'beforeRun');
     send(2, 'beforeTrainIter');
     expect(seqs()).to.deep.equal([1, 2]);
   });
 
-  it('a real run: the beforeTrainIter a checkpoint covers is on disk as soon as its stage ends; the others go with their afterTrainIter', async () => {
+  it('a checkpoint is never ahead of the journal: before it is saved, the waiting events are written, and the event it covers when its stage ends', async () => {
     class SaveBeforeIter1 extends Hook<BaseRunner> {
       override async beforeTrainIter(runner: BaseRunner): Promise<void> {
         if (runner.iter === 1) await runner.saveCheckpoint(dir, { filenameTmpl: 'before_iter_{}' });
@@ -130,7 +135,8 @@ describe('journal writer and reader', () => {
     }
     const toy = buildToyRunner({ workDir: dir, maxEpochs: 1, workflow: [['train', 1]] });
     toy.runner.registerHook(new SaveBeforeIter1());
-    attachJournal(toy.runner);
+    // flushMs so long that only the rules above write iteration events.
+    attachJournal(toy.runner, { flushMs: 60_000 });
     const onDisk: Array<[number, number]> = [];
     toy.runner.addEventListener((event) => {
       if (event.stage !== 'beforeTrainIter') return;
@@ -138,9 +144,10 @@ describe('journal writer and reader', () => {
       onDisk.push([event.seq, lines.at(-1)!.seq!]);
     });
     await toy.run();
-    // Iterations 0, 1, 2 (seqs 3, 5, 7): only the checkpointed one (iter 1) is written at once.
-    expect(onDisk).to.deep.equal([[3, 2], [5, 5], [7, 6]]);
-    expect(toy.runner.checkpointSeq).to.equal(5);
+    // Iterations 0, 1, 2 (seqs 3, 5, 7): only the checkpointed one (iter 1) is written at once;
+    // iteration 0's events wait for it, iteration 2's for the end of the epoch.
+    expect(onDisk).to.deep.equal([[3, 2], [5, 5], [7, 5]]);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('before_iter_'))).to.have.length(1);
   });
 
   it('needs a work dir or a path', () => {

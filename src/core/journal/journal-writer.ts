@@ -15,15 +15,24 @@ export interface JournalSource {
   readonly timestamp?: string;
   readonly meta?: Record<string, unknown> | null;
   readonly logger?: Logger;
-  /** The seq of the last event a saved checkpoint covers: that event's line is never held back. */
-  readonly checkpointSeq?: number;
+  /** A synchronous listener called before each checkpoint is saved (BaseRunner provides it). */
+  addCheckpointListener?(listener: () => void): () => void;
 }
 
 /** Options of {@link attachJournal}. */
 export interface JournalWriterOptions {
   /** The journal file; default `<workDir>/events.jsonl`. */
   path?: string;
+  /**
+   * How long iteration events may wait in memory to be written together, in ms (default 100;
+   * 0 writes every event at once). A write costs 10-30 µs here, a few percent of a small
+   * model's step when every event pays it.
+   */
+  flushMs?: number;
 }
+
+/** Events that may wait to be written together. */
+const ITERATION_STAGES: ReadonlySet<string> = new Set(['beforeTrainIter', 'afterTrainIter', 'beforeValIter', 'afterValIter']);
 
 /** Where {@link attachJournal} writes for `runner` and `options`. */
 export function journalPath(runner: Pick<JournalSource, 'workDir'>, options: JournalWriterOptions = {}): string {
@@ -33,30 +42,54 @@ export function journalPath(runner: Pick<JournalSource, 'workDir'>, options: Jou
 }
 
 /**
- * Appends every event of `runner` to a journal, one line per event, written synchronously when
- * the stage ends. A before-iteration event is held back and written with the next event (its
- * iteration's after-iteration event, usually), so an iteration costs one write, not two: a crash
- * loses at most the events of the iteration in progress, and what is on disk is always a whole
- * prefix of the run. An event a checkpoint covers is written at once, so a resume from that
- * checkpoint continues the journal without a gap.
- * The first event, and any event that does not follow the last one (a resume rewound the seq),
- * opens a session line; a torn line left at the end of the file by an interrupted run is cut off
- * first, so the new lines never extend it. The file is closed after each `afterRun` and
- * `onException` (a run's last event). Returns a function that detaches the writer.
+ * Appends every event of `runner` to a journal, one line per event. Iteration events are
+ * collected in memory and written together, synchronously, at the next other event (epoch
+ * stages, `afterRun`, `onException`), at the first iteration event at least `flushMs` after the
+ * oldest one waiting, or by a timer `flushMs` after it. Before a checkpoint is saved, what waits
+ * is written, and so is the event in progress (which the checkpoint covers) when its stage ends.
+ * So what is on disk is always a whole prefix of the run, a crash loses at most the last
+ * `flushMs` of iteration events, and a resume from any checkpoint continues the journal without
+ * a gap. The first
+ * event, and any event that does not follow the last one (a resume rewound the seq), opens a
+ * session line; a torn line left at the end of the file by an interrupted run is cut off first,
+ * so the new lines never extend it. The file is closed after each `afterRun` and `onException`
+ * (a run's last event). Returns a function that detaches the writer (writing what waits).
  */
 export function attachJournal(runner: JournalSource, options: JournalWriterOptions = {}): () => void {
   const file = journalPath(runner, options);
   const logger = runner.logger ?? consoleLogger;
+  const flushMs = options.flushMs ?? 100;
   let fd: number | undefined;
   let lastSeq: number | undefined;
   let lastContext: JournalContext | undefined;
   /** The file as this writer closed it: a reopen that finds it unchanged skips checking it again. */
   let closedAs: FileIdentity | undefined;
-  /** Lines held back until the next write (a before-iteration event's). */
+  /** Lines not written yet, and since when the oldest of them waits. */
   let held = '';
+  let heldSince = 0;
+  let timer: NodeJS.Timeout | undefined;
+  /** A checkpoint is being saved: the event in progress (which it covers) is written at once. */
+  let checkpointed = false;
+
+  const flush = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!held || fd === undefined) return;
+    fs.writeSync(fd, held);
+    held = '';
+  };
+
+  const flushLater = (): void => {
+    timer = undefined;
+    try {
+      flush();
+    } catch (error) {
+      logger.warn(`journal: cannot write ${file}: ${(error as Error).message}; retrying at the next event`);
+    }
+  };
 
   const write = (event: StageEvent): void => {
-    let text = '';
+    const waiting = held.length > 0;
     if (fd === undefined) fd = openForAppend(file, logger, lastSeq === undefined && event.seq === 1, closedAs);
     if (lastSeq === undefined || event.seq !== lastSeq + 1) {
       const fromSeq = event.seq - 1;
@@ -68,37 +101,46 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
         timestamp: runner.timestamp ?? null,
         meta: runner.meta ?? null,
       };
-      text += encodeLine(session);
+      held += encodeLine(session);
       lastContext = undefined;
     }
     const context: JournalContext = { maxEpochs: runner.maxEpochs ?? null, maxIters: runner.maxIters ?? null, dataLoaderLength: runner.dataLoader?.length ?? null };
     if (!lastContext || !sameContext(context, lastContext)) {
-      text += encodeLine({ type: 'context', ...context });
+      held += encodeLine({ type: 'context', ...context });
       lastContext = context;
     }
-    text += encodeLine(event);
+    held += encodeLine(event);
     lastSeq = event.seq;
-    if ((event.stage === 'beforeTrainIter' || event.stage === 'beforeValIter') && runner.checkpointSeq !== event.seq) {
-      held += text;
-      return;
+    const hold = flushMs > 0 && ITERATION_STAGES.has(event.stage) && !checkpointed;
+    checkpointed = false;
+    if (hold) {
+      const now = Date.now();
+      if (!waiting) heldSince = now;
+      if (now - heldSince < flushMs) {
+        timer ??= setTimeout(flushLater, flushMs).unref();
+        return;
+      }
     }
-    fs.writeSync(fd, held + text);
-    held = '';
+    flush();
     if (event.stage === 'afterRun' || event.stage === 'onException') close();
   };
 
   const close = (): void => {
     if (fd === undefined) return;
-    if (held) fs.writeSync(fd, held);
-    held = '';
+    flush();
     closedAs = identityOf(fs.fstatSync(fd));
     fs.closeSync(fd);
     fd = undefined;
   };
 
   const off = runner.addEventListener(write);
+  const offCheckpoint = runner.addCheckpointListener?.(() => {
+    flush();
+    checkpointed = true;
+  });
   return () => {
     off();
+    offCheckpoint?.();
     close();
   };
 }
