@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import * as tf from '../../src/backend/tfjs.js';
 import {
   blasThreadCount, conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
-  hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,
+  adamUpdate, adamUpdateValues, hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, sgdUpdate,
+  sgdUpdateValues, WASM_TRAINING_KERNELS,
 } from '../../src/backend/index.js';
 import { seeded } from '../helpers/seeded.js';
 
@@ -460,6 +461,50 @@ describe('wasm training kernels', function () {
               expect(relError(out.param.dataSync(), expectedParam), 'param').to.be.at.most(1e-6);
               if (expectedBuffer) expect(relError(out.buffer!.dataSync(), expectedBuffer), 'buffer').to.be.at.most(1e-6);
               else expect(out.buffer).to.equal(undefined);
+            });
+            expect(tf.memory().numTensors).to.equal(start);
+          } finally {
+            tf.setBackend(previous);
+          }
+        }), { numRuns: RUNS });
+      }
+    });
+
+    it('HookflowAdamUpdate (fused Adam/AdamW step) equals the tfjs ops of the generic update bit for bit, on wasm (native or not) and cpu', async function () {
+      const arb = fc.record({
+        n: fc.integer({ min: 1, max: 300 }), seed: fc.integer(), step: fc.integer({ min: 1, max: 50 }), decoupled: fc.boolean(),
+        lr: fc.double({ min: 1e-4, max: 1, noNaN: true }), beta1: fc.constantFrom(0, 0.5, 0.9), beta2: fc.constantFrom(0.9, 0.999),
+        eps: fc.constantFrom(1e-8, 1e-3), weightDecay: fc.constantFrom(0, 1e-4, 0.1),
+      });
+      /** AdamBase's generic ops (src/training/optim/adam.ts), the reference. */
+      const generic = (p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }) => {
+        let param = p;
+        let grad = g;
+        if (h.decoupled) {
+          if (h.weightDecay !== 0) param = param.mul(1 - h.lr * h.weightDecay);
+        } else if (h.weightDecay !== 0) {
+          grad = grad.add(param.mul(h.weightDecay));
+        }
+        const m2 = m.mul(h.beta1).add(grad.mul(1 - h.beta1));
+        const v2 = v.mul(h.beta2).add(grad.square().mul(1 - h.beta2));
+        const denom = v2.sqrt().div(Math.sqrt(1 - h.beta2 ** h.step)).add(h.eps);
+        return [param.sub(m2.div(denom).mul(h.lr / (1 - h.beta1 ** h.step))), m2, v2].map((t) => Array.from(t.dataSync()));
+      };
+      for (const backend of ['wasm', 'cpu'] as const) {
+        fc.assert(fc.property(arb, ({ n, seed, ...h }) => {
+          const [p, g, m, v] = [seeded(n, seed), seeded(n, seed + 1), seeded(n, seed + 2), seeded(n, seed + 3).map((x) => x * x)];
+          const previous = tf.getBackend();
+          tf.setBackend(backend);
+          try {
+            const start = tf.memory().numTensors;
+            tf.tidy(() => {
+              const [pt, gt, mt, vt] = [p, g, m, v].map((a) => tf.tensor1d(a));
+              const out = adamUpdate(pt!, gt!, mt!, vt!, h)!;
+              const expected = generic(pt!, gt!, mt!, vt!, h);
+              expect([out.param, out.expAvg, out.expAvgSq].map((t) => Array.from(t.dataSync()))).to.deep.equal(expected);
+              const values = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+              adamUpdateValues(p, g, m, v, values[0], values[1], values[2], h);
+              expect(values.map((a) => Array.from(a))).to.deep.equal(expected);
             });
             expect(tf.memory().numTensors).to.equal(start);
           } finally {

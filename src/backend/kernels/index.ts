@@ -29,6 +29,7 @@ import { hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from '.
 import { hasNativeMatMul, withNativeMatMul } from './native-mat-mul.js';
 import { nativeBlasStatus } from './native-blas.js';
 import { sgdUpdateWasmConfig } from './sgd-update.js';
+import { adamUpdateWasmConfig } from './adam-update.js';
 import { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 import { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 
@@ -49,12 +50,13 @@ export { NATIVE_ACTIVATIONS, hasNativeMatMul, withNativeMatMul } from './native-
 export { blasThreadCount, nativeBlasStatus, type NativeBlasStatus } from './native-blas.js';
 export { nativeSumOfSquares } from './sum-of-squares.js';
 export { SGD_UPDATE, sgdUpdate, sgdUpdateValues, type SgdHyper } from './sgd-update.js';
+export { ADAM_UPDATE, adamUpdate, adamUpdateValues, type AdamHyper } from './adam-update.js';
 export { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 export { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export type { ConvGeometry, ExplicitPadding } from './util.js';
 
-/** JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement and the fused SGD step. */
+/** JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement and the fused SGD and Adam steps. */
 const OWN_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   depthwiseConv2dBackpropFilterConfig,
@@ -62,6 +64,7 @@ const OWN_KERNELS: readonly tf.KernelConfig[] = [
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
   sgdUpdateWasmConfig,
+  adamUpdateWasmConfig,
 ];
 
 /** The matmul transpose fix, under OpenBLAS's sgemm when the native/blas addon is available. */

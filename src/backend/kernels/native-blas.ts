@@ -1,6 +1,6 @@
 /**
  * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
- * sgemm, and the one-pass loops of gradient clipping, SGD, MaxPoolGrad, the im2col of Conv2DBackpropFilter, and a
+ * sgemm, and the one-pass loops of gradient clipping, SGD, Adam, MaxPoolGrad, the im2col of Conv2DBackpropFilter, and a
  * layer's bias add and bias gradient). It is built at install when a
  * compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow
  * runs on plain wasm kernels.
@@ -17,6 +17,8 @@ export interface BlasAddon {
   sumOfSquares(heap: ArrayBuffer, offsetsAndLengths: Float64Array): number;
   sgdUpdate(heap: ArrayBuffer, n: number, paramOffset: number, gradOffset: number, bufferOffset: number, outParamOffset: number,
     outBufferOffset: number, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean): void;
+  /** One Adam step; the scalars as adam-update.ts computes them (decay, coupled decay, beta1, 1 - beta1, beta2, 1 - beta2, sqrt(bias2), eps, step size). */
+  adamUpdate(heap: ArrayBuffer, n: number, ...offsetsAndScalars: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, batch: number, inHeight: number, inWidth: number,
     channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,
     dilationWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number, padTop: number, padLeft: number): void;

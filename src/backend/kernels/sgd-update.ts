@@ -1,16 +1,10 @@
 /**
  * One kernel per parameter for an SGD step (PyTorch's `torch.optim.SGD`: weight decay,
- * momentum, dampening, Nesterov), instead of the seven tfjs ops of the generic path.
- *
- * The kernel returns new tensors (the new parameter and momentum buffer) that the optimizer
- * assigns, like any tfjs op: writing a variable in place would leave stale XNNPACK weights
- * cached by tensor id. On wasm it runs the native/blas loop on the heap when the addon is
- * built and a JS loop on the heap otherwise; on cpu, the JS loop. Other backends have no such
- * kernel and keep the generic path ({@link sgdUpdate} returns undefined).
+ * momentum, dampening, Nesterov), instead of the seven tfjs ops of the generic path (see
+ * fused-update.ts for where it runs; {@link sgdUpdate} returns undefined elsewhere).
  */
 import * as tf from '../tfjs.js';
-import { heapOf, nativeBlasAddon } from './native-blas.js';
-import type { KernelArgs, WasmBackend } from './util.js';
+import { fusedUpdateKernels, runFusedUpdate, type FusedUpdate } from './fused-update.js';
 
 /** Kernel name of the fused SGD step. */
 export const SGD_UPDATE = 'HookflowSgdUpdate';
@@ -42,47 +36,22 @@ export function sgdUpdateValues(param: Float32Array, grad: Float32Array, buffer:
   }
 }
 
-type Inputs = { param: tf.TensorInfo; grad: tf.TensorInfo; buffer?: tf.TensorInfo };
+/** The fused SGD update: inputs param, grad and (after the first momentum step) buffer; outputs param and, with momentum, buffer. */
+const SGD: FusedUpdate<SgdHyper> = {
+  kernelName: SGD_UPDATE,
+  inputs: ['param', 'grad', 'buffer'],
+  outputCount: (h) => (h.momentum !== 0 ? 2 : 1),
+  values: ({ param, grad, buffer }, [outParam, outBuffer], h) => sgdUpdateValues(param!, grad!, buffer ?? null, outParam!, outBuffer ?? null, h),
+  native: (addon, heap, n, [param, grad, buffer], [outParam, outBuffer], h) => {
+    addon.sgdUpdate(heap, n, param!, grad!, buffer!, outParam!, outBuffer ?? -1, h.lr, h.momentum, h.dampening, h.weightDecay, h.nesterov);
+  },
+};
 
-function wasmSgdUpdate({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
-  const wasm = backend as WasmBackend;
-  const { param, grad, buffer } = inputs as Inputs;
-  const h = attrs as unknown as SgdHyper;
-  const outParam = wasm.makeOutput(param.shape, 'float32');
-  const outBuffer = h.momentum !== 0 ? wasm.makeOutput(param.shape, 'float32') : undefined;
-  const addon = nativeBlasAddon();
-  if (addon) {
-    const offset = (t: tf.TensorInfo | undefined) => (t ? wasm.getMemoryOffset(t.dataId) : -1);
-    addon.sgdUpdate(heapOf(wasm), tf.util.sizeFromShape(param.shape), offset(param), offset(grad), offset(buffer), offset(outParam),
-      offset(outBuffer), h.lr, h.momentum, h.dampening, h.weightDecay, h.nesterov);
-  } else {
-    const view = (t: tf.TensorInfo | undefined) => (t ? wasm.typedArrayFromHeap(t) as Float32Array : null);
-    sgdUpdateValues(view(param)!, view(grad)!, view(buffer), view(outParam)!, view(outBuffer), h);
-  }
-  return outBuffer ? [outParam, outBuffer] : [outParam];
-}
-
-interface CpuBackendLike {
-  readSync(dataId: object): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
-}
-
-function cpuSgdUpdate({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
-  const cpu = backend as unknown as CpuBackendLike;
-  const { param, grad, buffer } = inputs as Inputs;
-  const h = attrs as unknown as SgdHyper;
-  const read = (t: tf.TensorInfo) => cpu.readSync(t.dataId) as Float32Array;
-  const outParam = new Float32Array(tf.util.sizeFromShape(param.shape));
-  const outBuffer = h.momentum !== 0 ? new Float32Array(outParam.length) : null;
-  sgdUpdateValues(read(param), read(grad), buffer ? read(buffer) : null, outParam, outBuffer, h);
-  const p = cpu.makeTensorInfo(param.shape, 'float32', outParam);
-  return outBuffer ? [p, cpu.makeTensorInfo(param.shape, 'float32', outBuffer)] : [p];
-}
-
+const kernels = fusedUpdateKernels(SGD);
 /** The wasm kernel (installed by registerWasmTrainingKernels). */
-export const sgdUpdateWasmConfig: tf.KernelConfig = { kernelName: SGD_UPDATE, backendName: 'wasm', kernelFunc: wasmSgdUpdate as tf.KernelFunc };
+export const sgdUpdateWasmConfig: tf.KernelConfig = kernels.wasm;
 /** The cpu kernel. */
-export const sgdUpdateCpuConfig: tf.KernelConfig = { kernelName: SGD_UPDATE, backendName: 'cpu', kernelFunc: cpuSgdUpdate as tf.KernelFunc };
+export const sgdUpdateCpuConfig: tf.KernelConfig = kernels.cpu;
 
 /**
  * One fused SGD step of `param` on the active backend: the new parameter and (with momentum)
@@ -90,11 +59,8 @@ export const sgdUpdateCpuConfig: tf.KernelConfig = { kernelName: SGD_UPDATE, bac
  * Undefined when the backend has no fused kernel or a tensor is not float32.
  */
 export function sgdUpdate(param: tf.Tensor, grad: tf.Tensor, buffer: tf.Tensor | undefined, h: SgdHyper): { param: tf.Tensor; buffer?: tf.Tensor } | undefined {
-  if (tf.getKernel(SGD_UPDATE, tf.getBackend()) == null) return undefined;
-  if (param.dtype !== 'float32' || grad.dtype !== 'float32' || (buffer && buffer.dtype !== 'float32') || !tf.util.arraysEqual(param.shape, grad.shape)) return undefined;
-  const inputs: tf.NamedTensorMap = buffer ? { param, grad, buffer } : { param, grad };
-  const outs = tf.engine().runKernel(SGD_UPDATE, inputs, { ...h } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  return { param: outs[0]!, buffer: outs[1] };
+  const outs = runFusedUpdate(SGD, { param, grad, buffer }, h);
+  return outs && { param: outs[0]!, buffer: outs[1] };
 }
 
 if (tf.getKernel(SGD_UPDATE, 'cpu') == null) tf.registerKernel(sgdUpdateCpuConfig);

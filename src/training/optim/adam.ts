@@ -1,4 +1,5 @@
 import * as tf from '../../backend/tfjs.js';
+import { adamUpdate } from '../../backend/kernels/adam-update.js';
 import { ConfigError } from '../../core/errors.js';
 import { ParamGroupOptimizer, withWeightDecay, type OptimizerOptions, type ParamGroup } from './param-group-optimizer.js';
 
@@ -30,14 +31,22 @@ abstract class AdamBase extends ParamGroupOptimizer {
   protected update(key: string, param: tf.Variable, grad: tf.Tensor, group: ParamGroup, step: number): void {
     const [beta1, beta2] = group.betas!;
     const lr = group.lr;
+    const m = this.slot(key, 'expAvg', () => tf.zerosLike(param)).value;
+    const v = this.slot(key, 'expAvgSq', () => tf.zerosLike(param)).value;
+    // One fused kernel per parameter where the backend has it (wasm, cpu); the ops below otherwise.
+    const fused = adamUpdate(param, grad, m, v, { lr, beta1, beta2, eps: group.eps as number, weightDecay: group.weightDecay, decoupled: this.decoupled, step });
+    if (fused) {
+      m.assign(fused.expAvg);
+      v.assign(fused.expAvgSq);
+      param.assign(fused.param);
+      return;
+    }
     let g = grad;
     if (this.decoupled) {
       if (group.weightDecay !== 0) param.assign(param.mul(1 - lr * group.weightDecay));
     } else {
       g = withWeightDecay(grad, param, group.weightDecay);
     }
-    const m = this.slot(key, 'expAvg', () => tf.zerosLike(param)).value;
-    const v = this.slot(key, 'expAvgSq', () => tf.zerosLike(param)).value;
     m.assign(m.mul(beta1).add(g.mul(1 - beta1)));
     v.assign(v.mul(beta2).add(g.square().mul(1 - beta2)));
     const bias1 = 1 - beta1 ** step;
