@@ -4,7 +4,8 @@
  *
  *   npm run build && node dist/bench/optimizer-step.js [--rounds 9] [--steps 200]
  *
- * For SGD (momentum 0.9, weight decay 1e-4), Adam (weight decay 1e-4) and AdamW, in interleaved
+ * For SGD (momentum 0.9, weight decay 1e-4), Adam (weight decay 1e-4), AdamW, RMSProp (centered,
+ * momentum 0.9) and Adagrad, in interleaved
  * rounds; the generic variant runs with the fused kernel unregistered for the round, so both run
  * the same optimizer class. Prints median wall and CPU ms per step and the ratio, with the
  * backend and the load average.
@@ -12,9 +13,11 @@
 import os from 'node:os';
 import * as tf from '../src/backend/tfjs.js';
 import { describeBackend, selectBackend } from '../src/backend/index.js';
-import { ADAM_UPDATE, SGD_UPDATE } from '../src/backend/kernels/index.js';
+import { ADAGRAD_UPDATE, ADAM_UPDATE, RMSPROP_UPDATE, SGD_UPDATE } from '../src/backend/kernels/index.js';
+import { Adagrad } from '../src/training/optim/adagrad.js';
 import { Adam, AdamW } from '../src/training/optim/adam.js';
 import type { ParamGroupOptimizer } from '../src/training/optim/param-group-optimizer.js';
+import { RMSProp } from '../src/training/optim/rmsprop.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { interleavedWallCpu } from './stats.js';
 
@@ -52,6 +55,8 @@ const cases: Array<[string, string, ParamGroupOptimizer]> = [
   ['SGD', SGD_UPDATE, new SGD(params(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 })],
   ['Adam', ADAM_UPDATE, new Adam(params(), { lr: 1e-3, weightDecay: 1e-4 })],
   ['AdamW', ADAM_UPDATE, new AdamW(params(), { lr: 1e-3 })],
+  ['RMSProp', RMSPROP_UPDATE, new RMSProp(params(), { lr: 1e-3, centered: true, momentum: 0.9 })],
+  ['Adagrad', ADAGRAD_UPDATE, new Adagrad(params(), { lr: 1e-2 })],
 ];
 console.log(`optimizer step on the MNIST MLP's parameters, backend ${describeBackend(backend)}, load ${os.loadavg()[0]!.toFixed(2)}`);
 console.log('  optimizer   fused wall / cpu    generic wall / cpu   generic / fused (wall)');
@@ -63,4 +68,4 @@ for (const [name, kernel, optimizer] of cases) {
   console.log(`  ${name.padEnd(9)}  ${ms(wall.fused!)} / ${ms(cpu.fused!)} ms     ${ms(wall.generic!)} / ${ms(cpu.generic!)} ms      ${(wall.generic! / wall.fused!).toFixed(2)}x`);
   optimizer.dispose();
 }
-console.log(`load ${os.loadavg()[0]!.toFixed(2)}; tensors left: ${tf.memory().numTensors} (4 gradients and 3 x 4 parameters: nothing leaked)`);
+console.log(`load ${os.loadavg()[0]!.toFixed(2)}; tensors left: ${tf.memory().numTensors} (4 gradients and 5 x 4 parameters: nothing leaked)`);

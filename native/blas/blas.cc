@@ -243,6 +243,101 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// adagradUpdate(heap, n, paramOffset, gradOffset, sumOffset, outParamOffset, outSumOffset,
+// weightDecay, clr, eps): one Adagrad step, float32 operation for operation as the generic tfjs
+// ops (src/backend/kernels/adagrad-update.ts); clr = lr / (1 + (step - 1) · lrDecay).
+__attribute__((target_clones("avx2", "default")))
+void RunAdagradStep(const float* __restrict p, const float* __restrict g, const float* __restrict sum, float* __restrict outP,
+                    float* __restrict outSum, int64_t n, float wd, float clr, float eps) {
+  const bool decayed = wd != 0.f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float grad = decayed ? g[i] + p[i] * wd : g[i];
+    const float si = sum[i] + grad * grad;
+    outSum[i] = si;
+    outP[i] = p[i] - (grad / (__builtin_sqrtf(si) + eps)) * clr;
+  }
+}
+
+// rmspropUpdate(heap, n, paramOffset, gradOffset, squareAvgOffset, gradAvgOffset (-1: not
+// centered), bufferOffset (-1: no momentum), outParamOffset, outSquareAvgOffset, outGradAvgOffset,
+// outBufferOffset, weightDecay, alpha, 1 - alpha, eps, momentum, lr): one RMSProp step, float32
+// operation for operation as the generic tfjs ops (src/backend/kernels/rmsprop-update.ts).
+// One loop per variant: a load or store under a condition keeps gcc from vectorising.
+template <bool kCentered, bool kMomentum>
+inline void RmspropLoop(const float* __restrict p, const float* __restrict g, const float* __restrict sq, const float* __restrict ga,
+                        const float* __restrict buf, float* __restrict outP, float* __restrict outSq, float* __restrict outGa,
+                        float* __restrict outBuf, int64_t n, float wd, float alpha, float keep, float eps, float momentum, float lr) {
+  const bool decayed = wd != 0.f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float grad = decayed ? g[i] + p[i] * wd : g[i];
+    const float si = sq[i] * alpha + (grad * grad) * keep;
+    outSq[i] = si;
+    float avg;
+    if (kCentered) {
+      const float gi = ga[i] * alpha + grad * keep;
+      outGa[i] = gi;
+      avg = __builtin_sqrtf(si - gi * gi) + eps;
+    } else {
+      avg = __builtin_sqrtf(si) + eps;
+    }
+    if (kMomentum) {
+      const float b = buf[i] * momentum + grad / avg;
+      outBuf[i] = b;
+      outP[i] = p[i] - b * lr;
+    } else {
+      outP[i] = p[i] - (grad / avg) * lr;
+    }
+  }
+}
+
+__attribute__((target_clones("avx2", "default")))
+void RunRmspropStep(const float* __restrict p, const float* __restrict g, const float* __restrict sq, const float* __restrict ga,
+                    const float* __restrict buf, float* __restrict outP, float* __restrict outSq, float* __restrict outGa,
+                    float* __restrict outBuf, int64_t n, float wd, float alpha, float keep, float eps, float momentum, float lr,
+                    bool centered, bool withMomentum) {
+  if (centered && withMomentum) RmspropLoop<true, true>(p, g, sq, ga, buf, outP, outSq, outGa, outBuf, n, wd, alpha, keep, eps, momentum, lr);
+  else if (centered) RmspropLoop<true, false>(p, g, sq, ga, buf, outP, outSq, outGa, outBuf, n, wd, alpha, keep, eps, momentum, lr);
+  else if (withMomentum) RmspropLoop<false, true>(p, g, sq, ga, buf, outP, outSq, outGa, outBuf, n, wd, alpha, keep, eps, momentum, lr);
+  else RmspropLoop<false, false>(p, g, sq, ga, buf, outP, outSq, outGa, outBuf, n, wd, alpha, keep, eps, momentum, lr);
+}
+
+/** Float32 views of the heap at `count` offsets from argument `first` on (null for -1), or false after throwing. */
+bool HeapViews(const Napi::CallbackInfo& info, int first, int count, int64_t n, float** out) {
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  for (int k = 0; k < count; ++k) {
+    const int64_t offset = info[first + k].As<Napi::Number>().Int64Value();
+    if (offset < 0) {
+      out[k] = nullptr;
+      continue;
+    }
+    if (!CheckedF32(info.Env(), heap.ByteLength(), offset, n)) return false;
+    out[k] = reinterpret_cast<float*>(base + offset);
+  }
+  return true;
+}
+
+Napi::Value AdagradUpdate(const Napi::CallbackInfo& info) {
+  const int64_t n = info[1].As<Napi::Number>().Int64Value();
+  float* at[5];
+  if (!HeapViews(info, 2, 5, n, at) || !at[0] || !at[1] || !at[2] || !at[3] || !at[4]) return info.Env().Undefined();
+  auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
+  RunAdagradStep(at[0], at[1], at[2], at[3], at[4], n, real(7), real(8), real(9));
+  return info.Env().Undefined();
+}
+
+Napi::Value RmspropUpdate(const Napi::CallbackInfo& info) {
+  const int64_t n = info[1].As<Napi::Number>().Int64Value();
+  float* at[9];
+  if (!HeapViews(info, 2, 9, n, at)) return info.Env().Undefined();
+  auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
+  const bool centered = at[3] && at[7];
+  const bool withMomentum = at[4] && at[8];
+  RunRmspropStep(at[0], at[1], at[2], at[3], at[4], at[5], at[6], at[7], at[8], n, real(11), real(12), real(13), real(14),
+                 real(15), real(16), centered, withMomentum);
+  return info.Env().Undefined();
+}
+
 // maxPoolGrad(heap, xOffset, dyOffset, dxOffset, batch, inH, inW, channels, outH, outW, strideH, strideW,
 //             dilationH, dilationW, effectiveFilterH, effectiveFilterW, padTop, padLeft)
 // NHWC; dx must be zeroed. Each dy element goes to the first strict maximum of its window (as
@@ -429,6 +524,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("adagradUpdate", Napi::Function::New(env, AdagradUpdate));
+  exports.Set("rmspropUpdate", Napi::Function::New(env, RmspropUpdate));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("im2colT", Napi::Function::New(env, Im2colT));
   exports.Set("addBias", Napi::Function::New(env, AddBias));

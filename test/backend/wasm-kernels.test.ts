@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import * as tf from '../../src/backend/tfjs.js';
 import {
   blasThreadCount, conv2dBackpropFilterWith, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
-  adamUpdate, adamUpdateValues, hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, sgdUpdate,
-  sgdUpdateValues, WASM_TRAINING_KERNELS,
+  adagradUpdate, adagradUpdateValues, adamUpdate, adamUpdateValues, hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, rmspropUpdate,
+  rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,
 } from '../../src/backend/index.js';
 import { seeded } from '../helpers/seeded.js';
 
@@ -470,41 +470,26 @@ describe('wasm training kernels', function () {
       }
     });
 
-    it('HookflowAdamUpdate (fused Adam/AdamW step) equals the tfjs ops of the generic update bit for bit, on wasm (native or not) and cpu', async function () {
-      const arb = fc.record({
-        n: fc.integer({ min: 1, max: 300 }), seed: fc.integer(), step: fc.integer({ min: 1, max: 50 }), decoupled: fc.boolean(),
-        lr: fc.double({ min: 1e-4, max: 1, noNaN: true }), beta1: fc.constantFrom(0, 0.5, 0.9), beta2: fc.constantFrom(0.9, 0.999),
-        eps: fc.constantFrom(1e-8, 1e-3), weightDecay: fc.constantFrom(0, 1e-4, 0.1),
-      });
-      /** AdamBase's generic ops (src/training/optim/adam.ts), the reference. */
-      const generic = (p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }) => {
-        let param = p;
-        let grad = g;
-        if (h.decoupled) {
-          if (h.weightDecay !== 0) param = param.mul(1 - h.lr * h.weightDecay);
-        } else if (h.weightDecay !== 0) {
-          grad = grad.add(param.mul(h.weightDecay));
-        }
-        const m2 = m.mul(h.beta1).add(grad.mul(1 - h.beta1));
-        const v2 = v.mul(h.beta2).add(grad.square().mul(1 - h.beta2));
-        const denom = v2.sqrt().div(Math.sqrt(1 - h.beta2 ** h.step)).add(h.eps);
-        return [param.sub(m2.div(denom).mul(h.lr / (1 - h.beta1 ** h.step))), m2, v2].map((t) => Array.from(t.dataSync()));
-      };
+    /**
+     * Checks a fused optimizer kernel against the generic tfjs ops it replaces, bit for bit, on
+     * wasm (native/blas or its JS loop) and cpu, and its JS loop on plain arrays against them too.
+     * `arrays` makes the inputs from n and a seed; `fused` and `generic` return the outputs in the same order.
+     */
+    function fusedEqualsGeneric<H extends { n: number; seed: number }>(arb: fc.Arbitrary<H>, arrays: (h: H) => Float32Array[],
+      fused: (inputs: tf.Tensor[], h: H) => tf.Tensor[], generic: (inputs: tf.Tensor[], h: H) => tf.Tensor[],
+      values: (inputs: Float32Array[], h: H) => Float32Array[]): void {
       for (const backend of ['wasm', 'cpu'] as const) {
-        fc.assert(fc.property(arb, ({ n, seed, ...h }) => {
-          const [p, g, m, v] = [seeded(n, seed), seeded(n, seed + 1), seeded(n, seed + 2), seeded(n, seed + 3).map((x) => x * x)];
+        fc.assert(fc.property(arb, (h) => {
+          const inputs = arrays(h);
           const previous = tf.getBackend();
           tf.setBackend(backend);
           try {
             const start = tf.memory().numTensors;
             tf.tidy(() => {
-              const [pt, gt, mt, vt] = [p, g, m, v].map((a) => tf.tensor1d(a));
-              const out = adamUpdate(pt!, gt!, mt!, vt!, h)!;
-              const expected = generic(pt!, gt!, mt!, vt!, h);
-              expect([out.param, out.expAvg, out.expAvgSq].map((t) => Array.from(t.dataSync()))).to.deep.equal(expected);
-              const values = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
-              adamUpdateValues(p, g, m, v, values[0], values[1], values[2], h);
-              expect(values.map((a) => Array.from(a))).to.deep.equal(expected);
+              const tensors = inputs.map((a) => tf.tensor1d(a));
+              const expected = generic(tensors, h).map((t) => Array.from(t.dataSync()));
+              expect(fused(tensors, h).map((t) => Array.from(t.dataSync()))).to.deep.equal(expected);
+              expect(values(inputs, h).map((a) => Array.from(a))).to.deep.equal(expected);
             });
             expect(tf.memory().numTensors).to.equal(start);
           } finally {
@@ -512,6 +497,83 @@ describe('wasm training kernels', function () {
           }
         }), { numRuns: RUNS });
       }
+    }
+    const outputs = (n: number, count: number) => Array.from({ length: count }, () => new Float32Array(n));
+    const decayed = (g: tf.Tensor, p: tf.Tensor, wd: number) => (wd !== 0 ? g.add(p.mul(wd)) : g);
+
+    it('HookflowAdamUpdate (fused Adam/AdamW step) equals the tfjs ops of the generic update bit for bit, on wasm (native or not) and cpu', function () {
+      const arb = fc.record({
+        n: fc.integer({ min: 1, max: 300 }), seed: fc.integer(), step: fc.integer({ min: 1, max: 50 }), decoupled: fc.boolean(),
+        lr: fc.double({ min: 1e-4, max: 1, noNaN: true }), beta1: fc.constantFrom(0, 0.5, 0.9), beta2: fc.constantFrom(0.9, 0.999),
+        eps: fc.constantFrom(1e-8, 1e-3), weightDecay: fc.constantFrom(0, 1e-4, 0.1),
+      });
+      fusedEqualsGeneric(arb, ({ n, seed }) => [seeded(n, seed), seeded(n, seed + 1), seeded(n, seed + 2), seeded(n, seed + 3).map((x) => x * x)],
+        ([p, g, m, v], h) => Object.values(adamUpdate(p!, g!, m!, v!, h)!),
+        ([p, g, m, v], h) => {
+          // AdamBase's generic ops (src/training/optim/adam.ts).
+          const param = h.decoupled && h.weightDecay !== 0 ? p!.mul(1 - h.lr * h.weightDecay) : p!;
+          const grad = h.decoupled ? g! : decayed(g!, p!, h.weightDecay);
+          const m2 = m!.mul(h.beta1).add(grad.mul(1 - h.beta1));
+          const v2 = v!.mul(h.beta2).add(grad.square().mul(1 - h.beta2));
+          const denom = v2.sqrt().div(Math.sqrt(1 - h.beta2 ** h.step)).add(h.eps);
+          return [param.sub(m2.div(denom).mul(h.lr / (1 - h.beta1 ** h.step))), m2, v2];
+        },
+        ([p, g, m, v], h) => {
+          const out = outputs(h.n, 3);
+          adamUpdateValues(p!, g!, m!, v!, out[0]!, out[1]!, out[2]!, h);
+          return out;
+        });
+    });
+
+    it('HookflowAdagradUpdate (fused Adagrad step) equals the tfjs ops of the generic update bit for bit, on wasm (native or not) and cpu', function () {
+      const arb = fc.record({
+        n: fc.integer({ min: 1, max: 300 }), seed: fc.integer(), step: fc.integer({ min: 1, max: 50 }),
+        lr: fc.double({ min: 1e-4, max: 1, noNaN: true }), lrDecay: fc.constantFrom(0, 0.05), eps: fc.constantFrom(1e-10, 1e-3),
+        weightDecay: fc.constantFrom(0, 1e-4, 0.1),
+      });
+      fusedEqualsGeneric(arb, ({ n, seed }) => [seeded(n, seed), seeded(n, seed + 1), seeded(n, seed + 2).map((x) => x * x)],
+        ([p, g, sum], h) => Object.values(adagradUpdate(p!, g!, sum!, h)!),
+        ([p, g, sum], h) => {
+          // Adagrad's generic ops (src/training/optim/adagrad.ts).
+          const grad = decayed(g!, p!, h.weightDecay);
+          const sum2 = sum!.add(grad.square());
+          return [p!.sub(grad.div(sum2.sqrt().add(h.eps)).mul(h.lr / (1 + (h.step - 1) * h.lrDecay))), sum2];
+        },
+        ([p, g, sum], h) => {
+          const out = outputs(h.n, 2);
+          adagradUpdateValues(p!, g!, sum!, out[0]!, out[1]!, h);
+          return out;
+        });
+    });
+
+    it('HookflowRmspropUpdate (fused RMSProp step, centered and momentum too) equals the tfjs ops of the generic update bit for bit, on wasm (native or not) and cpu', function () {
+      const arb = fc.record({
+        n: fc.integer({ min: 1, max: 300 }), seed: fc.integer(), centered: fc.boolean(), momentum: fc.constantFrom(0, 0.9),
+        lr: fc.double({ min: 1e-4, max: 1, noNaN: true }), alpha: fc.constantFrom(0.9, 0.99), eps: fc.constantFrom(1e-8, 1e-2),
+        weightDecay: fc.constantFrom(0, 1e-4, 0.1),
+      });
+      // The square average stays above the squared gradient average, as it does in training.
+      fusedEqualsGeneric(arb, ({ n, seed }) => [seeded(n, seed), seeded(n, seed + 1), seeded(n, seed + 2).map((x) => 4 + x * x), seeded(n, seed + 3), seeded(n, seed + 4)],
+        ([p, g, sq, ga, buf], h) => {
+          const out = rmspropUpdate(p!, g!, sq!, h.centered ? ga : undefined, h.momentum > 0 ? buf : undefined, h)!;
+          return [out.param, out.squareAvg, ...(out.gradAvg ? [out.gradAvg] : []), ...(out.buffer ? [out.buffer] : [])];
+        },
+        ([p, g, sq, ga, buf], h) => {
+          // RMSProp's generic ops (src/training/optim/rmsprop.ts).
+          const grad = decayed(g!, p!, h.weightDecay);
+          const sq2 = sq!.mul(h.alpha).add(grad.square().mul(1 - h.alpha));
+          const ga2 = h.centered ? ga!.mul(h.alpha).add(grad.mul(1 - h.alpha)) : undefined;
+          const avg = (ga2 ? sq2.sub(ga2.square()) : sq2).sqrt().add(h.eps);
+          const buf2 = h.momentum > 0 ? buf!.mul(h.momentum).add(grad.div(avg)) : undefined;
+          const param = buf2 ? p!.sub(buf2.mul(h.lr)) : p!.sub(grad.div(avg).mul(h.lr));
+          return [param, sq2, ...(ga2 ? [ga2] : []), ...(buf2 ? [buf2] : [])];
+        },
+        ([p, g, sq, ga, buf], h) => {
+          const out = outputs(h.n, 4);
+          rmspropUpdateValues(p!, g!, sq!, h.centered ? ga! : null, h.momentum > 0 ? buf! : null, out[0]!, out[1]!,
+            h.centered ? out[2]! : null, h.momentum > 0 ? out[3]! : null, h);
+          return [out[0]!, out[1]!, ...(h.centered ? [out[2]!] : []), ...(h.momentum > 0 ? [out[3]!] : [])];
+        });
     });
 
     it('nativeSumOfSquares equals the sum of squares of every element (undefined without native/blas)', function () {

@@ -30,6 +30,8 @@ import { hasNativeMatMul, withNativeMatMul } from './native-mat-mul.js';
 import { nativeBlasStatus } from './native-blas.js';
 import { sgdUpdateWasmConfig } from './sgd-update.js';
 import { adamUpdateWasmConfig } from './adam-update.js';
+import { adagradUpdateWasmConfig } from './adagrad-update.js';
+import { rmspropUpdateWasmConfig } from './rmsprop-update.js';
 import { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 import { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 
@@ -51,12 +53,14 @@ export { blasThreadCount, nativeBlasStatus, type NativeBlasStatus } from './nati
 export { nativeSumOfSquares } from './sum-of-squares.js';
 export { SGD_UPDATE, sgdUpdate, sgdUpdateValues, type SgdHyper } from './sgd-update.js';
 export { ADAM_UPDATE, adamUpdate, adamUpdateValues, type AdamHyper } from './adam-update.js';
+export { ADAGRAD_UPDATE, adagradUpdate, adagradUpdateValues, type AdagradHyper } from './adagrad-update.js';
+export { RMSPROP_UPDATE, rmspropUpdate, rmspropUpdateValues, type RmspropHyper } from './rmsprop-update.js';
 export { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 export { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export type { ConvGeometry, ExplicitPadding } from './util.js';
 
-/** JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement and the fused SGD and Adam steps. */
+/** JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement and the fused optimizer steps. */
 const OWN_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   depthwiseConv2dBackpropFilterConfig,
@@ -65,6 +69,8 @@ const OWN_KERNELS: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   sgdUpdateWasmConfig,
   adamUpdateWasmConfig,
+  adagradUpdateWasmConfig,
+  rmspropUpdateWasmConfig,
 ];
 
 /** The matmul transpose fix, under OpenBLAS's sgemm when the native/blas addon is available. */

@@ -1,6 +1,6 @@
 /**
  * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
- * sgemm, and the one-pass loops of gradient clipping, SGD, Adam, MaxPoolGrad, the im2col of Conv2DBackpropFilter, and a
+ * sgemm, and the one-pass loops of gradient clipping, SGD, Adam, RMSProp, Adagrad, MaxPoolGrad, the im2col of Conv2DBackpropFilter, and a
  * layer's bias add and bias gradient). It is built at install when a
  * compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow
  * runs on plain wasm kernels.
@@ -19,6 +19,10 @@ export interface BlasAddon {
     outBufferOffset: number, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean): void;
   /** One Adam step; the scalars as adam-update.ts computes them (decay, coupled decay, beta1, 1 - beta1, beta2, 1 - beta2, sqrt(bias2), eps, step size). */
   adamUpdate(heap: ArrayBuffer, n: number, ...offsetsAndScalars: number[]): void;
+  /** One Adagrad step: param, grad, sum, out param, out sum offsets; weight decay, step lr, eps. */
+  adagradUpdate(heap: ArrayBuffer, n: number, ...offsetsAndScalars: number[]): void;
+  /** One RMSProp step: param, grad, squareAvg, gradAvg, buffer, and the four out offsets (-1: absent); weight decay, alpha, 1 - alpha, eps, momentum, lr. */
+  rmspropUpdate(heap: ArrayBuffer, n: number, ...offsetsAndScalars: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, batch: number, inHeight: number, inWidth: number,
     channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,
     dilationWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number, padTop: number, padLeft: number): void;

@@ -1,4 +1,5 @@
 import * as tf from '../../backend/tfjs.js';
+import { rmspropUpdate } from '../../backend/kernels/rmsprop-update.js';
 import { ConfigError } from '../../core/errors.js';
 import { ParamGroupOptimizer, withWeightDecay, type OptimizerOptions, type ParamGroup } from './param-group-optimizer.js';
 
@@ -21,20 +22,30 @@ export class RMSProp extends ParamGroupOptimizer {
 
   protected update(key: string, param: tf.Variable, grad: tf.Tensor, group: ParamGroup): void {
     const alpha = group.alpha as number;
-    const g = withWeightDecay(grad, param, group.weightDecay);
+    const momentum = group.momentum ?? 0;
+    const centered = group.centered as boolean;
     const sq = this.slot(key, 'squareAvg', () => tf.zerosLike(param)).value;
+    const ga = centered ? this.slot(key, 'gradAvg', () => tf.zerosLike(param)).value : undefined;
+    const buf = momentum > 0 ? this.slot(key, 'momentumBuffer', () => tf.zerosLike(param)).value : undefined;
+    // One fused kernel per parameter where the backend has it (wasm, cpu); the ops below otherwise.
+    const fused = rmspropUpdate(param, grad, sq, ga, buf, { lr: group.lr, alpha, eps: group.eps as number, momentum, centered, weightDecay: group.weightDecay });
+    if (fused) {
+      sq.assign(fused.squareAvg);
+      if (ga) ga.assign(fused.gradAvg!);
+      if (buf) buf.assign(fused.buffer!);
+      param.assign(fused.param);
+      return;
+    }
+    const g = withWeightDecay(grad, param, group.weightDecay);
     sq.assign(sq.mul(alpha).add(g.square().mul(1 - alpha)));
     let avg: tf.Tensor;
-    if (group.centered) {
-      const ga = this.slot(key, 'gradAvg', () => tf.zerosLike(param)).value;
+    if (ga) {
       ga.assign(ga.mul(alpha).add(g.mul(1 - alpha)));
       avg = sq.sub(ga.square()).sqrt().add(group.eps as number);
     } else {
       avg = sq.sqrt().add(group.eps as number);
     }
-    const momentum = group.momentum ?? 0;
-    if (momentum > 0) {
-      const buf = this.slot(key, 'momentumBuffer', () => tf.zerosLike(param)).value;
+    if (buf) {
       buf.assign(buf.mul(momentum).add(g.div(avg)));
       param.assign(param.sub(buf.mul(group.lr)));
     } else {
