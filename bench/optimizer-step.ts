@@ -59,6 +59,7 @@ const cases: Array<[string, string, ParamGroupOptimizer]> = [
   ['Adagrad', ADAGRAD_UPDATE, new Adagrad(params(), { lr: 1e-2 })],
 ];
 console.log(`optimizer step on the MNIST MLP's parameters, backend ${describeBackend(backend)}, load ${os.loadavg()[0]!.toFixed(2)}`);
+if (tf.getKernel(SGD_UPDATE, tf.getBackend()) == null) console.log('  (this backend has no fused optimizer kernels: both columns run the generic ops)');
 console.log('  optimizer   fused wall / cpu    generic wall / cpu   generic / fused (wall)');
 for (const [name, kernel, optimizer] of cases) {
   const run = () => { for (let i = 0; i < steps; i++) optimizer.step(grads); };
