@@ -180,22 +180,34 @@ void RunSgdStep(const SgdStep& s, int64_t n) {
   }
 }
 
-Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// Float32 views of the heap at the `count` byte offsets in arguments `first`... of `n` floats
+// each. Bit k of `optional` allows offset k to be -1 (an absent operand: a null view); any other
+// offset outside the heap throws a JS RangeError and returns false.
+bool HeapViews(const Napi::CallbackInfo& info, int first, int count, int64_t n, uint32_t optional, float** out) {
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
   auto* base = static_cast<uint8_t*>(heap.Data());
-  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
-  auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
-  const int64_t n = num(1), pOff = num(2), gOff = num(3), bOff = num(4), outPOff = num(5), outBOff = num(6);
-  const size_t bytes = heap.ByteLength();
-  if (!CheckedF32(env, bytes, pOff, n) || !CheckedF32(env, bytes, gOff, n) || !CheckedF32(env, bytes, outPOff, n) ||
-      (bOff >= 0 && !CheckedF32(env, bytes, bOff, n)) || (outBOff >= 0 && !CheckedF32(env, bytes, outBOff, n))) {
-    return env.Undefined();
+  for (int k = 0; k < count; ++k) {
+    const int64_t offset = info[first + k].As<Napi::Number>().Int64Value();
+    if (offset == -1 && (optional >> k & 1u)) {
+      out[k] = nullptr;
+      continue;
+    }
+    if (!CheckedF32(info.Env(), heap.ByteLength(), offset, n)) return false;
+    out[k] = reinterpret_cast<float*>(base + offset);
   }
-  auto at = [&](int64_t offset) { return offset >= 0 ? reinterpret_cast<float*>(base + offset) : nullptr; };
-  const SgdStep step{at(pOff), at(gOff), at(bOff), at(outPOff), at(outBOff), real(7), real(8), 1.f - real(9), real(10), info[11].ToBoolean().Value()};
+  return true;
+}
+
+// Argument i as a float (a hyper-parameter rounded as tfjs rounds its scalars).
+float Real(const Napi::CallbackInfo& info, int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); }
+
+Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
+  const int64_t n = info[1].As<Napi::Number>().Int64Value();
+  float* at[5];  // param, grad, buffer (optional), outParam, outBuffer (optional)
+  if (!HeapViews(info, 2, 5, n, 0b10100, at)) return info.Env().Undefined();
+  const SgdStep step{at[0], at[1], at[2], at[3], at[4], Real(info, 7), Real(info, 8), 1.f - Real(info, 9), Real(info, 10), info[11].ToBoolean().Value()};
   RunSgdStep(step, n);
-  return env.Undefined();
+  return info.Env().Undefined();
 }
 
 // adamUpdate(heap, n, paramOffset, gradOffset, expAvgOffset, expAvgSqOffset, outParamOffset,
@@ -225,22 +237,12 @@ void RunAdamStep(const float* __restrict p, const float* __restrict g, const flo
 }
 
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  auto* base = static_cast<uint8_t*>(heap.Data());
-  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
-  auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
-  const int64_t n = num(1);
-  const size_t bytes = heap.ByteLength();
+  const int64_t n = info[1].As<Napi::Number>().Int64Value();
   float* at[7];
-  for (int k = 0; k < 7; ++k) {
-    const int64_t offset = num(2 + k);
-    if (!CheckedF32(env, bytes, offset, n)) return env.Undefined();
-    at[k] = reinterpret_cast<float*>(base + offset);
-  }
-  RunAdamStep(at[0], at[1], at[2], at[3], at[4], at[5], at[6], n, real(9), real(10), real(11), real(12), real(13), real(14),
-              real(15), real(16), real(17));
-  return env.Undefined();
+  if (!HeapViews(info, 2, 7, n, 0, at)) return info.Env().Undefined();
+  RunAdamStep(at[0], at[1], at[2], at[3], at[4], at[5], at[6], n, Real(info, 9), Real(info, 10), Real(info, 11), Real(info, 12),
+              Real(info, 13), Real(info, 14), Real(info, 15), Real(info, 16), Real(info, 17));
+  return info.Env().Undefined();
 }
 
 // adagradUpdate(heap, n, paramOffset, gradOffset, sumOffset, outParamOffset, outSumOffset,
@@ -301,40 +303,22 @@ void RunRmspropStep(const float* __restrict p, const float* __restrict g, const 
   else RmspropLoop<false, false>(p, g, sq, ga, buf, outP, outSq, outGa, outBuf, n, wd, alpha, keep, eps, momentum, lr);
 }
 
-/** Float32 views of the heap at `count` offsets from argument `first` on (null for -1), or false after throwing. */
-bool HeapViews(const Napi::CallbackInfo& info, int first, int count, int64_t n, float** out) {
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  auto* base = static_cast<uint8_t*>(heap.Data());
-  for (int k = 0; k < count; ++k) {
-    const int64_t offset = info[first + k].As<Napi::Number>().Int64Value();
-    if (offset < 0) {
-      out[k] = nullptr;
-      continue;
-    }
-    if (!CheckedF32(info.Env(), heap.ByteLength(), offset, n)) return false;
-    out[k] = reinterpret_cast<float*>(base + offset);
-  }
-  return true;
-}
-
 Napi::Value AdagradUpdate(const Napi::CallbackInfo& info) {
   const int64_t n = info[1].As<Napi::Number>().Int64Value();
   float* at[5];
-  if (!HeapViews(info, 2, 5, n, at) || !at[0] || !at[1] || !at[2] || !at[3] || !at[4]) return info.Env().Undefined();
-  auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
-  RunAdagradStep(at[0], at[1], at[2], at[3], at[4], n, real(7), real(8), real(9));
+  if (!HeapViews(info, 2, 5, n, 0, at)) return info.Env().Undefined();
+  RunAdagradStep(at[0], at[1], at[2], at[3], at[4], n, Real(info, 7), Real(info, 8), Real(info, 9));
   return info.Env().Undefined();
 }
 
 Napi::Value RmspropUpdate(const Napi::CallbackInfo& info) {
   const int64_t n = info[1].As<Napi::Number>().Int64Value();
-  float* at[9];
-  if (!HeapViews(info, 2, 9, n, at)) return info.Env().Undefined();
-  auto real = [&](int i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
+  float* at[9];  // gradAvg, buffer and their outputs (3, 4, 7, 8) are optional
+  if (!HeapViews(info, 2, 9, n, 0b110011000, at)) return info.Env().Undefined();
   const bool centered = at[3] && at[7];
   const bool withMomentum = at[4] && at[8];
-  RunRmspropStep(at[0], at[1], at[2], at[3], at[4], at[5], at[6], at[7], at[8], n, real(11), real(12), real(13), real(14),
-                 real(15), real(16), centered, withMomentum);
+  RunRmspropStep(at[0], at[1], at[2], at[3], at[4], at[5], at[6], at[7], at[8], n, Real(info, 11), Real(info, 12), Real(info, 13),
+                 Real(info, 14), Real(info, 15), Real(info, 16), centered, withMomentum);
   return info.Env().Undefined();
 }
 

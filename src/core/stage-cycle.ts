@@ -1,5 +1,6 @@
 import { Observable, Subject } from 'rxjs';
 import type { Dispatcher } from './dispatcher.js';
+import { Listeners } from './listeners.js';
 import { attachException } from './exception-stage.js';
 import type { HookResult } from './subscription.js';
 import { INITIAL_RUN_STATE, foldRunState, type RunState } from './run-state.js';
@@ -17,7 +18,7 @@ export class StageCycle<R extends RunnerView> {
   private stateValue: RunState = { ...INITIAL_RUN_STATE };
   private current: StageEvent | undefined;
   private deferred: Array<() => void | Promise<void>> = [];
-  private readonly listeners: Array<(event: StageEvent) => void> = [];
+  private readonly listeners = new Listeners<[StageEvent]>();
   private readonly subject = new Subject<StageEvent>();
   /** The stage of the last completed event (or of the checkpoint a run resumed from). */
   lastStage: EventStage | null = null;
@@ -81,7 +82,7 @@ export class StageCycle<R extends RunnerView> {
     this.stateValue = foldRunState(this.stateValue, event);
     this.current = undefined;
     this.lastStage = event.stage;
-    for (const listener of this.listeners) listener(event);
+    this.listeners.notify(event);
     this.subject.next(event);
     if (this.deferred.length === 0) return undefined;
     const tasks = this.deferred;
@@ -103,11 +104,7 @@ export class StageCycle<R extends RunnerView> {
 
   /** A synchronous listener that sees every event before `events$`; returns an unsubscribe function. */
   addEventListener(listener: (event: StageEvent) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const at = this.listeners.indexOf(listener);
-      if (at >= 0) this.listeners.splice(at, 1);
-    };
+    return this.listeners.add(listener);
   }
 }
 

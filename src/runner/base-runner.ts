@@ -10,6 +10,7 @@ import { exceptionPayload } from '../core/exception-stage.js';
 import type { Hook, HookResult } from '../core/hook.js';
 import { formatHookPlan } from '../core/hook-info.js';
 import { HookRegistrar, type HookConfig } from '../core/hook-registration.js';
+import { Listeners } from '../core/listeners.js';
 import type { PriorityLike } from '../core/priority.js';
 import { foldRunState, type RunState } from '../core/run-state.js';
 import { StageCycle } from '../core/stage-cycle.js';
@@ -109,7 +110,7 @@ export abstract class BaseRunner implements HookRunner {
   /** The runner's inversify container: hooks built from config resolve their services here. */
   readonly container: Container;
   readonly logBuffer = new LogBuffer();
-  private readonly checkpointListeners: Array<() => void> = [];
+  private readonly checkpointListeners = new Listeners<[]>();
   /** Outputs of the last model step. */
   outputs: StepOutputs | undefined;
   /** The batch of the iteration in progress (undefined between iterations). */
@@ -364,7 +365,7 @@ export abstract class BaseRunner implements HookRunner {
     const snapshot: RunSnapshot = event
       ? { state: foldRunState(this.state, event), stage: event.stage }
       : { state: { ...this.state }, stage: this.cycle.lastStage };
-    for (const listener of this.checkpointListeners) listener();
+    this.checkpointListeners.notify();
     return saveRunnerCheckpoint(this, outDir, snapshot, options);
   }
 
@@ -373,11 +374,7 @@ export abstract class BaseRunner implements HookRunner {
    * holds, so no checkpoint is ever ahead of the journal); returns an unsubscribe function.
    */
   addCheckpointListener(listener: () => void): () => void {
-    this.checkpointListeners.push(listener);
-    return () => {
-      const at = this.checkpointListeners.indexOf(listener);
-      if (at >= 0) this.checkpointListeners.splice(at, 1);
-    };
+    return this.checkpointListeners.add(listener);
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   adagradUpdate, adagradUpdateValues, adamUpdate, adamUpdateValues, hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, rmspropUpdate,
   rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,
 } from '../../src/backend/index.js';
+import { nativeBlasAddon } from '../../src/backend/kernels/native-blas.js';
 import { seeded } from '../helpers/seeded.js';
 
 type Shape4 = [number, number, number, number];
@@ -581,6 +582,22 @@ describe('wasm training kernels', function () {
             h.centered ? out[2]! : null, h.momentum > 0 ? out[3]! : null, h);
           return [out[0]!, out[1]!, ...(h.centered ? [out[2]!] : []), ...(h.momentum > 0 ? [out[3]!] : [])];
         });
+    });
+
+    it('the native optimizer steps accept -1 only for their optional operands and refuse any operand outside the heap', function () {
+      const addon = nativeBlasAddon();
+      if (!addon) this.skip();
+      // 4 floats each at bytes 0, 16, 32, 48, 64, 80: param, grad, sum / squareAvg, outputs.
+      const heap = new ArrayBuffer(96);
+      const f32 = new Float32Array(heap);
+      f32.set([1, 2, 3, 4], 0);
+      f32.set([0.5, 0.5, 0.5, 0.5], 4);
+      // RMSProp without centering or momentum: gradAvg, buffer and their outputs absent (-1).
+      addon!.rmspropUpdate(heap, 4, 0, 16, 32, -1, -1, 64, 80, -1, -1, 0, 0.9, 0.1, 1e-8, 0, 0.1);
+      expect(Array.from(f32.subarray(20, 24))).to.deep.equal(Array(4).fill(Math.fround(Math.fround(0.25) * Math.fround(0.1))));
+      expect(() => addon!.adagradUpdate(heap, 4, -1, 16, 32, 64, 80, 0, 0.1, 1e-10)).to.throw(RangeError, 'an operand lies outside the heap');
+      expect(() => addon!.adamUpdate(heap, 4, 0, 16, 32, 48, 64, 80, 96, 1, 0, 0.9, 0.1, 0.999, 0.001, 1, 1e-8, 0.1)).to.throw(RangeError, 'an operand lies outside the heap');
+      expect(() => addon!.sgdUpdate(heap, 4, 0, 16, -1, 64, -2, 0.1, 0.9, 0, 0, false)).to.throw(RangeError, 'an operand lies outside the heap');
     });
 
     it('nativeSumOfSquares equals the sum of squares of every element (undefined without native/blas)', function () {

@@ -1,8 +1,9 @@
 /**
- * The plumbing shared by hookflow's fused optimizer kernels (SGD, Adam): one kernel per parameter
- * that reads float32 tensors of the parameter's shape (some of them optional, such as a momentum
- * buffer before the first step) and returns new tensors of that shape, instead of the chain of
- * tfjs ops of the generic update, each of which costs a kernel dispatch.
+ * The plumbing shared by hookflow's fused optimizer kernels (SGD, Adam, RMSProp, Adagrad): one
+ * kernel per parameter that reads float32 tensors of the parameter's shape (some of them
+ * optional, such as a momentum buffer before the first step) and returns new tensors of that
+ * shape, instead of the chain of tfjs ops of the generic update, each of which costs a kernel
+ * dispatch.
  *
  * The outputs are new tensors that the optimizer assigns, like any tfjs op: writing a variable in
  * place would leave stale XNNPACK weights cached by tensor id. On wasm a kernel runs its
@@ -14,7 +15,7 @@ import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon, type BlasAddon } from './native-blas.js';
 import type { KernelArgs, WasmBackend } from './util.js';
 
-/** One fused update: its kernel name, its inputs and outputs, and its loop in JS and (optionally) native. */
+/** One fused update: its kernel name, its inputs and outputs, and its loop in JS (cpu) and native (wasm). */
 export interface FusedUpdate<H> {
   kernelName: string;
   /** Input names, in the order the native loop takes their offsets. */

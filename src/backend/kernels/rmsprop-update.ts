@@ -50,21 +50,22 @@ export function rmspropUpdateValues(param: Float32Array, grad: Float32Array, squ
   }
 }
 
-/** Outputs: param, squareAvg, then gradAvg when centered, then the momentum buffer with momentum. */
+/** The kernel's outputs by role: param, squareAvg, then gradAvg when centered, then the momentum buffer with momentum. */
+function outputsOf<T>(outs: T[], h: RmspropHyper): { param: T; squareAvg: T; gradAvg?: T; buffer?: T } {
+  return { param: outs[0]!, squareAvg: outs[1]!, gradAvg: h.centered ? outs[2] : undefined, buffer: h.momentum > 0 ? outs.at(-1) : undefined };
+}
+
 const RMSPROP: FusedUpdate<RmspropHyper> = {
   kernelName: RMSPROP_UPDATE,
   inputs: ['param', 'grad', 'squareAvg', 'gradAvg', 'buffer'],
   outputCount: (h) => 2 + (h.centered ? 1 : 0) + (h.momentum > 0 ? 1 : 0),
   values: ({ param, grad, squareAvg, gradAvg, buffer }, outs, h) => {
-    const [outParam, outSquareAvg] = outs;
-    const outGradAvg = h.centered ? outs[2]! : null;
-    const outBuffer = h.momentum > 0 ? outs.at(-1)! : null;
-    rmspropUpdateValues(param!, grad!, squareAvg!, gradAvg ?? null, buffer ?? null, outParam!, outSquareAvg!, outGradAvg, outBuffer, h);
+    const out = outputsOf(outs, h);
+    rmspropUpdateValues(param!, grad!, squareAvg!, gradAvg ?? null, buffer ?? null, out.param, out.squareAvg, out.gradAvg ?? null, out.buffer ?? null, h);
   },
   native: (addon, heap, n, inputs, outs, h) => {
-    const outGradAvg = h.centered ? outs[2]! : -1;
-    const outBuffer = h.momentum > 0 ? outs.at(-1)! : -1;
-    addon.rmspropUpdate(heap, n, ...inputs, outs[0]!, outs[1]!, outGradAvg, outBuffer, h.weightDecay, h.alpha, 1 - h.alpha, h.eps, h.momentum, h.lr);
+    const out = outputsOf(outs, h);
+    addon.rmspropUpdate(heap, n, ...inputs, out.param, out.squareAvg, out.gradAvg ?? -1, out.buffer ?? -1, h.weightDecay, h.alpha, 1 - h.alpha, h.eps, h.momentum, h.lr);
   },
 };
 
@@ -83,8 +84,7 @@ export const rmspropUpdateCpuConfig: tf.KernelConfig = kernels.cpu;
 export function rmspropUpdate(param: tf.Tensor, grad: tf.Tensor, squareAvg: tf.Tensor, gradAvg: tf.Tensor | undefined, buffer: tf.Tensor | undefined,
   h: RmspropHyper): { param: tf.Tensor; squareAvg: tf.Tensor; gradAvg?: tf.Tensor; buffer?: tf.Tensor } | undefined {
   const outs = runFusedUpdate(RMSPROP, { param, grad, squareAvg, gradAvg, buffer }, h);
-  if (!outs) return undefined;
-  return { param: outs[0]!, squareAvg: outs[1]!, gradAvg: h.centered ? outs[2] : undefined, buffer: h.momentum > 0 ? outs.at(-1) : undefined };
+  return outs && outputsOf(outs, h);
 }
 
 if (tf.getKernel(RMSPROP_UPDATE, 'cpu') == null) tf.registerKernel(rmspropUpdateCpuConfig);
