@@ -120,6 +120,12 @@ describe('journal writer and reader', () => {
     expect(seqs()).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
   });
 
+  it('refuses a flushMs that is not a number of milliseconds >= 0, naming it', () => {
+    for (const flushMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => bareJournal(flushMs)).to.throw(RangeError, `attachJournal: flushMs must be a number of milliseconds >= 0; got ${flushMs}`);
+    }
+  });
+
   it('writes every event at once with flushMs 0', () => {
     const { send, seqs } = bareJournal(0);
     send(1, 'beforeRun');

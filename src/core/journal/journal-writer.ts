@@ -59,6 +59,7 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
   const file = journalPath(runner, options);
   const logger = runner.logger ?? consoleLogger;
   const flushMs = options.flushMs ?? 100;
+  if (!(Number.isFinite(flushMs) && flushMs >= 0)) throw new RangeError(`attachJournal: flushMs must be a number of milliseconds >= 0; got ${flushMs}`);
   let fd: number | undefined;
   let lastSeq: number | undefined;
   let lastContext: JournalContext | undefined;
