@@ -2,19 +2,25 @@
  * Data-parallel scaling: training samples per second of the MNIST configs at `--nproc 2` against
  * one process, same per-process batch (so 2 processes train a global batch twice as large):
  *
- *   npm run build && node dist/bench/dist-scaling.js [--rounds 3] [--epochs 8] [--configs mnist_mlp,mnist_cnn]
+ *   npm run build && node dist/bench/dist-scaling.js [--rounds 3] [--epochs N] [--configs mnist_mlp,mnist_cnn]
  *
- * Four variants per round, rotated from round to round:
+ * Variants, rotated from round to round:
  * - `none`: one process, `--launcher none` (what a user without MPI runs);
  * - `nproc 1`: one rank under mpirun;
  * - `nproc 2`: two ranks, gradients and log vars averaged every step;
  * - `2 alone`: two independent single processes at the same time (no MPI, no communication).
  *   This is the machine's ceiling for two processes: what `--nproc 2` would reach if its
- *   collectives cost nothing.
- * Each run trains `--epochs` epochs (no evaluation, no checkpoints, the text logger every 10
- * iterations). Throughput comes from the logged per-iteration times (IterTimerHook) of the second
- * half of the epochs, averaged (throughput is set by the mean step, slow ones included), so
- * process start, data loading and warm-up are not counted. Printed per run: samples/s, CPU
+ *   collectives cost nothing;
+ * - `torch` and `torch DDP 2`: the peer, PyTorch as MMCV runs it on CPUs: one process, and two
+ *   processes with DistributedDataParallel on gloo (bench/dist_scaling_torch.py; Debian's
+ *   python3-torch, skipped with the reason when missing), the same model, batch per process,
+ *   optimizer, clip and iterations per process.
+ * Each run trains `--epochs` epochs (default 48 for the MLP, 12 for the CNN: several seconds past
+ * V8's and wasm's tier-up, which take the first 1-2 s and a share of the other core; no
+ * evaluation, no checkpoints, the text logger every 10 iterations). Throughput comes from the
+ * logged per-iteration times (IterTimerHook) of the second half of the epochs, averaged
+ * (throughput is set by the mean step, slow ones included), so process start, data loading and
+ * warm-up are not counted. Printed per run: samples/s, CPU
  * seconds of all its processes (reaped children) and the load average; then the medians and
  * the ratios to `none` and to `nproc 1`.
  */
@@ -25,7 +31,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load-config.js';
 import { loadMpiBinding } from '../src/dist/mpi-binding.js';
+import { MNIST } from '../src/training/data/mnist.js';
 import { median } from './stats.js';
+import { PYTHON, torchEnv, torchMissing, writeTorchData } from './torch-child.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -34,7 +42,9 @@ const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
-const epochs = Number(arg('--epochs', '8'));
+/** Epochs per run: enough for seconds of steady state after the first half (see above). */
+const DEFAULT_EPOCHS: Record<string, number> = { mnist_mlp: 48, mnist_cnn: 12 };
+const epochsOf = (config: string) => Number(arg('--epochs', String(DEFAULT_EPOCHS[config] ?? 12)));
 
 /** CPU seconds used by reaped child processes so far (and their reaped children: mpirun's ranks). */
 function childrenCpuSeconds(): number {
@@ -42,11 +52,12 @@ function childrenCpuSeconds(): number {
   return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
-type Variant = 'none' | 'nproc 1' | 'nproc 2' | '2 alone';
-const VARIANTS: Variant[] = ['none', 'nproc 1', 'nproc 2', '2 alone'];
+type Variant = 'none' | 'nproc 1' | 'nproc 2' | '2 alone' | 'torch' | 'torch DDP 2';
+const HOOKFLOW_VARIANTS: Variant[] = ['none', 'nproc 1', 'nproc 2', '2 alone'];
 
 /** One `hookflow train` with `launch` arguments; resolves with its log's mean step time (s) over the second half of the epochs. */
 function train(config: string, launch: string[]): Promise<number> {
+  const epochs = epochsOf(config);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-scaling-'));
   const child = spawn(process.execPath, [cli, 'train', path.join(root, 'configs', `${config}.json`), ...launch, '--work-dir', workDir, '--no-progress', '--no-journal',
     '--cfg-options', `runner.maxEpochs=${epochs}`, 'workflow=[["train",1]]', 'customHooks=[{"type":"DistSamplerSeedHook"}]', 'checkpointConfig=null',
@@ -73,14 +84,35 @@ function train(config: string, launch: string[]): Promise<number> {
   });
 }
 
+/** PyTorch's run of the same training: one process, or `world` with DDP on gloo; resolves with samples/s of all processes. */
+function trainTorch(dataFile: string, config: string, batch: number, lr: number, world: number, samples: number): Promise<number> {
+  const steps = epochsOf(config) * Math.floor(samples / (batch * world));
+  const child = spawn(PYTHON, [path.join(root, 'bench', 'dist_scaling_torch.py'), dataFile, config.replace('mnist_', ''), String(batch), String(lr), String(world), String(steps)], { env: torchEnv() });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  return new Promise((resolve, reject) => {
+    child.on('close', (code) => {
+      const line = output.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) reject(new Error(`torch ${config} world ${world} failed:\n${output}`));
+      else resolve((JSON.parse(line) as { samplesPerSecond: number }).samplesPerSecond);
+    });
+  });
+}
+
+interface Setup { config: string; batch: number; lr: number; samples: number; dataFile?: string }
+
 /** Samples per second (all processes together) of one run of `variant`, with its CPU seconds and wall seconds. */
-async function runVariant(config: string, batch: number, variant: Variant): Promise<{ samplesPerSecond: number; cpu: number; wall: number }> {
+async function runVariant(setup: Setup, variant: Variant): Promise<{ samplesPerSecond: number; cpu: number; wall: number }> {
+  const { config, batch } = setup;
   const cpu0 = childrenCpuSeconds();
   const t0 = performance.now();
   let samplesPerSecond: number;
   if (variant === '2 alone') {
     const steps = await Promise.all([train(config, ['--launcher', 'none']), train(config, ['--launcher', 'none'])]);
     samplesPerSecond = steps.reduce((sum, step) => sum + batch / step, 0);
+  } else if (variant === 'torch' || variant === 'torch DDP 2') {
+    samplesPerSecond = await trainTorch(setup.dataFile!, config, batch, setup.lr, variant === 'torch' ? 1 : 2, setup.samples);
   } else {
     const nproc = variant === 'nproc 2' ? 2 : 1;
     samplesPerSecond = (batch * nproc) / await train(config, variant === 'none' ? ['--launcher', 'none'] : ['--nproc', String(nproc)]);
@@ -93,21 +125,40 @@ if (missing) {
   console.log(`dist-scaling: skipped, ${missing}`);
 } else {
   const rounds = Number(arg('--rounds', '3'));
-  for (const config of arg('--configs', 'mnist_mlp,mnist_cnn').split(',')) {
-    const batch = ((await loadConfig(path.join(root, 'configs', `${config}.json`))).data as { train: { batchSize: number } }).train.batchSize;
-    const rates = Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
-    console.log(`\n${config}: mean step of epochs ${Math.floor(epochs / 2) + 1}-${epochs}, batch ${batch} per process`);
-    for (let r = 0; r < rounds; r++) {
-      const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]!);
-      for (const variant of order) {
-        const run = await runVariant(config, batch, variant);
-        rates[variant].push(run.samplesPerSecond);
-        console.log(`  round ${r + 1} ${variant.padEnd(7)}: ${run.samplesPerSecond.toFixed(0).padStart(6)} samples/s  (wall ${run.wall.toFixed(1)} s incl. start-up, CPU ${run.cpu.toFixed(1)} s, load ${os.loadavg()[0]!.toFixed(2)})`);
+  const torchReason = torchMissing();
+  if (torchReason) console.log(`dist-scaling: the torch variants are skipped: ${torchReason}`);
+  const variants = torchReason ? HOOKFLOW_VARIANTS : [...HOOKFLOW_VARIANTS, 'torch', 'torch DDP 2'] as Variant[];
+  const mnist = new MNIST({ split: 'train' });
+  const samples = mnist.labels.length;
+  const dataFile = torchReason ? undefined : writeTorchData(mnist, samples);
+  try {
+    for (const config of arg('--configs', 'mnist_mlp,mnist_cnn').split(',')) {
+      const loaded = await loadConfig(path.join(root, 'configs', `${config}.json`));
+      const setup: Setup = {
+        config, samples, dataFile,
+        batch: (loaded.data as { train: { batchSize: number } }).train.batchSize,
+        lr: (loaded.optimizer as { lr: number }).lr,
+      };
+      const epochs = epochsOf(config);
+      const rates = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
+      console.log(`\n${config}: mean step of epochs ${Math.floor(epochs / 2) + 1}-${epochs}, batch ${setup.batch} per process`);
+      for (let r = 0; r < rounds; r++) {
+        const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
+        for (const variant of order) {
+          const run = await runVariant(setup, variant);
+          rates[variant].push(run.samplesPerSecond);
+          console.log(`  round ${r + 1} ${variant.padEnd(11)}: ${run.samplesPerSecond.toFixed(0).padStart(6)} samples/s  (wall ${run.wall.toFixed(1)} s incl. start-up, CPU ${run.cpu.toFixed(1)} s, load ${os.loadavg()[0]!.toFixed(2)})`);
+        }
+      }
+      const m = Object.fromEntries(variants.map((v) => [v, median(rates[v])])) as Record<Variant, number>;
+      console.log(`  median samples/s: ${variants.map((v) => `${v} ${m[v].toFixed(0)}`).join(', ')}`);
+      console.log(`  --nproc 2 vs --nproc 1: ${(m['nproc 2'] / m['nproc 1']).toFixed(2)}x; vs one process: ${(m['nproc 2'] / m.none).toFixed(2)}x; `
+        + `the machine's ceiling (2 alone vs one process): ${(m['2 alone'] / m.none).toFixed(2)}x`);
+      if (!torchReason) {
+        console.log(`  PyTorch DDP 2 vs one PyTorch process: ${(m['torch DDP 2'] / m.torch).toFixed(2)}x; hookflow --nproc 2 vs PyTorch DDP 2: ${(m['nproc 2'] / m['torch DDP 2']).toFixed(2)}x`);
       }
     }
-    const m = Object.fromEntries(VARIANTS.map((v) => [v, median(rates[v])])) as Record<Variant, number>;
-    console.log(`  median samples/s: ${VARIANTS.map((v) => `${v} ${m[v].toFixed(0)}`).join(', ')}`);
-    console.log(`  --nproc 2 vs --nproc 1: ${(m['nproc 2'] / m['nproc 1']).toFixed(2)}x; vs one process: ${(m['nproc 2'] / m.none).toFixed(2)}x; `
-      + `the machine's ceiling (2 alone vs one process): ${(m['2 alone'] / m.none).toFixed(2)}x`);
+  } finally {
+    if (dataFile) fs.rmSync(path.dirname(dataFile), { recursive: true, force: true });
   }
 }

@@ -39,11 +39,10 @@ import { clipGradNorm } from '../src/training/optim/clip-grad.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { epochRounds } from './epoch-rounds.js';
 import { median } from './stats.js';
+import { PYTHON, torchEnv, torchMissing, writeTorchData } from './torch-child.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
-const PYTHON = '/usr/bin/python3';
-const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3';
 const MAX_NORM = 10;
 const WEIGHT_DECAY = 1e-4;
 const MOMENTUM = 0.9;
@@ -73,12 +72,12 @@ function* cycle(loader: DataLoader) {
 
 /** PyTorch in a child process, one round per `run` line; undefined (with the reason printed) if unavailable. */
 async function torchVariant(dataFile: string, config: string, batch: number, lr: number): Promise<{ run: Variant; close: () => void; info: string } | undefined> {
-  if (!fs.existsSync(PYTHON)) {
-    console.log(`  torch: skipped (${PYTHON} not found; install Debian's python3-torch: apt-get install python3-torch)`);
+  const missing = torchMissing();
+  if (missing) {
+    console.log(`  torch: skipped (${missing})`);
     return undefined;
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
-  if (fs.existsSync(OPENBLAS)) env.LD_PRELOAD = OPENBLAS;
+  const env = torchEnv();
   const child: ChildProcessWithoutNullStreams = spawn(PYTHON, [path.join(repoRoot, 'bench', 'peer_torch.py'), dataFile, config, String(batch), String(lr)], { env });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += String(d); });
@@ -195,16 +194,6 @@ async function benchConfig(name: string, batch: number, rounds: number, samples:
   }
   if (torch && batch === Number(option('batches', '16,64,256').split(',')[0])) console.log(`  ${torch.info}`);
   return result;
-}
-
-/** Writes `count` MNIST samples (features, then labels as float32) for the torch child. */
-function writeTorchData(mnist: MNIST, count: number): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-peer-data-')), 'mnist.bin');
-  const out = new Float32Array(count * 785);
-  out.set(mnist.features.subarray(0, count * 784));
-  for (let i = 0; i < count; i++) out[count * 784 + i] = mnist.labels[i]!;
-  fs.writeFileSync(file, out);
-  return file;
 }
 
 const configs = option('configs', 'mlp,cnn').split(',');

@@ -36,12 +36,19 @@ def build(config):
         torch.nn.Linear(8 * 13 * 13, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
 
 
-def main():
-    data_file, config, batch, lr = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+def load_mnist(data_file):
+    """The samples peer.ts wrote: n*784 float32 features, then n labels as float32."""
     raw = np.fromfile(data_file, dtype=np.float32)
     n = raw.size // 785
     x = torch.from_numpy(raw[: n * 784].reshape(n, 1, 28, 28).copy())
     y = torch.from_numpy(raw[n * 784:].astype(np.int64))
+    return x, y
+
+
+def main():
+    data_file, config, batch, lr = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    x, y = load_mnist(data_file)
+    n = y.numel()
     torch.manual_seed(0)
     model = build(config)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
