@@ -18,10 +18,11 @@ import type { EventPayload, Scalar, StageEvent } from '../core/stage-event.js';
 import type { EventStage, Mode } from '../core/stages.js';
 import type { StageHandler, SubscribeOptions, SubscriptionHandle } from '../core/subscription.js';
 import { FileLogger } from '../runner/file-logger.js';
-import type { RecordedRunner } from '../runner/hook-runner.js';
+import type { RecordedRunner, StopRequest } from '../runner/hook-runner.js';
 import { LogBuffer } from '../runner/log-buffer.js';
 import type { StepOutputs } from '../training/model/trainable-model.js';
 import { timestampOf } from '../runner/timestamp.js';
+import { refuseLiveOnlyMembers } from './live-only-members.js';
 import { payloadReplaysOf, type OwnedPayloadReplay, type PayloadReplay } from './payload-replay.js';
 
 /** Options of {@link ReplayRunner}. */
@@ -98,6 +99,7 @@ export class ReplayRunner implements RecordedRunner {
   private loader: { readonly length: number } | null = null;
   private session: JournalSession | undefined;
   private lastTime = 0;
+  private stopRequest: StopRequest | undefined;
   private lr: number | Record<string, number> | undefined;
   private momentum: number | Record<string, number> | undefined;
   /** The hook classes' payload replays by key, looked up in HOOKS when a replay starts. */
@@ -129,6 +131,7 @@ export class ReplayRunner implements RecordedRunner {
     this.container.bind(TOKENS.WorkDir).toConstantValue(this.workDir);
     this.container.bind(TOKENS.ProcessGroup).toConstantValue(this.processGroup);
     this.registrar = new HookRegistrar(this.dispatcher, this.container);
+    refuseLiveOnlyMembers(this);
   }
 
   private get state(): Readonly<RunState> { return this.cycle.state; }
@@ -165,6 +168,21 @@ export class ReplayRunner implements RecordedRunner {
   /** The hook plan in MMCV's `get_hook_info` layout. */
   hookInfo(withFilters = false): string {
     return formatHookInfo(this.hooks, withFilters);
+  }
+
+  /** The first stop a replayed hook asked for (see {@link requestStop}). */
+  get stopRequested(): StopRequest | undefined { return this.stopRequest; }
+
+  /**
+   * A replayed hook asks the run to stop (EarlyStoppingHook...): the request is logged, as the live
+   * runner logs it, with where it came, and kept in {@link stopRequested}; the recorded events
+   * still replay to their end, since they are what the run did.
+   */
+  requestStop(reason: string, source?: string): void {
+    if (this.stopRequest) return;
+    this.stopRequest = { reason, source };
+    this.logger.info(`Stopping: ${reason}${source ? ` (requested by ${source})` : ''}; in this replay at epoch ${this.epoch}, iter ${this.iter}, `
+      + 'the recorded events replay to their end');
   }
 
   /** The lr of the last replayed iteration (first group, or `{ name: lr }`). */

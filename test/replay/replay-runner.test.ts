@@ -18,6 +18,7 @@ import type { HookRunner, RecordedRunner } from '../../src/runner/hook-runner.js
 import { replayJournal } from '../../src/replay/replay-journal.js';
 import type { TrainingHooksConfig } from '../../src/runner/register-training-hooks.js';
 import { buildToyRunner, driveHook, stageEvents, type ToyRunnerOptions } from '../../src/testing/index.js';
+import '../../plugins/early-stopping-hook.js';
 import '../../plugins/eval/eval-hook.js';
 import { readEventFile } from '../../plugins/tensorboard/event-file-reader.js';
 import '../../plugins/tensorboard/tensorboard-logger-hook.js';
@@ -196,6 +197,33 @@ describe('ReplayRunner', () => {
     const unknown = await replayJournal(path.join(live, 'events.jsonl'), [{ type: 'TextLogerHook' }], { logger: new MemoryLogger() })
       .then(() => undefined, (e: unknown) => e as Error);
     expect((unknown as Error).message).to.include('TextLoggerHook');
+  });
+
+  it('a hook that needs the live run fails naming itself, its stage and the member it used', async () => {
+    const toy = buildToyRunner({ workDir: live, maxEpochs: 1, workflow: [['train', 1]] });
+    attachJournal(toy.runner);
+    await toy.run();
+    const error = await replayJournal(path.join(live, 'events.jsonl'), [{ type: 'CheckpointHook', interval: 1 }], { workDir: replayed, logger: new MemoryLogger() })
+      .then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.message).to.match(/^hook CheckpointHook failed in beforeRun: runner\.checkpointIO belongs to a live run; a journal replay has no model/);
+    expect(fs.readdirSync(replayed).filter((f) => f.startsWith('epoch_'))).to.deep.equal([]);
+    const runner = new ReplayRunner() as unknown as HookRunner;
+    expect(() => runner.model).to.throw('runner.model belongs to a live run');
+    expect(() => runner.saveCheckpoint('x')).to.throw('runner.saveCheckpoint belongs to a live run');
+    expect(runner.dataLoader).to.equal(null); // a RecordedRunner member stays
+  });
+
+  it('a replayed hook that asks to stop (EarlyStoppingHook) is logged with where it asked, and the events replay to their end', async () => {
+    const { runner, logger } = await liveThenReplay(
+      { maxEpochs: 3 },
+      { optimizerConfig: {}, customHooksConfig: [{ type: 'EvalHook', priority: 'LOW' }] },
+      [{ type: 'EarlyStoppingHook', monitor: 'loss', minDelta: 1e9, patience: 1, priority: 'LOWEST' }],
+    );
+    expect(runner.stopRequested?.source).to.equal('EarlyStoppingHook');
+    const stops = logger.lines.filter((r) => r.message.startsWith('Stopping: '));
+    expect(stops).to.have.length(1);
+    expect(stops[0]!.message).to.match(/\(requested by EarlyStoppingHook\); in this replay at epoch 1, iter 6, the recorded events replay to their end$/);
+    expect(runner.epoch).to.equal(3);
   });
 
   it('re-journals a replay into an identical journal (the replay runner is a journal source)', async () => {
