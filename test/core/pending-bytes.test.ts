@@ -5,18 +5,18 @@ import { PendingBytes } from '../../src/core/journal/pending-bytes.js';
 import { tempDir } from '../helpers/tiny.js';
 
 describe('PendingBytes', () => {
-  it('writes what was appended as UTF-8, in order, growing past its first buffer, then holds nothing', () => {
+  it('writes the lines appended as UTF-8, in order, growing past its first buffer, then holds nothing', () => {
     const { dir, cleanup } = tempDir();
     const file = path.join(dir, 'out.jsonl');
     const fd = fs.openSync(file, 'a');
     try {
       const pending = new PendingBytes();
       const lines = Array.from({ length: 2000 }, (_, i) => `{"seq":${i},"note":"é✓ 𝄞"}\n`);
-      for (const line of lines) pending.append(line);
+      for (const line of lines) pending.appendLine(line.slice(0, -1));
       expect(pending.length).to.equal(Buffer.byteLength(lines.join('')));
       pending.writeTo(fd);
       expect(pending.length).to.equal(0);
-      pending.append('last\n');
+      pending.appendLine('last');
       pending.writeTo(fd);
       expect(fs.readFileSync(file, 'utf8')).to.equal(`${lines.join('')}last\n`);
     } finally {
@@ -27,7 +27,7 @@ describe('PendingBytes', () => {
 
   it('keeps what a failing write did not take', () => {
     const pending = new PendingBytes();
-    pending.append('kept\n');
+    pending.appendLine('kept');
     expect(() => pending.writeTo(-1)).to.throw();
     expect(pending.length).to.equal(5);
   });

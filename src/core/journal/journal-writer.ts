@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { consoleLogger, type Logger } from '../services.js';
 import type { StageEvent } from '../stage-event.js';
-import { JOURNAL_FILE, decodeLine, encodeLine, sameContext, type JournalContext, type JournalSession } from './journal-format.js';
+import { JOURNAL_FILE, decodeLine, encodeJson, sameContext, type JournalContext, type JournalSession } from './journal-format.js';
 import { PendingBytes } from './pending-bytes.js';
 
 /** What the journal writer reads of a runner (BaseRunner provides it). */
@@ -102,15 +102,15 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
         timestamp: runner.timestamp ?? null,
         meta: runner.meta ?? null,
       };
-      held.append(encodeLine(session));
+      held.appendLine(encodeJson(session));
       lastContext = undefined;
     }
     const context: JournalContext = { maxEpochs: runner.maxEpochs ?? null, maxIters: runner.maxIters ?? null, dataLoaderLength: runner.dataLoader?.length ?? null };
     if (!lastContext || !sameContext(context, lastContext)) {
-      held.append(encodeLine({ type: 'context', ...context }));
+      held.appendLine(encodeJson({ type: 'context', ...context }));
       lastContext = context;
     }
-    held.append(encodeLine(event));
+    held.appendLine(encodeJson(event));
     lastSeq = event.seq;
     const hold = flushMs > 0 && ITERATION_STAGES.has(event.stage) && !checkpointed;
     checkpointed = false;

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 
+const NEWLINE = 0x0a;
+
 /**
  * Journal lines waiting to be written, as UTF-8 bytes in one reused off-heap buffer. Kept as a
  * JavaScript string they would outlive a young-generation collection or two (they wait up to
@@ -15,16 +17,17 @@ export class PendingBytes {
     return this.used;
   }
 
-  /** Adds `text` (UTF-8). */
-  append(text: string): void {
+  /** Adds `text` (UTF-8) and a newline. */
+  appendLine(text: string): void {
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    const room = this.used + text.length * 3;
+    const room = this.used + text.length * 3 + 1;
     if (room > this.bytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(room, this.bytes.length * 2));
       this.bytes.copy(grown, 0, 0, this.used);
       this.bytes = grown;
     }
     this.used += this.bytes.write(text, this.used);
+    this.bytes[this.used++] = NEWLINE;
   }
 
   /** Writes everything waiting to `fd`; what a failing write did not take stays waiting. */
