@@ -584,23 +584,44 @@ export abstract class BaseRunner implements HookRunner {
    * One iteration on `batch` (MMCV `run_iter` between its hooks): the before-iteration stage with
    * `changes` applied to the counters, the model step (with gradients in train mode), the
    * after-iteration stage, then the step's leftover gradients and the batch are released.
+   * Returns a promise only when something in it is asynchronous (a hook, the ranks' averaging,
+   * a yield to the event loop): an iteration whose hooks are all synchronous runs without a
+   * promise or a microtask hop.
    */
-  protected async runIteration(mode: Mode, batch: unknown, changes: Partial<Omit<RunState, 'seq'>>): Promise<void> {
+  protected runIteration(mode: Mode, batch: unknown, changes: Partial<Omit<RunState, 'seq'>>): HookResult {
     const train = mode === 'train';
     this.dataBatch = batch;
-    let pending = this.emit(train ? 'beforeTrainIter' : 'beforeValIter', changes);
-    if (pending) await pending;
+    const pending = this.emit(train ? 'beforeTrainIter' : 'beforeValIter', changes);
+    if (pending) return pending.then(() => this.stepModel(train, batch));
+    return this.stepModel(train, batch);
+  }
+
+  /** The model step of {@link runIteration} and what follows it. */
+  private stepModel(train: boolean, batch: unknown): HookResult {
     const outputs = train ? this.model.trainStep(batch) : this.model.valStep(batch);
     this.outputs = outputs;
-    if (this.worldSize > 1) Object.assign(outputs, await this.averageAcrossRanks(train, outputs));
+    if (this.worldSize > 1) {
+      return this.averageAcrossRanks(train, outputs).then((reduced) => {
+        Object.assign(outputs, reduced);
+        return this.endIteration(train, batch, outputs);
+      });
+    }
+    return this.endIteration(train, batch, outputs);
+  }
+
+  /** The after-iteration stage of {@link runIteration}, then the release of the step and the batch. */
+  private endIteration(train: boolean, batch: unknown, outputs: StepOutputs): HookResult {
     this.logBuffer.update(outputs.logVars, outputs.numSamples);
-    pending = this.emit(train ? 'afterTrainIter' : 'afterValIter', undefined, this.iterPayload(outputs));
-    if (pending) await pending;
+    const pending = this.emit(train ? 'afterTrainIter' : 'afterValIter', undefined, this.iterPayload(outputs));
+    if (pending) return pending.then(() => this.releaseIteration(batch, outputs));
+    return this.releaseIteration(batch, outputs);
+  }
+
+  private releaseIteration(batch: unknown, outputs: StepOutputs): HookResult {
     releaseOutputs(outputs);
     disposeBatch(batch);
     this.dataBatch = undefined;
-    pending = this.eventLoopYield.maybeYield();
-    if (pending) await pending;
+    return this.eventLoopYield.maybeYield();
   }
 
   /** Payload of an after-iteration event: the step's log vars, its sample count and the lr. */
