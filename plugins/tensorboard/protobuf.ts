@@ -45,7 +45,8 @@ export class ProtoDecodeError extends Error {
  */
 export class ProtoWriter {
   private buf = new Uint8Array(64);
-  private view = new DataView(this.buf.buffer);
+  /** Made at the first fixed-width field: most messages have none, and a view costs the buffer its own backing store. */
+  private view: DataView | undefined;
   private len = 0;
 
   /** Number of bytes written so far. */
@@ -64,7 +65,7 @@ export class ProtoWriter {
   doubleField(fieldNo: number, value: number): this {
     this.key(fieldNo, WireType.FIXED64);
     this.ensure(8);
-    this.view.setFloat64(this.len, value, true);
+    this.fixedView().setFloat64(this.len, value, true);
     this.len += 8;
     return this;
   }
@@ -73,7 +74,7 @@ export class ProtoWriter {
   floatField(fieldNo: number, value: number): this {
     this.key(fieldNo, WireType.FIXED32);
     this.ensure(4);
-    this.view.setFloat32(this.len, value, true);
+    this.fixedView().setFloat32(this.len, value, true);
     this.len += 4;
     return this;
   }
@@ -164,7 +165,11 @@ export class ProtoWriter {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.view = undefined;
+  }
+
+  private fixedView(): DataView {
+    return (this.view ??= new DataView(this.buf.buffer));
   }
 }
 

@@ -83,7 +83,8 @@ export class StageCycle<R extends RunnerView> {
     this.current = undefined;
     this.lastStage = event.stage;
     this.listeners.notify(event);
-    this.subject.next(event);
+    // Without subscribers a Subject's next still copies its observer list.
+    if (this.subject.observed) this.subject.next(event);
     if (this.deferred.length === 0) return undefined;
     const tasks = this.deferred;
     this.deferred = [];

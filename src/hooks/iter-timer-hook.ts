@@ -45,16 +45,16 @@ export class IterTimerHook extends Hook<HookRunner> {
   }
 
   override beforeIter(runner: HookRunner): void {
-    const dataTime = (this.clock.now() - this.t) / 1000;
-    runner.logBuffer.update({ dataTime });
-    runner.annotate({ dataTime });
+    const timing = { dataTime: (this.clock.now() - this.t) / 1000 };
+    runner.logBuffer.update(timing);
+    runner.annotate(timing);
   }
 
   override afterIter(runner: HookRunner): void {
     const now = this.clock.now();
-    const time = (now - this.t) / 1000;
-    runner.logBuffer.update({ time });
-    runner.annotate({ time });
+    const timing = { time: (now - this.t) / 1000 };
+    runner.logBuffer.update(timing);
+    runner.annotate(timing);
     this.t = now;
   }
 }

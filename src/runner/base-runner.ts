@@ -34,6 +34,7 @@ import { broadcastWeightsFromRankZero } from '../training/model/buffers.js';
 import { releaseOutputs, type StepOutputs, type TrainableModel } from '../training/model/trainable-model.js';
 import { isStepAverager } from './step-averager.js';
 import { isSingleOptimizer, type Optimizers } from '../training/optim/build-optimizer.js';
+import type { ParamGroup } from '../training/optim/param-group-optimizer.js';
 import { registerTrainingHooks, type TrainingHooksConfig } from './register-training-hooks.js';
 
 /** A data source the runners iterate: batches, a length, optionally a sampler with epochs. */
@@ -268,29 +269,40 @@ export abstract class BaseRunner implements HookRunner {
 
   /** Learning rate of every param group, or per named optimizer. */
   currentLr(): number[] | Record<string, number[]> {
-    return this.perGroup((g) => g.lr);
+    return this.perGroup(lrOf);
   }
 
   /** Momentum of every param group (`momentum`, else `betas[0]`, else 0), or per optimizer. */
   currentMomentum(): number[] | Record<string, number[]> {
-    return this.perGroup((g) => (g.momentum !== undefined ? g.momentum : g.betas ? g.betas[0] : 0));
+    return this.perGroup(momentumOf);
   }
 
-  private perGroup(read: (g: import('../training/optim/param-group-optimizer.js').ParamGroup) => number): number[] | Record<string, number[]> {
-    const opt = this.optimizer;
-    if (!opt) throw new Error('the runner has no optimizer, so it has no lr or momentum');
+  private perGroup(read: (g: ParamGroup) => number): number[] | Record<string, number[]> {
+    const opt = this.requireOptimizer();
     if (isSingleOptimizer(opt)) return opt.paramGroups.map(read);
     return Object.fromEntries(Object.entries(opt).map(([name, o]) => [name, o.paramGroups.map(read)]));
   }
 
   /** First-group lr (one optimizer) or `{ name: lr }` (several), as loggers report it. */
   lrForLog(): number | Record<string, number> {
-    return firstOfGroups(this.currentLr());
+    return this.firstGroup(lrOf);
   }
 
   /** First-group momentum, like {@link lrForLog}. */
   momentumForLog(): number | Record<string, number> {
-    return firstOfGroups(this.currentMomentum());
+    return this.firstGroup(momentumOf);
+  }
+
+  /** `read` of the first param group (every iteration's payload has it: no list of all groups is built). */
+  private firstGroup(read: (g: ParamGroup) => number): number | Record<string, number> {
+    const opt = this.requireOptimizer();
+    if (isSingleOptimizer(opt)) return read(opt.paramGroups[0]!);
+    return Object.fromEntries(Object.entries(opt).map(([name, o]) => [name, read(o.paramGroups[0]!)]));
+  }
+
+  private requireOptimizer(): Optimizers {
+    if (!this.optimizer) throw new Error('the runner has no optimizer, so it has no lr or momentum');
+    return this.optimizer;
   }
 
   /**
@@ -572,23 +584,44 @@ export abstract class BaseRunner implements HookRunner {
    * One iteration on `batch` (MMCV `run_iter` between its hooks): the before-iteration stage with
    * `changes` applied to the counters, the model step (with gradients in train mode), the
    * after-iteration stage, then the step's leftover gradients and the batch are released.
+   * Returns a promise only when something in it is asynchronous (a hook, the ranks' averaging,
+   * a yield to the event loop): an iteration whose hooks are all synchronous runs without a
+   * promise or a microtask hop.
    */
-  protected async runIteration(mode: Mode, batch: unknown, changes: Partial<Omit<RunState, 'seq'>>): Promise<void> {
+  protected runIteration(mode: Mode, batch: unknown, changes: Partial<Omit<RunState, 'seq'>>): HookResult {
     const train = mode === 'train';
     this.dataBatch = batch;
-    let pending = this.emit(train ? 'beforeTrainIter' : 'beforeValIter', changes);
-    if (pending) await pending;
+    const pending = this.emit(train ? 'beforeTrainIter' : 'beforeValIter', changes);
+    if (pending) return pending.then(() => this.stepModel(train, batch));
+    return this.stepModel(train, batch);
+  }
+
+  /** The model step of {@link runIteration} and what follows it. */
+  private stepModel(train: boolean, batch: unknown): HookResult {
     const outputs = train ? this.model.trainStep(batch) : this.model.valStep(batch);
     this.outputs = outputs;
-    if (this.worldSize > 1) Object.assign(outputs, await this.averageAcrossRanks(train, outputs));
+    if (this.worldSize > 1) {
+      return this.averageAcrossRanks(train, outputs).then((reduced) => {
+        Object.assign(outputs, reduced);
+        return this.endIteration(train, batch, outputs);
+      });
+    }
+    return this.endIteration(train, batch, outputs);
+  }
+
+  /** The after-iteration stage of {@link runIteration}, then the release of the step and the batch. */
+  private endIteration(train: boolean, batch: unknown, outputs: StepOutputs): HookResult {
     this.logBuffer.update(outputs.logVars, outputs.numSamples);
-    pending = this.emit(train ? 'afterTrainIter' : 'afterValIter', undefined, this.iterPayload(outputs));
-    if (pending) await pending;
+    const pending = this.emit(train ? 'afterTrainIter' : 'afterValIter', undefined, this.iterPayload(outputs));
+    if (pending) return pending.then(() => this.releaseIteration(batch, outputs));
+    return this.releaseIteration(batch, outputs);
+  }
+
+  private releaseIteration(batch: unknown, outputs: StepOutputs): HookResult {
     releaseOutputs(outputs);
     disposeBatch(batch);
     this.dataBatch = undefined;
-    pending = this.eventLoopYield.maybeYield();
-    if (pending) await pending;
+    return this.eventLoopYield.maybeYield();
   }
 
   /** Payload of an after-iteration event: the step's log vars, its sample count and the lr. */
@@ -615,7 +648,10 @@ export function disposeBatch(batch: unknown): void {
   (batch as { dispose?: () => void } | null)?.dispose?.();
 }
 
-function firstOfGroups(values: number[] | Record<string, number[]>): number | Record<string, number> {
-  if (Array.isArray(values)) return values[0]!;
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v[0]!]));
+function lrOf(group: ParamGroup): number {
+  return group.lr;
+}
+
+function momentumOf(group: ParamGroup): number {
+  return group.momentum !== undefined ? group.momentum : group.betas ? group.betas[0] : 0;
 }

@@ -72,7 +72,8 @@ export class EpochBasedRunner extends BaseRunner {
         i++;
         continue;
       }
-      await this.runIteration('train', batch, { innerIter: i });
+      const pending = this.runIteration('train', batch, { innerIter: i });
+      if (pending) await pending;
       i++;
       if (this.stopRequested) break;
     }
@@ -88,7 +89,8 @@ export class EpochBasedRunner extends BaseRunner {
     await this.emit('beforeValEpoch', { mode: 'val' });
     let i = 0;
     for (const batch of loader) {
-      await this.runIteration('val', batch, { innerIter: i });
+      const pending = this.runIteration('val', batch, { innerIter: i });
+      if (pending) await pending;
       i++;
     }
     await this.emit('afterValEpoch');

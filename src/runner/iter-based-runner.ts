@@ -72,13 +72,15 @@ export class IterBasedRunner extends BaseRunner {
     this.dataLoader = loader;
     const batch = loader.next();
     // The pass the batch belongs to (MMCV reads it before fetching, so it lags at wrap-arounds).
-    await this.runIteration('train', batch, { mode: 'train', epoch: loader.epoch, innerIter });
+    const pending = this.runIteration('train', batch, { mode: 'train', epoch: loader.epoch, innerIter });
+    if (pending) await pending;
   }
 
   /** One validation iteration (no gradients; `iter` unchanged). */
   async val(loader: IterLoader, innerIter: number): Promise<void> {
     this.model.eval();
     this.dataLoader = loader;
-    await this.runIteration('val', loader.next(), { mode: 'val', innerIter });
+    const pending = this.runIteration('val', loader.next(), { mode: 'val', innerIter });
+    if (pending) await pending;
   }
 }

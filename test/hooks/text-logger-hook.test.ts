@@ -36,6 +36,18 @@ describe('Python number formatting', () => {
     expect(pyFixed(123, 0)).to.equal('123');
   });
 
+  it('agrees with Python off the ties too, where JavaScript rounds for it', () => {
+    expect(pyFixed(0.12345, 4)).to.equal('0.1235'); // a 5 next, but above the tie in binary
+    expect(pyFixed(0.12344, 4)).to.equal('0.1234');
+    expect(pyFixed(-0, 2)).to.equal('-0.00');
+    expect(pyFixed(-1.25, 1)).to.equal('-1.2');
+    expect(pyFixed(1e20, 1)).to.equal('100000000000000000000.0');
+    expect(pyExp(0.05, 3)).to.equal('5.000e-02');
+    expect(pyExp(-123456, 1)).to.equal('-1.2e+05');
+    expect(pyExp(1e-300, 3)).to.equal('1.000e-300');
+    expect(pyRound(0.000123456, 5)).to.equal(0.00012);
+  });
+
   it('prints %.3e and timedelta as Python does', () => {
     expect(pyExp(0.02, 3)).to.equal('2.000e-02');
     expect(pyExp(1234.5, 3)).to.equal('1.234e+03'); // a tie: JavaScript says 1.235e+3

@@ -59,9 +59,14 @@ const NUMBER_KEY = '$number';
 
 /** One journal line (with its newline) for `value`. */
 export function encodeLine(value: StageEvent | JournalSession | ContextLine): string {
+  return `${encodeJson(value)}\n`;
+}
+
+/** One journal line for `value`, without its newline (the writer appends the newline byte itself). */
+export function encodeJson(value: StageEvent | JournalSession | ContextLine): string {
   // A replacer makes JSON.stringify several times slower: only values holding NaN or ±Infinity need it.
-  if (!holdsNonFinite(value)) return `${JSON.stringify(value)}\n`;
-  return `${JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { [NUMBER_KEY]: String(v) } : v))}\n`;
+  if (!holdsNonFinite(value)) return JSON.stringify(value);
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { [NUMBER_KEY]: String(v) } : v));
 }
 
 /** True when `value` is, or holds at any depth, a number JSON cannot represent. */

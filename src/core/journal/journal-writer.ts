@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { consoleLogger, type Logger } from '../services.js';
 import type { StageEvent } from '../stage-event.js';
-import { JOURNAL_FILE, decodeLine, encodeLine, sameContext, type JournalContext, type JournalSession } from './journal-format.js';
+import { JOURNAL_FILE, decodeLine, encodeJson, sameContext, type JournalContext, type JournalSession } from './journal-format.js';
+import { PendingBytes } from './pending-bytes.js';
 
 /** What the journal writer reads of a runner (BaseRunner provides it). */
 export interface JournalSource {
@@ -66,7 +67,7 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
   /** The file as this writer closed it: a reopen that finds it unchanged skips checking it again. */
   let closedAs: FileIdentity | undefined;
   /** Lines not written yet, and since when the oldest of them waits. */
-  let held = '';
+  const held = new PendingBytes();
   let heldSince = 0;
   let timer: NodeJS.Timeout | undefined;
   /** A checkpoint is being saved: the event in progress (which it covers) is written at once. */
@@ -75,9 +76,8 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
   const flush = (): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (!held || fd === undefined) return;
-    fs.writeSync(fd, held);
-    held = '';
+    if (held.length === 0 || fd === undefined) return;
+    held.writeTo(fd);
   };
 
   const flushLater = (): void => {
@@ -102,15 +102,15 @@ export function attachJournal(runner: JournalSource, options: JournalWriterOptio
         timestamp: runner.timestamp ?? null,
         meta: runner.meta ?? null,
       };
-      held += encodeLine(session);
+      held.appendLine(encodeJson(session));
       lastContext = undefined;
     }
     const context: JournalContext = { maxEpochs: runner.maxEpochs ?? null, maxIters: runner.maxIters ?? null, dataLoaderLength: runner.dataLoader?.length ?? null };
     if (!lastContext || !sameContext(context, lastContext)) {
-      held += encodeLine({ type: 'context', ...context });
+      held.appendLine(encodeJson({ type: 'context', ...context }));
       lastContext = context;
     }
-    held += encodeLine(event);
+    held.appendLine(encodeJson(event));
     lastSeq = event.seq;
     const hold = flushMs > 0 && ITERATION_STAGES.has(event.stage) && !checkpointed;
     checkpointed = false;

@@ -26,9 +26,30 @@ function roundDigits(digits: string, keep: number): string {
   return kept.join('');
 }
 
+/**
+ * Below this magnitude JavaScript's toFixed and toExponential print digits, not exponents, and
+ * round the exact binary value correctly, except that exact ties go away from zero.
+ */
+const EXACT_LIMIT = 1e21;
+
+/**
+ * Whether `text` (toFixed or toExponential with one digit more than wanted) ends in a 5: only
+ * then can the value be an exact tie at the wanted digits, which JavaScript rounds otherwise
+ * than Python. The other nine in ten values take JavaScript's own (correct) rounding, several
+ * times faster than the exact decimal expansion.
+ */
+function mayBeTie(text: string): boolean {
+  const e = text.indexOf('e');
+  return text.charCodeAt((e < 0 ? text.length : e) - 1) === 53; // '5'
+}
+
 /** `x` with exactly `digits` decimals, half to even (Python `'%.{digits}f' % x`). */
 export function pyFixed(x: number, digits: number): string {
   if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  if (Math.abs(x) < EXACT_LIMIT && !mayBeTie(x.toFixed(digits + 1))) {
+    // toFixed drops the sign of -0; Python keeps it.
+    return Object.is(x, -0) ? `-${x.toFixed(digits)}` : x.toFixed(digits);
+  }
   const { digits: all, intLength } = exactDecimal(x);
   const rounded = roundDigits(all, intLength + digits).padStart(intLength + digits, '0');
   const cut = rounded.length - digits;
@@ -46,6 +67,7 @@ export function pyRound(x: number, digits: number): number {
 export function pyExp(x: number, digits: number): string {
   if (!Number.isFinite(x)) return pyFixed(x, 0);
   if (x === 0) return `${Object.is(x, -0) ? '-' : ''}${(0).toFixed(digits)}e+00`;
+  if (Math.abs(x) < EXACT_LIMIT && !mayBeTie(x.toExponential(digits + 1))) return withTwoDigitExponent(x.toExponential(digits));
   const { digits: all, intLength } = exactDecimal(x);
   const first = all.search(/[1-9]/);
   let exponent = intLength - first - 1;
@@ -57,6 +79,13 @@ export function pyExp(x: number, digits: number): string {
   const body = digits > 0 ? `${mantissa[0]}.${mantissa.slice(1)}` : mantissa;
   const sign = exponent < 0 ? '-' : '+';
   return `${x < 0 ? '-' : ''}${body}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`;
+}
+
+/** JavaScript's `1.234e-5` as Python prints it: `1.234e-05`. */
+function withTwoDigitExponent(text: string): string {
+  const e = text.indexOf('e');
+  const exponent = text.slice(e + 2);
+  return exponent.length >= 2 ? text : `${text.slice(0, e + 2)}0${exponent}`;
 }
 
 /** Python `str(timedelta(seconds=s))` for whole seconds: `H:MM:SS` or `D day(s), H:MM:SS`. */

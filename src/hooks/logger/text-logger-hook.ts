@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RegisterHook } from '../../core/hooks-registry.js';
 import { LoggerHook, LoggerHookOptions } from './logger-hook.js';
+import { AppendFile } from '../../runner/append-file.js';
 import type { RecordedRunner } from '../../runner/hook-runner.js';
 import { pyExp, pyFixed, pyRound, pyTimedelta } from './py-format.js';
 
@@ -37,6 +38,8 @@ export class TextLoggerHook extends LoggerHook {
   jsonLogPath: string | null = null;
   private startIter = 0;
   private timeSecTot = 0;
+  /** The json log of the run in progress (kept open: one write per record). */
+  private jsonLog: AppendFile | undefined;
 
   constructor(options: TextLoggerHookOptions = {}) {
     super(options, TextLoggerHookOptions, 'TextLoggerHook');
@@ -55,7 +58,9 @@ export class TextLoggerHook extends LoggerHook {
     this.timeSecTot = 0;
     if (runner.workDir && runner.rank === 0) {
       this.jsonLogPath = path.join(runner.workDir, `${runner.timestamp}.log.json`);
-      if (runner.meta) fs.appendFileSync(this.jsonLogPath, `${JSON.stringify(runner.meta)}\n`);
+      this.jsonLog?.close();
+      this.jsonLog = new AppendFile(this.jsonLogPath);
+      if (runner.meta) this.jsonLog.write(`${JSON.stringify(runner.meta)}\n`);
     }
   }
 
@@ -106,15 +111,16 @@ export class TextLoggerHook extends LoggerHook {
   }
 
   private logJson(record: Record<string, unknown>, runner: RecordedRunner): void {
-    if (!this.jsonLogPath || runner.rank !== 0) return;
+    if (!this.jsonLog || runner.rank !== 0) return;
     const rounded: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(record)) {
       rounded[k] = typeof v === 'number' ? pyRound(v, 5) : Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? pyRound(x, 5) : x)) : v;
     }
-    fs.appendFileSync(this.jsonLogPath, `${JSON.stringify(rounded)}\n`);
+    this.jsonLog.write(`${JSON.stringify(rounded)}\n`);
   }
 
   override afterRun(runner: RecordedRunner): void {
+    this.jsonLog?.close();
     // Rank 0 wrote the logs, so it alone copies them.
     if (!this.outDir || !runner.workDir || runner.rank !== 0) return;
     fs.mkdirSync(this.outDir, { recursive: true });
