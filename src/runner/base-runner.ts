@@ -278,9 +278,7 @@ export abstract class BaseRunner implements HookRunner {
   }
 
   private perGroup(read: (g: ParamGroup) => number): number[] | Record<string, number[]> {
-    const opt = this.requireOptimizer();
-    if (isSingleOptimizer(opt)) return opt.paramGroups.map(read);
-    return Object.fromEntries(Object.entries(opt).map(([name, o]) => [name, o.paramGroups.map(read)]));
+    return this.perOptimizer((groups) => groups.map(read));
   }
 
   /** First-group lr (one optimizer) or `{ name: lr }` (several), as loggers report it. */
@@ -295,14 +293,15 @@ export abstract class BaseRunner implements HookRunner {
 
   /** `read` of the first param group (every iteration's payload has it: no list of all groups is built). */
   private firstGroup(read: (g: ParamGroup) => number): number | Record<string, number> {
-    const opt = this.requireOptimizer();
-    if (isSingleOptimizer(opt)) return read(opt.paramGroups[0]!);
-    return Object.fromEntries(Object.entries(opt).map(([name, o]) => [name, read(o.paramGroups[0]!)]));
+    return this.perOptimizer((groups) => read(groups[0]!));
   }
 
-  private requireOptimizer(): Optimizers {
-    if (!this.optimizer) throw new Error('the runner has no optimizer, so it has no lr or momentum');
-    return this.optimizer;
+  /** `of` the param groups of the one optimizer, or `{ name: of(groups) }` for named optimizers. */
+  private perOptimizer<T>(of: (groups: readonly ParamGroup[]) => T): T | Record<string, T> {
+    const opt = this.optimizer;
+    if (!opt) throw new Error('the runner has no optimizer, so it has no lr or momentum');
+    if (isSingleOptimizer(opt)) return of(opt.paramGroups);
+    return Object.fromEntries(Object.entries(opt).map(([name, o]) => [name, of(o.paramGroups)]));
   }
 
   /**
