@@ -55,49 +55,44 @@ function childrenCpuSeconds(): number {
 type Variant = 'none' | 'nproc 1' | 'nproc 2' | '2 alone' | 'torch' | 'torch DDP 2';
 const HOOKFLOW_VARIANTS: Variant[] = ['none', 'nproc 1', 'nproc 2', '2 alone'];
 
-/** One `hookflow train` with `launch` arguments; resolves with its log's mean step time (s) over the second half of the epochs. */
-function train(config: string, launch: string[]): Promise<number> {
-  const epochs = epochsOf(config);
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-scaling-'));
-  const child = spawn(process.execPath, [cli, 'train', path.join(root, 'configs', `${config}.json`), ...launch, '--work-dir', workDir, '--no-progress', '--no-journal',
-    '--cfg-options', `runner.maxEpochs=${epochs}`, 'workflow=[["train",1]]', 'customHooks=[{"type":"DistSamplerSeedHook"}]', 'checkpointConfig=null',
-    'logConfig={"interval":10,"hooks":[{"type":"TextLoggerHook"}]}'], { env: { ...process.env, HOOKFLOW_BACKEND: process.env.HOOKFLOW_BACKEND ?? 'wasm' } });
+/** Runs `file args`; resolves with its stdout and stderr together, rejects naming `what` when it exits non-zero. */
+function runChild(what: string, file: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(file, args, { env });
   let output = '';
   child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
   return new Promise((resolve, reject) => {
-    child.on('close', (code) => {
-      try {
-        if (code !== 0) throw new Error(`${config} ${launch.join(' ')} failed:\n${output}`);
-        const log = fs.readdirSync(workDir).find((f) => f.endsWith('.log.json'))!;
-        const records = fs.readFileSync(path.join(workDir, log), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as { mode: string; epoch: number; time: number });
-        // Steady state only: warm-up (JIT, first-touch memory, MPI's shared memory) costs the same
-        // per process, so it would weigh twice as much on a 2-rank epoch, which has half the iterations.
-        const times = records.filter((l) => l.mode === 'train' && l.epoch > epochs / 2).map((l) => l.time);
-        resolve(times.reduce((a, b) => a + b, 0) / times.length);
-      } catch (error) {
-        reject(error);
-      } finally {
-        fs.rmSync(workDir, { recursive: true, force: true });
-      }
-    });
+    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`${what} failed:\n${output}`))));
   });
 }
 
+/** One `hookflow train` with `launch` arguments; resolves with its log's mean step time (s) over the second half of the epochs. */
+async function train(config: string, launch: string[]): Promise<number> {
+  const epochs = epochsOf(config);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-scaling-'));
+  try {
+    await runChild(`${config} ${launch.join(' ')}`, process.execPath, [cli, 'train', path.join(root, 'configs', `${config}.json`), ...launch, '--work-dir', workDir, '--no-progress', '--no-journal',
+      '--cfg-options', `runner.maxEpochs=${epochs}`, 'workflow=[["train",1]]', 'customHooks=[{"type":"DistSamplerSeedHook"}]', 'checkpointConfig=null',
+      'logConfig={"interval":10,"hooks":[{"type":"TextLoggerHook"}]}'], { ...process.env, HOOKFLOW_BACKEND: process.env.HOOKFLOW_BACKEND ?? 'wasm' });
+    const log = fs.readdirSync(workDir).find((f) => f.endsWith('.log.json'))!;
+    const records = fs.readFileSync(path.join(workDir, log), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as { mode: string; epoch: number; time: number });
+    // Steady state only: warm-up (JIT, first-touch memory, MPI's shared memory) costs the same
+    // per process, so it would weigh twice as much on a 2-rank epoch, which has half the iterations.
+    const times = records.filter((l) => l.mode === 'train' && l.epoch > epochs / 2).map((l) => l.time);
+    return times.reduce((a, b) => a + b, 0) / times.length;
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
 /** PyTorch's run of the same training: one process, or `world` with DDP on gloo; resolves with samples/s of all processes. */
-function trainTorch(dataFile: string, config: string, batch: number, lr: number, world: number, samples: number): Promise<number> {
+async function trainTorch(dataFile: string, config: string, batch: number, lr: number, world: number, samples: number): Promise<number> {
   const steps = epochsOf(config) * Math.floor(samples / (batch * world));
-  const child = spawn(PYTHON, [path.join(root, 'bench', 'dist_scaling_torch.py'), dataFile, config.replace('mnist_', ''), String(batch), String(lr), String(world), String(steps)], { env: torchEnv() });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-  return new Promise((resolve, reject) => {
-    child.on('close', (code) => {
-      const line = output.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || !line) reject(new Error(`torch ${config} world ${world} failed:\n${output}`));
-      else resolve((JSON.parse(line) as { samplesPerSecond: number }).samplesPerSecond);
-    });
-  });
+  const what = `torch ${config} world ${world}`;
+  const output = await runChild(what, PYTHON, [path.join(root, 'bench', 'dist_scaling_torch.py'), dataFile, config.replace('mnist_', ''), String(batch), String(lr), String(world), String(steps)], torchEnv());
+  const line = output.split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`${what} printed no result:\n${output}`);
+  return (JSON.parse(line) as { samplesPerSecond: number }).samplesPerSecond;
 }
 
 interface Setup { config: string; batch: number; lr: number; samples: number; dataFile?: string }

@@ -21,8 +21,18 @@ export function torchEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Why torch cannot run here (with how to install it), or undefined when `import torch` works. */
+let probed: { missing: string | undefined } | undefined;
+
+/**
+ * Why torch cannot run here (with how to install it), or undefined when `import torch` works.
+ * Probed once per process: importing torch takes a second or two.
+ */
 export function torchMissing(): string | undefined {
+  probed ??= { missing: probeTorch() };
+  return probed.missing;
+}
+
+function probeTorch(): string | undefined {
   if (!fs.existsSync(PYTHON)) return `${PYTHON} not found; ${INSTALL}`;
   const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { env: torchEnv(), encoding: 'utf8' });
   return probe.status === 0 ? undefined : `${PYTHON} cannot import torch (${probe.stderr.trim().split('\n').at(-1) ?? ''}); ${INSTALL}`;
