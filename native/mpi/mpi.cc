@@ -10,10 +10,14 @@
 // waits were 5-10x longer under load, which is why everything once ran on the pool.) MPI is
 // initialised at MPI_THREAD_SERIALIZED: the JS side (src/dist/mpi-process-group.ts) keeps
 // exactly one collective in flight, so calls never overlap even when they come from different
-// threads.
+// threads. When every rank runs on this machine, all-reduces skip MPI_Allreduce and meet in a
+// shared-memory window instead (node-allreduce.h says why); init({ nodeAllreduce: false })
+// keeps MPI_Allreduce.
 #include <malloc.h>
 #include <mpi.h>
 #include <napi.h>
+
+#include "node-allreduce.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -31,6 +35,10 @@ int worldRank = 0;
 int worldSize = 1;
 int localRank = 0;
 int localSize = 1;
+/** The all-reduce of a job whose ranks all share this machine (null: MPI_Allreduce). */
+std::unique_ptr<hookflow::NodeAllreduce> nodeAllreduce;
+/** Why `nodeAllreduce` is null, for init()'s answer. */
+std::string allreducePath = "mpi";
 
 std::string MpiErrorText(int code) {
   char text[MPI_MAX_ERROR_STRING];
@@ -145,6 +153,12 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, worldRank, MPI_INFO_NULL, &local);
     MPI_Comm_rank(local, &localRank);
     MPI_Comm_size(local, &localSize);
+    const bool wanted = !(options.Has("nodeAllreduce") && !options.Get("nodeAllreduce").ToBoolean().Value());
+    if (wanted && worldSize > 1 && localSize == worldSize) {
+      std::string why;
+      nodeAllreduce = hookflow::NodeAllreduce::Create(local, &why);
+      allreducePath = nodeAllreduce ? "shared-memory" : "mpi (" + why + ")";
+    }
     MPI_Comm_free(&local);
     initialised = true;
   } else {
@@ -157,6 +171,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   result.Set("localRank", localRank);
   result.Set("localSize", localSize);
   result.Set("threadLevel", provided);
+  result.Set("allreduce", allreducePath);
   return result;
 }
 
@@ -171,9 +186,10 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   auto values = info[0].As<Napi::Float32Array>();
   const std::string opName = info[1].ToString().Utf8Value();
   MPI_Op op;
-  if (opName == "sum" || opName == "mean") op = MPI_SUM;
-  else if (opName == "max") op = MPI_MAX;
-  else if (opName == "min") op = MPI_MIN;
+  hookflow::ReduceKind kind;
+  if (opName == "sum" || opName == "mean") op = MPI_SUM, kind = hookflow::ReduceKind::Sum;
+  else if (opName == "max") op = MPI_MAX, kind = hookflow::ReduceKind::Max;
+  else if (opName == "min") op = MPI_MIN, kind = hookflow::ReduceKind::Min;
   else {
     Napi::TypeError::New(env, "hookflow mpi: allreduce op must be sum, mean, max or min, not '" + opName + "'").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -181,7 +197,11 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   float* data = values.Data();
   const size_t length = values.ElementLength();
   const bool mean = opName == "mean";
-  Job job = [data, length, op, mean]() {
+  Job job = [data, length, op, kind, mean]() {
+    if (nodeAllreduce) {
+      nodeAllreduce->Run(data, length, kind, mean);
+      return static_cast<int>(MPI_SUCCESS);
+    }
     int code;
     if (worldSize <= 2) {
       // With two ranks a+b == b+a, so MPI_Allreduce gives every rank the same bits.
@@ -287,7 +307,10 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
 Napi::Value Finalize(const Napi::CallbackInfo& info) {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (initialised && !finalized) MPI_Finalize();
+  if (initialised && !finalized) {
+    nodeAllreduce.reset();  // frees its window: collective, like MPI_Finalize
+    MPI_Finalize();
+  }
   return info.Env().Undefined();
 }
 

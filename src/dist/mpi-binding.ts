@@ -6,8 +6,11 @@ export interface MpiBinding {
    * MPI_Init_thread (serialized) once; the world and this process's place in it. `mallopt: false`
    * leaves glibc's allocator as it is; collectives on fewer than `asyncBytes` bytes (default 1 MiB)
    * run inline on the JS thread, larger ones on the thread pool (both options for benchmarks).
+   * `nodeAllreduce` (default true): when every rank shares this machine, all-reduces go through
+   * a shared-memory window instead of MPI_Allreduce; `allreduce` in the answer says which path
+   * is active (`shared-memory`, or `mpi` with the reason in parentheses when the window failed).
    */
-  init(options?: { mallopt?: boolean; asyncBytes?: number }): { rank: number; size: number; localRank: number; localSize: number; threadLevel: number };
+  init(options?: { mallopt?: boolean; asyncBytes?: number; nodeAllreduce?: boolean }): MpiWorld;
   /** In-place element-wise reduction; `mean` divides the sum by the world size. */
   allreduce(values: Float32Array, op: 'sum' | 'mean' | 'max' | 'min'): Promise<void>;
   /** The root's bytes copied in place into every rank's array. */
@@ -21,6 +24,19 @@ export interface MpiBinding {
   abort(code: number): never;
   finalize(): void;
 }
+
+/** What {@link MpiBinding.init} answers. */
+export interface MpiWorld {
+  rank: number;
+  size: number;
+  localRank: number;
+  localSize: number;
+  threadLevel: number;
+  allreduce: string;
+}
+
+/** How all-reduces travel: `auto` (shared memory when every rank is on one machine) or `mpi` (always MPI_Allreduce). */
+export type MpiAllreduce = 'auto' | 'mpi';
 
 /** The Debian packages that provide Open MPI and its headers. */
 export const MPI_PACKAGES = 'openmpi-bin libopenmpi-dev';

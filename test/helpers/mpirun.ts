@@ -49,7 +49,7 @@ export function runToEnd(file: string, args: string[], options: { cwd?: string; 
 }
 
 /** `mpirun -np N` (with the flags this machine needs) of a compiled node script. */
-export function mpirunNode(np: number, script: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<Finished> {
+export function mpirunNode(np: number, script: string, args: string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
   // Always --oversubscribe: other jobs may hold this machine's cores.
   const { file, args: mpiArgs } = mpirunCommand({ nproc: np, isRoot: process.getuid?.() === 0, cores: 1 }, [process.execPath, script, ...args]);
   return runToEnd(file, mpiArgs, options);

@@ -1,0 +1,150 @@
+// Why not MPI_Allreduce between ranks of one machine: with 2 ranks on 2 cores (MNIST MLP, 101,773
+// gradient floats per step), Open MPI's shared-memory path took 0.17 ms at the median but several
+// milliseconds in 1-2% of the calls even when both ranks had arrived (a barrier just before it),
+// which the other rank then waited for: 0.45 ms per call on average. This path only copies, adds
+// and spins on counters in shared memory.
+//
+// The protocol, per chunk of at most `slotFloats_` elements ("round" r, counting from 1):
+//   1. copy the chunk into this rank's slot of set r % 2; copiedIn[rank] = r;
+//   2. once every copiedIn >= r: reduce this rank's share of the elements over all slots in rank
+//      order, into this rank's data and slot; reduced[rank] = r;
+//   3. once every reduced >= r: copy the other ranks' shares from their slots.
+// Slots alternate between two sets, so round r + 1 may fill its slots while a slower rank still
+// copies round r's shares out; round r + 2 reuses round r's set only after every rank has
+// finished step 2 of round r + 1, and so step 3 of round r.
+#include "node-allreduce.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+namespace hookflow {
+namespace {
+
+/**
+ * The shared slots' total size, whatever the number of ranks (chunks get smaller): 1 MiB, so a
+ * chunk's slots and data stay in L2 (2 ranks, 4e6 floats: 3.9-4.0 ms per call against 4.3 ms
+ * with 8 MiB).
+ */
+constexpr size_t kSlotBytesTotal = 1u << 20;
+/** Busy-wait this many times before yielding the core to whatever else wants it. */
+constexpr unsigned kSpinsBeforeYield = 4096;
+/** Elements reduced per block: 8 KiB, well inside L1. */
+constexpr size_t kBlockFloats = 2048;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+}  // namespace
+
+std::unique_ptr<NodeAllreduce> NodeAllreduce::Create(MPI_Comm node, std::string* why) {
+  int rank = 0;
+  int size = 1;
+  MPI_Comm_rank(node, &rank);
+  MPI_Comm_size(node, &size);
+  const size_t slotFloats = std::max<size_t>(4096, kSlotBytesTotal / sizeof(float) / (2 * static_cast<size_t>(size)));
+  const size_t countersBytes = 2 * static_cast<size_t>(size) * sizeof(Counter);
+  const size_t bytes = countersBytes + 2 * static_cast<size_t>(size) * slotFloats * sizeof(float);
+  // Rank 0 allocates the whole window (one contiguous segment); the others map it.
+  char* base = nullptr;
+  MPI_Win window = MPI_WIN_NULL;
+  int code = MPI_Win_allocate_shared(rank == 0 ? static_cast<MPI_Aint>(bytes) : 0, 1, MPI_INFO_NULL, node, &base, &window);
+  if (code != MPI_SUCCESS) {
+    *why = "MPI_Win_allocate_shared failed";
+    return nullptr;
+  }
+  MPI_Aint size0 = 0;
+  int unit = 0;
+  code = MPI_Win_shared_query(window, 0, &size0, &unit, &base);
+  if (code != MPI_SUCCESS || base == nullptr || static_cast<size_t>(size0) < bytes) {
+    MPI_Win_free(&window);
+    *why = "MPI_Win_shared_query failed";
+    return nullptr;
+  }
+  if (rank == 0) {
+    // Counters start at round 0; touching the slots now keeps first-touch page faults (slow on
+    // virtual machines) out of the first training steps.
+    auto* counters = reinterpret_cast<Counter*>(base);
+    for (int i = 0; i < 2 * size; i++) new (&counters[i]) Counter{{0}};
+    std::memset(base + countersBytes, 0, bytes - countersBytes);
+  }
+  MPI_Barrier(node);
+  return std::unique_ptr<NodeAllreduce>(new NodeAllreduce(window, base, rank, size, slotFloats));
+}
+
+NodeAllreduce::NodeAllreduce(MPI_Win window, char* base, int rank, int size, size_t slotFloats)
+    : window_(window), rank_(rank), size_(size), slotFloats_(slotFloats) {
+  copiedIn_ = reinterpret_cast<Counter*>(base);
+  reduced_ = copiedIn_ + size;
+  slots_ = reinterpret_cast<float*>(reduced_ + size);
+}
+
+NodeAllreduce::~NodeAllreduce() { MPI_Win_free(&window_); }
+
+float* NodeAllreduce::Slot(uint64_t round, int owner) const {
+  return slots_ + ((round & 1) * static_cast<size_t>(size_) + static_cast<size_t>(owner)) * slotFloats_;
+}
+
+void NodeAllreduce::AwaitAll(Counter* counters, uint64_t round) const {
+  for (int r = 0; r < size_; r++) {
+    unsigned spins = 0;
+    while (counters[r].value.load(std::memory_order_acquire) < round) {
+      if (++spins < kSpinsBeforeYield) CpuRelax();
+      else sched_yield();
+    }
+  }
+}
+
+void NodeAllreduce::Run(float* data, size_t length, ReduceKind kind, bool mean) {
+  for (size_t at = 0; at < length; at += slotFloats_) RunChunk(data + at, std::min(slotFloats_, length - at), kind, mean);
+}
+
+void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool mean) {
+  const uint64_t round = ++round_;
+  float* mine = Slot(round, rank_);
+  std::memcpy(mine, data, length * sizeof(float));
+  copiedIn_[rank_].value.store(round, std::memory_order_release);
+  AwaitAll(copiedIn_, round);
+
+  const size_t share = (length + size_ - 1) / size_;
+  const auto range = [&](int r, size_t* lo, size_t* hi) {
+    *lo = std::min(length, static_cast<size_t>(r) * share);
+    *hi = std::min(length, *lo + share);
+  };
+  size_t lo, hi;
+  range(rank_, &lo, &hi);
+  // Block by block, so each block is read from the slots once and stays in L1 for the passes.
+  const float count = static_cast<float>(size_);
+  for (size_t b = lo; b < hi; b += kBlockFloats) {
+    const size_t n = std::min(kBlockFloats, hi - b);
+    float* out = data + b;
+    std::memcpy(out, Slot(round, 0) + b, n * sizeof(float));
+    for (int q = 1; q < size_; q++) {
+      const float* in = Slot(round, q) + b;
+      switch (kind) {
+        case ReduceKind::Sum: for (size_t i = 0; i < n; i++) out[i] += in[i]; break;
+        case ReduceKind::Max: for (size_t i = 0; i < n; i++) out[i] = in[i] > out[i] ? in[i] : out[i]; break;
+        case ReduceKind::Min: for (size_t i = 0; i < n; i++) out[i] = in[i] < out[i] ? in[i] : out[i]; break;
+      }
+    }
+    if (mean) for (size_t i = 0; i < n; i++) out[i] /= count;
+    std::memcpy(mine + b, out, n * sizeof(float));
+  }
+  reduced_[rank_].value.store(round, std::memory_order_release);
+  AwaitAll(reduced_, round);
+
+  for (int q = 0; q < size_; q++) {
+    if (q == rank_) continue;
+    range(q, &lo, &hi);
+    std::memcpy(data + lo, Slot(round, q) + lo, (hi - lo) * sizeof(float));
+  }
+}
+
+}  // namespace hookflow

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { allreduceInput, ALLREDUCE_LENGTHS } from '../helpers/allreduce-input.js';
+import { tempDir } from '../helpers/tiny.js';
+import { mpiMissing, mpirunNode } from '../helpers/mpirun.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CHILD = path.resolve(here, '../fixtures/node-allreduce-child.js');
+const OPS = ['sum', 'mean', 'max', 'min'] as const;
+
+interface RankResult {
+  transport: string;
+  results: Record<string, { sha256: string; head: number[] }>;
+}
+
+/** Every rank's results of the child under `mpirun -np np` with HOOKFLOW_MPI_ALLREDUCE=allreduce. */
+async function runRanks(np: number, allreduce: 'auto' | 'mpi'): Promise<RankResult[]> {
+  const temp = tempDir();
+  try {
+    const run = await mpirunNode(np, CHILD, [temp.dir], { timeoutMs: 90000, env: { HOOKFLOW_MPI_ALLREDUCE: allreduce } });
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    return Array.from({ length: np }, (_, r) => JSON.parse(fs.readFileSync(path.join(temp.dir, `rank${r}.json`), 'utf8')) as RankResult);
+  } finally {
+    temp.cleanup();
+  }
+}
+
+/** The reduction of every rank's input, element by element, in rank order in float32 (the shared-memory path's definition). */
+function reducedInRankOrder(np: number, length: number, op: (typeof OPS)[number]): Float32Array {
+  const inputs = Array.from({ length: np }, (_, r) => allreduceInput(r, length));
+  const out = Float32Array.from(inputs[0]!);
+  for (const input of inputs.slice(1)) {
+    for (let i = 0; i < length; i++) {
+      const v = input[i]!;
+      if (op === 'max') out[i] = v > out[i]! ? v : out[i]!;
+      else if (op === 'min') out[i] = v < out[i]! ? v : out[i]!;
+      else out[i] = out[i]! + v;
+    }
+  }
+  if (op === 'mean') for (let i = 0; i < length; i++) out[i] = out[i]! / np;
+  return out;
+}
+
+const sha256 = (values: Float32Array) => createHash('sha256').update(values).digest('hex');
+
+describe('all-reduce through shared memory (every rank on one machine)', function () {
+  this.timeout(240000);
+  const missing = mpiMissing();
+  let shm3: RankResult[];
+  let mpi3: RankResult[];
+
+  before(async function () {
+    if (missing) {
+      console.log(`      skipped (real MPI tests): ${missing}`);
+      this.skip();
+    }
+    [shm3, mpi3] = [await runRanks(3, 'auto'), await runRanks(3, 'mpi')];
+  });
+
+  it('is the default on one machine, and HOOKFLOW_MPI_ALLREDUCE=mpi turns it off; the process group says which', () => {
+    for (const rank of shm3) expect(rank.transport).to.equal('Open MPI, 3 ranks on one machine, all-reduce through shared memory');
+    for (const rank of mpi3) expect(rank.transport).to.equal('Open MPI, 3 ranks on one machine, all-reduce through MPI_Allreduce');
+  });
+
+  it('reduces in rank order: every rank gets the same bits, those of a float32 reduction 0, 1, 2 (including several chunks and fewer elements than ranks)', () => {
+    for (const length of ALLREDUCE_LENGTHS) {
+      for (const op of OPS) {
+        const expected = sha256(reducedInRankOrder(3, length, op));
+        for (const rank of shm3) expect(rank.results[`${op} ${length}`]!.sha256, `${op} of ${length} floats`).to.equal(expected);
+      }
+    }
+  });
+
+  it("agrees with MPI_Allreduce's results within float32 rounding", () => {
+    for (const length of ALLREDUCE_LENGTHS.filter((n) => n > 0)) {
+      for (const op of OPS) {
+        const key = `${op} ${length}`;
+        // MPI's path reduces on rank 0 and broadcasts: its ranks agree with each other bit for bit too.
+        expect(new Set(mpi3.map((rank) => rank.results[key]!.sha256)).size, key).to.equal(1);
+        mpi3[0]!.results[key]!.head.forEach((v, i) => expect(shm3[0]!.results[key]!.head[i]).to.be.closeTo(v, 1e-6 * Math.max(1, Math.abs(v))));
+      }
+    }
+  });
+
+  it('gives the same bits as MPI_Allreduce with 2 ranks', async () => {
+    const [shm2, mpi2] = [await runRanks(2, 'auto'), await runRanks(2, 'mpi')];
+    expect(shm2[0]!.transport).to.contain('shared memory');
+    for (const key of Object.keys(mpi2[0]!.results)) {
+      for (const r of [0, 1]) expect(shm2[r]!.results[key]!.sha256, key).to.equal(mpi2[0]!.results[key]!.sha256);
+    }
+  });
+});
