@@ -186,6 +186,7 @@ export async function buildFromConfig(raw: RawConfig, options: BuildOptions = {}
   await restoreFromCheckpoint(runner, config);
   // Logged once the config has proved buildable: a config error leaves no log file behind.
   runner.logger.info(`Backend: ${describeBackend(backend)}`);
+  if (group.worldSize > 1) runner.logger.info(`Processes: ${group.transport ?? `${group.worldSize} ranks`}`);
   // Rank 0 alone writes the journal, as every other file of the work dir.
   if (config.journal !== false && runner.workDir && runner.rank === 0) attachJournal(runner);
   const profiler = config.profileHooks ? attachProfiler(runner, { printTable: true, warnShare: 0.5 }) : undefined;

@@ -51,6 +51,8 @@ export interface ProcessGroup {
   readonly worldSize: number;
   /** This process's rank among the ranks on its machine (MMCV's local rank). */
   readonly localRank: number;
+  /** How the ranks talk to each other, for the startup log (e.g. which all-reduce path is active). */
+  readonly transport?: string;
   /** Element-wise reduction of `values` over all ranks, in place. */
   allReduce(values: Float32Array[], op?: ReduceOp): Promise<Float32Array[]>;
   /** Element-wise mean of `values` over all ranks, in place (`allReduce(values, 'mean')`). */

@@ -1,7 +1,7 @@
 import { ConfigError } from '../core/errors.js';
 import { singleProcessGroup, type ProcessGroup } from '../core/services.js';
 import { parseLauncher, rankFromEnv, unwiredLaunch, type Launcher } from './launcher.js';
-import { loadMpiBinding, type MpiBinding } from './mpi-binding.js';
+import { loadMpiBinding, type MpiAllreduce, type MpiBinding } from './mpi-binding.js';
 import { MpiProcessGroup } from './mpi-process-group.js';
 
 /** The distributed context of this process, once {@link initDist} has run. */
@@ -33,11 +33,12 @@ export function initDist(launcherName: string | undefined): DistContext {
     return current;
   }
   if (launcher === 'none') return (current = { launcher, processGroup: singleProcessGroup });
+  const allreduce = mpiAllreduceFromEnv();
   const unwired = unwiredLaunch(launcher);
   if (unwired) throw new ConfigError('--launcher', unwired);
   const loaded = loadMpiBinding();
   if (!loaded.addon) throw new ConfigError('--launcher', `'${launcher}' cannot start: ${loaded.reason}`);
-  const processGroup = new MpiProcessGroup(loaded.addon);
+  const processGroup = new MpiProcessGroup(loaded.addon, allreduce);
   const expected = rankFromEnv(launcher);
   if (expected && expected.worldSize !== processGroup.worldSize) {
     const hint = launcher === 'slurm' ? 'start it with `srun --mpi=pmix` (see `srun --mpi=list`)' : 'start it with the mpirun of the Open MPI hookflow was built against';
@@ -46,6 +47,16 @@ export function initDist(launcherName: string | undefined): DistContext {
   }
   current = { launcher, processGroup, mpi: loaded.addon };
   return current;
+}
+
+/**
+ * `HOOKFLOW_MPI_ALLREDUCE`: `auto` (the default: through shared memory when every rank is on one
+ * machine) or `mpi` (always MPI_Allreduce), checked before MPI starts.
+ */
+export function mpiAllreduceFromEnv(env: NodeJS.ProcessEnv = process.env): MpiAllreduce {
+  const value = env.HOOKFLOW_MPI_ALLREDUCE ?? 'auto';
+  if (value !== 'auto' && value !== 'mpi') throw new ConfigError('HOOKFLOW_MPI_ALLREDUCE', `must be one of auto, mpi, not '${value}'`);
+  return value;
 }
 
 /** Ends this process's part of an MPI job cleanly (every rank calls it after training). */

@@ -1,6 +1,6 @@
 import v8 from 'node:v8';
 import type { ProcessGroup, ReduceOp } from '../core/services.js';
-import type { MpiBinding } from './mpi-binding.js';
+import type { MpiAllreduce, MpiBinding } from './mpi-binding.js';
 
 /**
  * The {@link ProcessGroup} of an MPI job (one process per rank, started by `mpirun`, `srun` or
@@ -13,15 +13,24 @@ export class MpiProcessGroup implements ProcessGroup {
   readonly rank: number;
   readonly worldSize: number;
   readonly localRank: number;
+  /** How the job's all-reduces travel, for the startup log. */
+  readonly transport: string;
   private tail: Promise<unknown> = Promise.resolve();
   private flat = new Float32Array(0);
   private readonly length = new Float64Array(1);
 
-  constructor(private readonly mpi: MpiBinding) {
-    const world = mpi.init();
+  /**
+   * `allreduce`: `auto` sums through a shared-memory window when every rank runs on this
+   * machine (see native/mpi/node-allreduce.cc), else with MPI_Allreduce; `mpi` always uses
+   * MPI_Allreduce.
+   */
+  constructor(private readonly mpi: MpiBinding, allreduce: MpiAllreduce = 'auto') {
+    const world = mpi.init({ nodeAllreduce: allreduce === 'auto' });
     this.rank = world.rank;
     this.worldSize = world.size;
     this.localRank = world.localRank;
+    const hosts = world.localSize === world.size ? 'on one machine' : `on several machines (${world.localSize} here)`;
+    this.transport = `Open MPI, ${world.size} ranks ${hosts}, all-reduce through ${world.allreduce === 'shared-memory' ? 'shared memory' : `MPI_Allreduce${world.allreduce.slice(3)}`}`;
   }
 
   allReduce(values: Float32Array[], op: ReduceOp = 'sum'): Promise<Float32Array[]> {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ConfigError } from '../../src/core/errors.js';
+import { mpiAllreduceFromEnv } from '../../src/dist/init-dist.js';
 import { parseLauncher, rankFromEnv, unwiredLaunch } from '../../src/dist/launcher.js';
 import { mpirunCommand, parseNproc, parseSeconds, rankArguments } from '../../src/dist/mpirun-command.js';
 
@@ -8,6 +9,12 @@ describe('distributed launch: arguments and environment', () => {
     expect(parseLauncher(undefined)).to.equal('none');
     expect(parseLauncher('slurm')).to.equal('slurm');
     expect(() => parseLauncher('pytorch')).to.throw(ConfigError, "--launcher: must be one of none, mpi, slurm, not 'pytorch'");
+  });
+
+  it('reads HOOKFLOW_MPI_ALLREDUCE (auto unless set), naming the allowed values', () => {
+    expect(mpiAllreduceFromEnv({})).to.equal('auto');
+    expect(mpiAllreduceFromEnv({ HOOKFLOW_MPI_ALLREDUCE: 'mpi' })).to.equal('mpi');
+    expect(() => mpiAllreduceFromEnv({ HOOKFLOW_MPI_ALLREDUCE: 'shm' })).to.throw(ConfigError, "HOOKFLOW_MPI_ALLREDUCE: must be one of auto, mpi, not 'shm'");
   });
 
   it('checks --nproc and the timeouts', () => {

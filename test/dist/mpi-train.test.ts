@@ -81,6 +81,7 @@ describe('hookflow train --nproc / --launcher mpi', function () {
       const run = await hookflowCli(['train', 'tiny.json', '--work-dir', 'work', '--nproc', '2', '--timeout', '100', '--dist-timeout', '60'], dir);
       expect(run.code, run.stdout + run.stderr).to.equal(0);
       expect(run.stdout.match(/Start running/g)).to.have.length(1);
+      expect(run.stdout).to.contain('Processes: Open MPI, 2 ranks on one machine, all-reduce through shared memory');
       expect(run.stdout).to.contain('Epoch(val) [2]');
       expect(run.stdout + run.stderr).to.not.contain('rank 1:');
       expect(fs.readdirSync(path.join(dir, 'work')).filter((f) => f.endsWith('.log'))).to.have.length(1);
