@@ -3,10 +3,11 @@
  *
  *   npm run build && node dist/bench/collectives.js [--np 2] [--rounds 15]
  *
- * Started without MPI, it runs itself under `mpirun` in three variants, interleaved job by job:
- * as hookflow runs (collectives under 1 MiB inline on the JS thread, larger ones on the thread
- * pool, glibc told to keep large buffers on the heap, see native/mpi/mpi.cc), without the glibc
- * settings, and with every collective on the thread pool. Inside
+ * Started without MPI, it runs itself under `mpirun` in four variants, interleaved job by job:
+ * as hookflow runs (ranks on one machine sum through shared memory, collectives under 1 MiB
+ * inline on the JS thread, larger ones on the thread pool, glibc told to keep large buffers on
+ * the heap, see native/mpi/mpi.cc), with MPI_Allreduce instead of shared memory (as across
+ * machines), without the glibc settings, and with every collective on the thread pool. Inside
  * each job, `MpiProcessGroup.allReduce` (the queue hookflow uses) and the bare binding call are
  * measured in rotated rounds. Rank 0 prints median wall time, CPU time per call (this rank) and
  * the algorithm bandwidth (bytes reduced / time), with the load average.
@@ -23,9 +24,21 @@ const flag = (name: string, fallback: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 
-async function measure(mallopt: boolean, asyncBytes: number | undefined, rounds: number): Promise<void> {
+interface Variant {
+  mallopt: boolean;
+  asyncBytes: number | undefined;
+  nodeAllreduce: boolean;
+}
+
+function describe({ mallopt, asyncBytes, nodeAllreduce }: Variant): string {
+  if (!mallopt) return 'WITHOUT the mallopt settings';
+  if (asyncBytes === 0) return 'every collective on the thread pool';
+  return nodeAllreduce ? 'as hookflow runs' : 'MPI_Allreduce instead of shared memory';
+}
+
+async function measure(variant: Variant, rounds: number): Promise<void> {
   const mpi = loadMpiBinding().addon!;
-  mpi.init({ mallopt, asyncBytes });
+  mpi.init(variant);
   const group = new MpiProcessGroup(mpi);
   const rows: string[] = [];
   for (const size of SIZES) {
@@ -55,8 +68,7 @@ async function measure(mallopt: boolean, asyncBytes: number | undefined, rounds:
     rows.push(`  ${size.toExponential(0).padEnd(6)} ${ms.toFixed(3).padStart(9)} ms  cpu ${median(cpu.group!).toFixed(3).padStart(8)} ms  ${((size * 4) / (ms / 1000) / 1e9).toFixed(2).padStart(6)} GB/s  | bare binding ${median(wall.binding!).toFixed(3)} ms`);
   }
   if (group.rank === 0) {
-    const variant = !mallopt ? 'WITHOUT the mallopt settings' : asyncBytes === 0 ? 'every collective on the thread pool' : 'as hookflow runs';
-    console.log(`\nallreduce (sum, in place), np ${group.worldSize}, ${variant}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`\nallreduce (sum, in place), np ${group.worldSize}, ${describe(variant)} (${group.transport}); load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log('  floats      wall/call   cpu/call (rank 0)   bandwidth  | same through the bare binding');
     for (const row of rows) console.log(row);
   }
@@ -64,8 +76,13 @@ async function measure(mallopt: boolean, asyncBytes: number | undefined, rounds:
 }
 
 if (process.env.OMPI_COMM_WORLD_SIZE) {
-  await measure(!process.argv.includes('--no-mallopt'), process.argv.includes('--all-on-pool') ? 0 : undefined, flag('--rounds', 15));
+  const variant = {
+    mallopt: !process.argv.includes('--no-mallopt'),
+    asyncBytes: process.argv.includes('--all-on-pool') ? 0 : undefined,
+    nodeAllreduce: !process.argv.includes('--mpi-allreduce'),
+  };
+  await measure(variant, flag('--rounds', 15));
 } else {
   runVariantsUnderMpirun('collectives', import.meta.url, flag('--np', 2), process.argv.slice(2),
-    [[], ['--no-mallopt'], ['--all-on-pool'], [], ['--no-mallopt'], ['--all-on-pool']]);
+    [[], ['--mpi-allreduce'], ['--no-mallopt'], ['--all-on-pool'], [], ['--mpi-allreduce'], ['--no-mallopt'], ['--all-on-pool']]);
 }
