@@ -35,8 +35,9 @@ function reducedInRankOrder(np: number, length: number, op: (typeof OPS)[number]
   for (const input of inputs.slice(1)) {
     for (let i = 0; i < length; i++) {
       const v = input[i]!;
-      if (op === 'max') out[i] = v > out[i]! ? v : out[i]!;
-      else if (op === 'min') out[i] = v < out[i]! ? v : out[i]!;
+      // The inputs hold no NaN and no -0, where Math.max/min and C's comparisons could differ.
+      if (op === 'max') out[i] = Math.max(v, out[i]!);
+      else if (op === 'min') out[i] = Math.min(v, out[i]!);
       else out[i] = out[i]! + v;
     }
   }

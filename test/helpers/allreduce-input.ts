@@ -1,6 +1,6 @@
 /**
  * Lengths for the all-reduce tests: empty, fewer elements than ranks, odd, and more than one
- * shared-memory chunk at 3 ranks (8 MiB of slots: 349,525 floats per chunk).
+ * shared-memory chunk at 3 ranks (1 MiB of slots: 43,690 floats per chunk).
  */
 export const ALLREDUCE_LENGTHS = [0, 1, 1001, 1_000_003];
 
