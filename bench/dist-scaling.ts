@@ -7,7 +7,9 @@
  * Variants, rotated from round to round:
  * - `none`: one process, `--launcher none` (what a user without MPI runs);
  * - `nproc 1`: one rank under mpirun;
- * - `nproc 2`: two ranks, gradients and log vars averaged every step;
+ * - `nproc 2`: two ranks, gradients and log vars averaged every step (through shared memory);
+ * - `nproc 2 MPI`: the same with `HOOKFLOW_MPI_ALLREDUCE=mpi` (MPI_Allreduce, as before the
+ *   shared-memory path and as between machines);
  * - `2 alone`: two independent single processes at the same time (no MPI, no communication).
  *   This is the machine's ceiling for two processes: what `--nproc 2` would reach if its
  *   collectives cost nothing;
@@ -52,8 +54,8 @@ function childrenCpuSeconds(): number {
   return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
-type Variant = 'none' | 'nproc 1' | 'nproc 2' | '2 alone' | 'torch' | 'torch DDP 2';
-const HOOKFLOW_VARIANTS: Variant[] = ['none', 'nproc 1', 'nproc 2', '2 alone'];
+type Variant = 'none' | 'nproc 1' | 'nproc 2' | 'nproc 2 MPI' | '2 alone' | 'torch' | 'torch DDP 2';
+const HOOKFLOW_VARIANTS: Variant[] = ['none', 'nproc 1', 'nproc 2', 'nproc 2 MPI', '2 alone'];
 
 /** Runs `file args`; resolves with its stdout and stderr together, rejects naming `what` when it exits non-zero. */
 function runChild(what: string, file: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -67,13 +69,13 @@ function runChild(what: string, file: string, args: string[], env: NodeJS.Proces
 }
 
 /** One `hookflow train` with `launch` arguments; resolves with its log's mean step time (s) over the second half of the epochs. */
-async function train(config: string, launch: string[]): Promise<number> {
+async function train(config: string, launch: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
   const epochs = epochsOf(config);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-scaling-'));
   try {
     await runChild(`${config} ${launch.join(' ')}`, process.execPath, [cli, 'train', path.join(root, 'configs', `${config}.json`), ...launch, '--work-dir', workDir, '--no-progress', '--no-journal',
       '--cfg-options', `runner.maxEpochs=${epochs}`, 'workflow=[["train",1]]', 'customHooks=[{"type":"DistSamplerSeedHook"}]', 'checkpointConfig=null',
-      'logConfig={"interval":10,"hooks":[{"type":"TextLoggerHook"}]}'], { ...process.env, HOOKFLOW_BACKEND: process.env.HOOKFLOW_BACKEND ?? 'wasm' });
+      'logConfig={"interval":10,"hooks":[{"type":"TextLoggerHook"}]}'], { ...process.env, HOOKFLOW_BACKEND: process.env.HOOKFLOW_BACKEND ?? 'wasm', ...env });
     const log = fs.readdirSync(workDir).find((f) => f.endsWith('.log.json'))!;
     const records = fs.readFileSync(path.join(workDir, log), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as { mode: string; epoch: number; time: number });
     // Steady state only: warm-up (JIT, first-touch memory, MPI's shared memory) costs the same
@@ -109,8 +111,9 @@ async function runVariant(setup: Setup, variant: Variant): Promise<{ samplesPerS
   } else if (variant === 'torch' || variant === 'torch DDP 2') {
     samplesPerSecond = await trainTorch(setup.dataFile!, config, batch, setup.lr, variant === 'torch' ? 1 : 2, setup.samples);
   } else {
-    const nproc = variant === 'nproc 2' ? 2 : 1;
-    samplesPerSecond = (batch * nproc) / await train(config, variant === 'none' ? ['--launcher', 'none'] : ['--nproc', String(nproc)]);
+    const nproc = variant.startsWith('nproc 2') ? 2 : 1;
+    const env = variant === 'nproc 2 MPI' ? { HOOKFLOW_MPI_ALLREDUCE: 'mpi' } : {};
+    samplesPerSecond = (batch * nproc) / await train(config, variant === 'none' ? ['--launcher', 'none'] : ['--nproc', String(nproc)], env);
   }
   return { samplesPerSecond, cpu: childrenCpuSeconds() - cpu0, wall: (performance.now() - t0) / 1000 };
 }
@@ -148,7 +151,8 @@ if (missing) {
       const m = Object.fromEntries(variants.map((v) => [v, median(rates[v])])) as Record<Variant, number>;
       console.log(`  median samples/s: ${variants.map((v) => `${v} ${m[v].toFixed(0)}`).join(', ')}`);
       console.log(`  --nproc 2 vs --nproc 1: ${(m['nproc 2'] / m['nproc 1']).toFixed(2)}x; vs one process: ${(m['nproc 2'] / m.none).toFixed(2)}x; `
-        + `the machine's ceiling (2 alone vs one process): ${(m['2 alone'] / m.none).toFixed(2)}x`);
+        + `the machine's ceiling (2 alone vs one process): ${(m['2 alone'] / m.none).toFixed(2)}x; `
+        + `shared memory vs MPI_Allreduce: ${(m['nproc 2'] / m['nproc 2 MPI']).toFixed(2)}x`);
       if (!torchReason) {
         console.log(`  PyTorch DDP 2 vs one PyTorch process: ${(m['torch DDP 2'] / m.torch).toFixed(2)}x; hookflow --nproc 2 vs PyTorch DDP 2: ${(m['nproc 2'] / m['torch DDP 2']).toFixed(2)}x`);
       }
