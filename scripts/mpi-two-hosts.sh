@@ -48,6 +48,8 @@ cat > "$tmp/cfg.json" <<'CFG'
   "logConfig": { "interval": 3, "hooks": [{ "type": "TextLoggerHook" }] },
   "runner": { "type": "EpochBasedRunner", "maxEpochs": 2 }, "workflow": [["train", 1]] }
 CFG
-on_a "cd $tmp && HOOKFLOW_BACKEND=wasm $mpi -x HOOKFLOW_BACKEND $(command -v node) $root/dist/src/cli/main.js train cfg.json --work-dir $tmp/work --launcher mpi --no-progress" | grep -E '^Epoch|rank [0-9]'
+on_a "cd $tmp && HOOKFLOW_BACKEND=wasm $mpi -x HOOKFLOW_BACKEND $(command -v node) $root/dist/src/cli/main.js train cfg.json --work-dir $tmp/work --launcher mpi --no-progress" | grep -E '^Epoch|^Processes|rank [0-9]'
+# Ranks on different hosts cannot share memory: the all-reduce must go through MPI.
+grep -q 'Processes: Open MPI, 2 ranks on several machines (1 here), all-reduce through MPI_Allreduce' "$tmp"/work/*.log
 ls "$tmp/work"
 echo "two-host check passed"
