@@ -132,6 +132,36 @@ describe('TextLoggerHook', () => {
     }
   });
 
+  it('closes the JSON log when the run fails, keeping every record written before the failure', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const { runner, train } = tinyRunner({ workDir: dir, maxEpochs: 2, numSamples: 12, batchSize: 4 });
+      runner.registerTrainingHooks({ optimizerConfig: {}, logConfig: { interval: 1, hooks: [{ type: 'TextLoggerHook' }] } });
+      class FailAtIter3 extends Hook {
+        override afterTrainIter(r: { iter: number }): void {
+          if (r.iter === 2) throw new Error('boom at iter 3');
+        }
+      }
+      runner.registerHook(new FailAtIter3(), 'LOWEST');
+      const file = path.join(dir, `${runner.timestamp}.log.json`);
+      const openOnLog = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+        } catch {
+          return false; // the descriptor of readdir itself is gone by now
+        }
+      }).length;
+      let failure: unknown;
+      await runner.run([train], [['train', 1]]).catch((error: unknown) => { failure = error; });
+      expect(String(failure)).to.contain('boom at iter 3');
+      expect(openOnLog()).to.equal(0);
+      const records = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as { iter: number });
+      expect(records.map((r) => r.iter)).to.deep.equal([1, 2, 3]);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('logs by iteration on an IterBasedRunner and copies logs to outDir after the run', async () => {
     const { dir, cleanup } = tempDir();
     try {

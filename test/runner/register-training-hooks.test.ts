@@ -64,6 +64,7 @@ describe('registerTrainingHooks', () => {
         block('afterValIter', line('LOW', 'IterTimerHook')),
         block('afterValEpoch', line('VERY_LOW', 'TextLoggerHook')),
         block('afterRun', line('VERY_LOW', 'TextLoggerHook')),
+        block('onException', line('VERY_LOW', 'TextLoggerHook')),
       ].join('\n'));
     } finally {
       cleanup();

@@ -119,6 +119,11 @@ export class TextLoggerHook extends LoggerHook {
     this.jsonLog.write(`${JSON.stringify(rounded)}\n`);
   }
 
+  /** A failed run leaves its records on disk and no open descriptor behind. */
+  override onException(): void {
+    this.jsonLog?.close();
+  }
+
   override afterRun(runner: RecordedRunner): void {
     this.jsonLog?.close();
     // Rank 0 wrote the logs, so it alone copies them.
