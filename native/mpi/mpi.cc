@@ -11,8 +11,9 @@
 // initialised at MPI_THREAD_SERIALIZED: the JS side (src/dist/mpi-process-group.ts) keeps
 // exactly one collective in flight, so calls never overlap even when they come from different
 // threads. When every rank runs on this machine, all-reduces skip MPI_Allreduce and meet in a
-// shared-memory window instead (node-allreduce.h says why); init({ nodeAllreduce: false })
-// keeps MPI_Allreduce.
+// shared-memory window instead (node-allreduce.h says why); across machines with several ranks
+// on a machine, they reduce in shared memory within each machine and through MPI between the
+// machines. init({ nodeAllreduce: false }) keeps MPI_Allreduce over all ranks.
 #include <malloc.h>
 #include <mpi.h>
 #include <napi.h>
@@ -35,9 +36,15 @@ int worldRank = 0;
 int worldSize = 1;
 int localRank = 0;
 int localSize = 1;
-/** The all-reduce of a job whose ranks all share this machine (null: MPI_Allreduce). */
+/**
+ * The shared-memory all-reduce among this machine's ranks (null: MPI_Allreduce over the world).
+ * When the job spans several machines it is the first and last step of a hierarchical all-reduce.
+ */
 std::unique_ptr<hookflow::NodeAllreduce> nodeAllreduce;
-/** Why `nodeAllreduce` is null, for init()'s answer. */
+/** One rank per machine (local rank 0), between which a hierarchical all-reduce goes through MPI; MPI_COMM_NULL elsewhere or when flat. */
+MPI_Comm leaders = MPI_COMM_NULL;
+bool hierarchical = false;
+/** Which all-reduce init chose, for its answer: shared-memory, hierarchical, or mpi (with the reason shared memory is not used). */
 std::string allreducePath = "mpi";
 
 std::string MpiErrorText(int code) {
@@ -123,6 +130,64 @@ void KeepLargeAllocationsMapped() {
   mallopt(M_ARENA_MAX, 4);
 }
 
+/**
+ * MPI all-reduce over `comm` that leaves the same bits on every rank: with two ranks a+b == b+a,
+ * so MPI_Allreduce does; with more, Open MPI's algorithms may combine in a different order on
+ * different ranks, so the root reduces and broadcasts.
+ */
+int IdenticalAllreduce(float* data, size_t length, MPI_Op op, MPI_Comm comm) {
+  int size = 1;
+  int rank = 0;
+  MPI_Comm_size(comm, &size);
+  MPI_Comm_rank(comm, &rank);
+  const int count = static_cast<int>(length);
+  if (size <= 2) return MPI_Allreduce(MPI_IN_PLACE, data, count, MPI_FLOAT, op, comm);
+  const int code = MPI_Reduce(rank == 0 ? MPI_IN_PLACE : data, data, count, MPI_FLOAT, op, 0, comm);
+  return code == MPI_SUCCESS ? MPI_Bcast(data, count, MPI_FLOAT, 0, comm) : code;
+}
+
+/**
+ * Chooses the all-reduce path, the same on every rank (each call here is collective): shared
+ * memory when every rank shares this machine; across machines with several ranks on some,
+ * hierarchical (shared memory within each machine, MPI between one leader per machine);
+ * otherwise MPI_Allreduce over the world.
+ */
+void ChooseAllreduce(MPI_Comm local) {
+  int widest = localSize;
+  MPI_Allreduce(MPI_IN_PLACE, &widest, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (widest == 1) {
+    allreducePath = "mpi (one rank per machine)";
+    return;
+  }
+  std::string why;
+  if (localSize > 1) nodeAllreduce = hookflow::NodeAllreduce::Create(local, &why);
+  int ready = localSize == 1 || nodeAllreduce ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &ready, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (!ready) {
+    nodeAllreduce.reset();  // collective on this machine, whose ranks all have a window or none
+    allreducePath = "mpi (" + (why.empty() ? std::string("no shared-memory window on another machine") : why) + ")";
+    return;
+  }
+  if (localSize == worldSize) {
+    allreducePath = "shared-memory";
+    return;
+  }
+  MPI_Comm_split(MPI_COMM_WORLD, localRank == 0 ? 0 : MPI_UNDEFINED, worldRank, &leaders);
+  hierarchical = true;
+  allreducePath = "hierarchical";
+}
+
+/** Sum (or max, min) over the machine in shared memory, over the machines' leaders through MPI, then back to the machine. */
+int HierarchicalAllreduce(float* data, size_t length, MPI_Op op, hookflow::ReduceKind kind) {
+  if (nodeAllreduce) nodeAllreduce->Run(data, length, kind, false);
+  int code = MPI_SUCCESS;
+  if (leaders != MPI_COMM_NULL) code = IdenticalAllreduce(data, length, op, leaders);
+  // Every rank of the machine takes part in the broadcast, also after a failure on the leader,
+  // so none is left waiting in shared memory; the error then reaches JS on the leader.
+  if (nodeAllreduce) nodeAllreduce->Broadcast(data, length);
+  return code;
+}
+
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int provided = MPI_THREAD_SINGLE;
@@ -149,16 +214,16 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     MPI_Comm_rank(MPI_COMM_WORLD, &worldRank);
     MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
     // The ranks that share this machine's memory: the local rank is this rank's place among them.
+    // `ranksPerNode` groups consecutive ranks into pretend machines instead (to exercise the
+    // multi-machine path on one machine).
     MPI_Comm local;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, worldRank, MPI_INFO_NULL, &local);
+    const int ranksPerNode = options.Get("ranksPerNode").IsNumber() ? options.Get("ranksPerNode").ToNumber().Int32Value() : 0;
+    if (ranksPerNode > 0) MPI_Comm_split(MPI_COMM_WORLD, worldRank / ranksPerNode, worldRank, &local);
+    else MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, worldRank, MPI_INFO_NULL, &local);
     MPI_Comm_rank(local, &localRank);
     MPI_Comm_size(local, &localSize);
     const bool wanted = !(options.Has("nodeAllreduce") && !options.Get("nodeAllreduce").ToBoolean().Value());
-    if (wanted && worldSize > 1 && localSize == worldSize) {
-      std::string why;
-      nodeAllreduce = hookflow::NodeAllreduce::Create(local, &why);
-      allreducePath = nodeAllreduce ? "shared-memory" : "mpi (" + why + ")";
-    }
+    if (wanted && worldSize > 1) ChooseAllreduce(local);
     MPI_Comm_free(&local);
     initialised = true;
   } else {
@@ -198,20 +263,11 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   const size_t length = values.ElementLength();
   const bool mean = opName == "mean";
   Job job = [data, length, op, kind, mean]() {
-    if (nodeAllreduce) {
+    if (nodeAllreduce && !hierarchical) {
       nodeAllreduce->Run(data, length, kind, mean);
       return static_cast<int>(MPI_SUCCESS);
     }
-    int code;
-    if (worldSize <= 2) {
-      // With two ranks a+b == b+a, so MPI_Allreduce gives every rank the same bits.
-      code = MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(length), MPI_FLOAT, op, MPI_COMM_WORLD);
-    } else {
-      // With more, Open MPI's algorithms may sum in a different order on different ranks:
-      // reduce on rank 0 and broadcast, so replicas stay bitwise identical.
-      code = MPI_Reduce(worldRank == 0 ? MPI_IN_PLACE : data, data, static_cast<int>(length), MPI_FLOAT, op, 0, MPI_COMM_WORLD);
-      if (code == MPI_SUCCESS) code = MPI_Bcast(data, static_cast<int>(length), MPI_FLOAT, 0, MPI_COMM_WORLD);
-    }
+    const int code = hierarchical ? HierarchicalAllreduce(data, length, op, kind) : IdenticalAllreduce(data, length, op, MPI_COMM_WORLD);
     if (code == MPI_SUCCESS && mean) {
       const float size = static_cast<float>(worldSize);
       for (size_t i = 0; i < length; i++) data[i] /= size;
@@ -309,6 +365,7 @@ Napi::Value Finalize(const Napi::CallbackInfo& info) {
   MPI_Finalized(&finalized);
   if (initialised && !finalized) {
     nodeAllreduce.reset();  // frees its window: collective, like MPI_Finalize
+    if (leaders != MPI_COMM_NULL) MPI_Comm_free(&leaders);
     MPI_Finalize();
   }
   return info.Env().Undefined();

@@ -63,7 +63,10 @@ std::unique_ptr<NodeAllreduce> NodeAllreduce::Create(MPI_Comm node, std::string*
   MPI_Aint size0 = 0;
   int unit = 0;
   code = MPI_Win_shared_query(window, 0, &size0, &unit, &base);
-  if (code != MPI_SUCCESS || base == nullptr || static_cast<size_t>(size0) < bytes) {
+  // Every rank of the node must take the same path, and freeing the window is collective.
+  int mapped = code == MPI_SUCCESS && base != nullptr && static_cast<size_t>(size0) >= bytes ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &mapped, 1, MPI_INT, MPI_MIN, node);
+  if (!mapped) {
     MPI_Win_free(&window);
     *why = "MPI_Win_shared_query failed";
     return nullptr;
@@ -92,14 +95,16 @@ float* NodeAllreduce::Slot(uint64_t round, int owner) const {
   return slots_ + ((round & 1) * static_cast<size_t>(size_) + static_cast<size_t>(owner)) * slotFloats_;
 }
 
-void NodeAllreduce::AwaitAll(Counter* counters, uint64_t round) const {
-  for (int r = 0; r < size_; r++) {
-    unsigned spins = 0;
-    while (counters[r].value.load(std::memory_order_acquire) < round) {
-      if (++spins < kSpinsBeforeYield) CpuRelax();
-      else sched_yield();
-    }
+void NodeAllreduce::Await(const Counter& counter, uint64_t round) {
+  unsigned spins = 0;
+  while (counter.value.load(std::memory_order_acquire) < round) {
+    if (++spins < kSpinsBeforeYield) CpuRelax();
+    else sched_yield();
   }
+}
+
+void NodeAllreduce::AwaitAll(Counter* counters, uint64_t round) const {
+  for (int r = 0; r < size_; r++) Await(counters[r], round);
 }
 
 void NodeAllreduce::Run(float* data, size_t length, ReduceKind kind, bool mean) {
@@ -145,6 +150,28 @@ void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool m
     range(q, &lo, &hi);
     std::memcpy(data + lo, Slot(round, q) + lo, (hi - lo) * sizeof(float));
   }
+}
+
+void NodeAllreduce::Broadcast(float* data, size_t length) {
+  for (size_t at = 0; at < length; at += slotFloats_) BroadcastChunk(data + at, std::min(slotFloats_, length - at));
+}
+
+// A broadcast round: rank 0 fills its slot, the others copy it out, and every rank waits until
+// all have (so, as after a reduction round, nobody reads this round's slots any more when the
+// next round starts writing the other set).
+void NodeAllreduce::BroadcastChunk(float* data, size_t length) {
+  const uint64_t round = ++round_;
+  float* source = Slot(round, 0);
+  if (rank_ == 0) {
+    std::memcpy(source, data, length * sizeof(float));
+    copiedIn_[0].value.store(round, std::memory_order_release);
+  } else {
+    Await(copiedIn_[0], round);
+    std::memcpy(data, source, length * sizeof(float));
+    copiedIn_[rank_].value.store(round, std::memory_order_release);
+  }
+  reduced_[rank_].value.store(round, std::memory_order_release);
+  AwaitAll(reduced_, round);
 }
 
 }  // namespace hookflow

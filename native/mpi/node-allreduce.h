@@ -31,6 +31,9 @@ class NodeAllreduce {
   /** Reduces `data` in place across the node's ranks; `mean` divides the sum by their number. */
   void Run(float* data, size_t length, ReduceKind kind, bool mean);
 
+  /** Copies node rank 0's `data` into every other node rank's `data`. */
+  void Broadcast(float* data, size_t length);
+
  private:
   /** One rank's progress, each counter on a cache line of its own. */
   struct alignas(64) Counter {
@@ -39,9 +42,12 @@ class NodeAllreduce {
 
   NodeAllreduce(MPI_Win window, char* base, int rank, int size, size_t slotFloats);
   float* Slot(uint64_t round, int owner) const;
+  /** Waits until `counter` has reached `round`: spins briefly, then yields the core between looks. */
+  static void Await(const Counter& counter, uint64_t round);
   /** Waits until every rank's counter in `counters` has reached `round`. */
   void AwaitAll(Counter* counters, uint64_t round) const;
   void RunChunk(float* data, size_t length, ReduceKind kind, bool mean);
+  void BroadcastChunk(float* data, size_t length);
 
   MPI_Win window_;
   int rank_;

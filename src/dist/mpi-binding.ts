@@ -7,10 +7,14 @@ export interface MpiBinding {
    * leaves glibc's allocator as it is; collectives on fewer than `asyncBytes` bytes (default 1 MiB)
    * run inline on the JS thread, larger ones on the thread pool (both options for benchmarks).
    * `nodeAllreduce` (default true): when every rank shares this machine, all-reduces go through
-   * a shared-memory window instead of MPI_Allreduce; `allreduce` in the answer says which path
-   * is active (`shared-memory`, or `mpi` with the reason in parentheses when the window failed).
+   * a shared-memory window instead of MPI_Allreduce; across machines with several ranks on one,
+   * they reduce in shared memory within each machine and through MPI between one rank per
+   * machine. `allreduce` in the answer says which path is active (`shared-memory`,
+   * `hierarchical`, or `mpi` with the reason in parentheses). `ranksPerNode` treats each run of
+   * that many consecutive ranks as one machine instead of asking the OS (to exercise the
+   * multi-machine paths on one machine).
    */
-  init(options?: { mallopt?: boolean; asyncBytes?: number; nodeAllreduce?: boolean }): MpiWorld;
+  init(options?: { mallopt?: boolean; asyncBytes?: number; nodeAllreduce?: boolean; ranksPerNode?: number }): MpiWorld;
   /** In-place element-wise reduction; `mean` divides the sum by the world size. */
   allreduce(values: Float32Array, op: 'sum' | 'mean' | 'max' | 'min'): Promise<void>;
   /** The root's bytes copied in place into every rank's array. */
@@ -35,7 +39,7 @@ export interface MpiWorld {
   allreduce: string;
 }
 
-/** How all-reduces travel: `auto` (shared memory when every rank is on one machine) or `mpi` (always MPI_Allreduce). */
+/** How all-reduces travel: `auto` (shared memory among the ranks of each machine) or `mpi` (always MPI_Allreduce over all ranks). */
 export type MpiAllreduce = 'auto' | 'mpi';
 
 /** The Debian packages that provide Open MPI and its headers. */

@@ -20,9 +20,9 @@ export class MpiProcessGroup implements ProcessGroup {
   private readonly length = new Float64Array(1);
 
   /**
-   * `allreduce`: `auto` sums through a shared-memory window when every rank runs on this
-   * machine (see native/mpi/node-allreduce.cc), else with MPI_Allreduce; `mpi` always uses
-   * MPI_Allreduce.
+   * `allreduce`: `auto` sums through a shared-memory window among the ranks of each machine (see
+   * native/mpi/node-allreduce.cc), and through MPI between machines; `mpi` always uses
+   * MPI_Allreduce over all ranks.
    */
   constructor(private readonly mpi: MpiBinding, allreduce: MpiAllreduce = 'auto') {
     const world = mpi.init({ nodeAllreduce: allreduce === 'auto' });
@@ -30,7 +30,7 @@ export class MpiProcessGroup implements ProcessGroup {
     this.worldSize = world.size;
     this.localRank = world.localRank;
     const hosts = world.localSize === world.size ? 'on one machine' : `on several machines (${world.localSize} here)`;
-    this.transport = `Open MPI, ${world.size} ranks ${hosts}, all-reduce through ${world.allreduce === 'shared-memory' ? 'shared memory' : `MPI_Allreduce${world.allreduce.slice(3)}`}`;
+    this.transport = `Open MPI, ${world.size} ranks ${hosts}, all-reduce through ${describeAllreduce(world.allreduce)}`;
   }
 
   allReduce(values: Float32Array[], op: ReduceOp = 'sum'): Promise<Float32Array[]> {
@@ -107,4 +107,11 @@ export class MpiProcessGroup implements ProcessGroup {
   private checkRoot(root: number): void {
     if (!Number.isInteger(root) || root < 0 || root >= this.worldSize) throw new RangeError(`root must be a rank in 0..${this.worldSize - 1}, got ${root}`);
   }
+}
+
+/** The startup log's words for the binding's all-reduce path. */
+function describeAllreduce(path: string): string {
+  if (path === 'shared-memory') return 'shared memory';
+  if (path === 'hierarchical') return 'shared memory within each machine and MPI between machines';
+  return `MPI_Allreduce${path.slice('mpi'.length)}`;
 }

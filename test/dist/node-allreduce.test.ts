@@ -16,11 +16,15 @@ interface RankResult {
   results: Record<string, { sha256: string; head: number[] }>;
 }
 
-/** Every rank's results of the child under `mpirun -np np` with HOOKFLOW_MPI_ALLREDUCE=allreduce. */
-async function runRanks(np: number, allreduce: 'auto' | 'mpi'): Promise<RankResult[]> {
+/**
+ * Every rank's results of the child under `mpirun -np np` with HOOKFLOW_MPI_ALLREDUCE=allreduce,
+ * with every `ranksPerNode` consecutive ranks as one pretend machine when given.
+ */
+async function runRanks(np: number, allreduce: 'auto' | 'mpi', ranksPerNode?: number): Promise<RankResult[]> {
   const temp = tempDir();
   try {
-    const run = await mpirunNode(np, CHILD, [temp.dir], { timeoutMs: 90000, env: { HOOKFLOW_MPI_ALLREDUCE: allreduce } });
+    const env: Record<string, string> = { HOOKFLOW_MPI_ALLREDUCE: allreduce, ...(ranksPerNode ? { RANKS_PER_NODE: String(ranksPerNode) } : {}) };
+    const run = await mpirunNode(np, CHILD, [temp.dir], { timeoutMs: 120000, env });
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     return Array.from({ length: np }, (_, r) => JSON.parse(fs.readFileSync(path.join(temp.dir, `rank${r}.json`), 'utf8')) as RankResult);
   } finally {
@@ -28,12 +32,11 @@ async function runRanks(np: number, allreduce: 'auto' | 'mpi'): Promise<RankResu
   }
 }
 
-/** The reduction of every rank's input, element by element, in rank order in float32 (the shared-memory path's definition). */
-function reducedInRankOrder(np: number, length: number, op: (typeof OPS)[number]): Float32Array {
-  const inputs = Array.from({ length: np }, (_, r) => allreduceInput(r, length));
-  const out = Float32Array.from(inputs[0]!);
-  for (const input of inputs.slice(1)) {
-    for (let i = 0; i < length; i++) {
+/** `arrays` combined element by element, in order, in float32 (`mean` sums: the caller divides). */
+function combineInOrder(arrays: Float32Array[], op: (typeof OPS)[number]): Float32Array {
+  const out = Float32Array.from(arrays[0]!);
+  for (const input of arrays.slice(1)) {
+    for (let i = 0; i < out.length; i++) {
       const v = input[i]!;
       // The inputs hold no NaN and no -0, where Math.max/min and C's comparisons could differ.
       if (op === 'max') out[i] = Math.max(v, out[i]!);
@@ -41,6 +44,19 @@ function reducedInRankOrder(np: number, length: number, op: (typeof OPS)[number]
       else out[i] = out[i]! + v;
     }
   }
+  return out;
+}
+
+/**
+ * The reduction of every rank's input as the shared-memory paths define it, in float32: each
+ * machine's ranks (`ranksPerNode` consecutive ones; all of them by default) in rank order, then
+ * the machines in order (two machines: MPI_Allreduce adds a+b, the same bits either way).
+ */
+function reducedInRankOrder(np: number, length: number, op: (typeof OPS)[number], ranksPerNode = np): Float32Array {
+  const inputs = Array.from({ length: np }, (_, r) => allreduceInput(r, length));
+  const machines: Float32Array[] = [];
+  for (let first = 0; first < np; first += ranksPerNode) machines.push(combineInOrder(inputs.slice(first, first + ranksPerNode), op));
+  const out = combineInOrder(machines, op);
   if (op === 'mean') for (let i = 0; i < length; i++) out[i] = out[i]! / np;
   return out;
 }
@@ -91,6 +107,35 @@ describe('all-reduce through shared memory (every rank on one machine)', functio
     expect(shm2[0]!.transport).to.contain('shared memory');
     for (const key of Object.keys(mpi2[0]!.results)) {
       for (const r of [0, 1]) expect(shm2[r]!.results[key]!.sha256, key).to.equal(mpi2[0]!.results[key]!.sha256);
+    }
+  });
+});
+
+describe('all-reduce across machines with several ranks each (hierarchical; 2 pretend machines of 2 ranks)', function () {
+  this.timeout(240000);
+  const missing = mpiMissing();
+  let ranks: RankResult[];
+
+  before(async function () {
+    if (missing) {
+      console.log(`      skipped (real MPI tests): ${missing}`);
+      this.skip();
+    }
+    ranks = await runRanks(4, 'auto', 2);
+  });
+
+  it('sums in shared memory within each machine and through MPI between them, and says so', () => {
+    for (const rank of ranks) {
+      expect(rank.transport).to.equal('Open MPI, 4 ranks on several machines (2 here), all-reduce through shared memory within each machine and MPI between machines');
+    }
+  });
+
+  it('gives every rank the same bits: (x0 + x1) + (x2 + x3) in float32, for every op and length', () => {
+    for (const length of ALLREDUCE_LENGTHS) {
+      for (const op of OPS) {
+        const expected = sha256(reducedInRankOrder(4, length, op, 2));
+        for (const rank of ranks) expect(rank.results[`${op} ${length}`]!.sha256, `${op} of ${length} floats`).to.equal(expected);
+      }
     }
   });
 });
