@@ -2,7 +2,8 @@
 # Multi-machine check on one machine: two "hosts" as two network namespaces joined by a veth
 # pair, each with its own host name, mpirun starting the remote daemon through `ip netns exec`
 # (its rsh agent) instead of ssh, and MPI traffic forced onto TCP (`--mca btl self,tcp`) over the
-# veth. Runs the collectives check and a 2-"host" training run, then removes the namespaces.
+# veth. Runs the collectives check, a hierarchical all-reduce with 2 ranks on each "host", and a
+# 2-"host" training run, then removes the namespaces.
 # Needs root, iproute2 and util-linux (unshare). Usage: bash scripts/mpi-two-hosts.sh (after npm run build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -39,6 +40,18 @@ const common = (g) => JSON.stringify({ ...g, rank: 0, localRank: 0, gather0: 0, 
 const same = common(a) === common(b) && a.gather0.length === 2 && b.gather1.length === 2;
 console.log("ranks", a.rank, b.rank, "local ranks", a.localRank, b.localRank, "sum", JSON.stringify(a.sum), "same results on both hosts (gathers on their roots):", same);
 if (!same || a.localRank !== 0 || b.localRank !== 0) process.exit(1);' "$tmp"
+
+echo "== all-reduce with 2 ranks on each host: shared memory within a host, TCP between them"
+mkdir "$tmp/hier"
+mpi4="${mpi/-np 2 --host 10.77.0.1:1,10.77.0.2:1/-np 4 --host 10.77.0.1:2,10.77.0.2:2 --oversubscribe}"
+on_a "$mpi4 $(command -v node) $root/dist/test/fixtures/node-allreduce-child.js $tmp/hier"
+node -e '
+const fs = require("fs");
+const ranks = [0, 1, 2, 3].map((r) => JSON.parse(fs.readFileSync(process.argv[1] + "/rank" + r + ".json", "utf8")));
+const transports = new Set(ranks.map((r) => r.transport));
+const same = Object.keys(ranks[0].results).every((k) => new Set(ranks.map((r) => r.results[k].sha256)).size === 1);
+console.log([...transports].join(" | "), "; the same bits on all 4 ranks:", same);
+if (!same || transports.size !== 1 || !ranks[0].transport.includes("within each machine and MPI between machines")) process.exit(1);' "$tmp/hier"
 
 echo "== training across the two hosts (shared work dir)"
 cat > "$tmp/cfg.json" <<'CFG'
