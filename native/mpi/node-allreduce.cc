@@ -9,9 +9,14 @@
 //   2. once every copiedIn >= r: reduce this rank's share of the elements over all slots in rank
 //      order, into this rank's data and slot; reduced[rank] = r;
 //   3. once every reduced >= r: copy the other ranks' shares from their slots.
-// Slots alternate between two sets, so round r + 1 may fill its slots while a slower rank still
-// copies round r's shares out; round r + 2 reuses round r's set only after every rank has
-// finished step 2 of round r + 1, and so step 3 of round r.
+// With few elements (the ranks' stop agreement: one float), every rank instead reduces all
+// elements over all slots itself after step 1 (the same bits: the same order), which waits for
+// the other ranks once instead of twice. Not for large arrays: at 2 ranks and 1e5 floats, reading
+// all of the other rank's slot took 0.11 ms against 0.08-0.09 ms for the three steps.
+// Slots alternate between two sets. The rule that keeps them safe: a rank writes round r + 2's
+// slots only once every rank has finished reading round r's. Passing step 1's wait of round
+// r + 1 proves it (every rank has started round r + 1), and so does step 2's.
+
 #include "node-allreduce.h"
 
 #include <sched.h>
@@ -33,6 +38,8 @@ constexpr size_t kSlotBytesTotal = 1u << 20;
 constexpr unsigned kSpinsBeforeYield = 4096;
 /** Elements reduced per block: 8 KiB, well inside L1. */
 constexpr size_t kBlockFloats = 2048;
+/** Every rank reduces all elements itself while elements x ranks stay under this (64 KiB of slots). */
+constexpr size_t kReduceEverywhereFloats = 16384;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -111,20 +118,7 @@ void NodeAllreduce::Run(float* data, size_t length, ReduceKind kind, bool mean) 
   for (size_t at = 0; at < length; at += slotFloats_) RunChunk(data + at, std::min(slotFloats_, length - at), kind, mean);
 }
 
-void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool mean) {
-  const uint64_t round = ++round_;
-  float* mine = Slot(round, rank_);
-  std::memcpy(mine, data, length * sizeof(float));
-  copiedIn_[rank_].value.store(round, std::memory_order_release);
-  AwaitAll(copiedIn_, round);
-
-  const size_t share = (length + size_ - 1) / size_;
-  const auto range = [&](int r, size_t* lo, size_t* hi) {
-    *lo = std::min(length, static_cast<size_t>(r) * share);
-    *hi = std::min(length, *lo + share);
-  };
-  size_t lo, hi;
-  range(rank_, &lo, &hi);
+void NodeAllreduce::ReduceRange(uint64_t round, size_t lo, size_t hi, float* data, float* alsoInto, ReduceKind kind, bool mean) const {
   // Block by block, so each block is read from the slots once and stays in L1 for the passes.
   const float count = static_cast<float>(size_);
   for (size_t b = lo; b < hi; b += kBlockFloats) {
@@ -140,8 +134,29 @@ void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool m
       }
     }
     if (mean) for (size_t i = 0; i < n; i++) out[i] /= count;
-    std::memcpy(mine + b, out, n * sizeof(float));
+    if (alsoInto) std::memcpy(alsoInto + b, out, n * sizeof(float));
   }
+}
+
+void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool mean) {
+  const uint64_t round = ++round_;
+  float* mine = Slot(round, rank_);
+  std::memcpy(mine, data, length * sizeof(float));
+  copiedIn_[rank_].value.store(round, std::memory_order_release);
+  AwaitAll(copiedIn_, round);
+
+  if (length * static_cast<size_t>(size_) <= kReduceEverywhereFloats) {
+    ReduceRange(round, 0, length, data, nullptr, kind, mean);
+    return;
+  }
+  const size_t share = (length + size_ - 1) / size_;
+  const auto range = [&](int r, size_t* lo, size_t* hi) {
+    *lo = std::min(length, static_cast<size_t>(r) * share);
+    *hi = std::min(length, *lo + share);
+  };
+  size_t lo, hi;
+  range(rank_, &lo, &hi);
+  ReduceRange(round, lo, hi, data, mine, kind, mean);
   reduced_[rank_].value.store(round, std::memory_order_release);
   AwaitAll(reduced_, round);
 

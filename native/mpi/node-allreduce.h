@@ -47,6 +47,8 @@ class NodeAllreduce {
   /** Waits until every rank's counter in `counters` has reached `round`. */
   void AwaitAll(Counter* counters, uint64_t round) const;
   void RunChunk(float* data, size_t length, ReduceKind kind, bool mean);
+  /** Reduces elements [lo, hi) of round `round`'s slots, in rank order, into `data` (and `alsoInto` unless null). */
+  void ReduceRange(uint64_t round, size_t lo, size_t hi, float* data, float* alsoInto, ReduceKind kind, bool mean) const;
   void BroadcastChunk(float* data, size_t length);
 
   MPI_Win window_;
