@@ -1,6 +1,6 @@
 import { ConfigError } from '../core/errors.js';
 import { singleProcessGroup, type ProcessGroup } from '../core/services.js';
-import { parseLauncher, rankFromEnv, unwiredLaunch, type Launcher } from './launcher.js';
+import { parseLauncher, rankFromEnv, unwiredLaunch, type EnvRecord, type Launcher } from './launcher.js';
 import { loadMpiBinding, type MpiAllreduce, type MpiBinding } from './mpi-binding.js';
 import { MpiProcessGroup } from './mpi-process-group.js';
 
@@ -50,10 +50,10 @@ export function initDist(launcherName: string | undefined): DistContext {
 }
 
 /**
- * `HOOKFLOW_MPI_ALLREDUCE`: `auto` (the default: through shared memory when every rank is on one
- * machine) or `mpi` (always MPI_Allreduce), checked before MPI starts.
+ * `HOOKFLOW_MPI_ALLREDUCE`: `auto` (the default: through shared memory among the ranks of each
+ * machine) or `mpi` (always MPI_Allreduce over all ranks), checked before MPI starts.
  */
-export function mpiAllreduceFromEnv(env: NodeJS.ProcessEnv = process.env): MpiAllreduce {
+export function mpiAllreduceFromEnv(env: EnvRecord = process.env): MpiAllreduce {
   const value = env.HOOKFLOW_MPI_ALLREDUCE ?? 'auto';
   if (value !== 'auto' && value !== 'mpi') throw new ConfigError('HOOKFLOW_MPI_ALLREDUCE', `must be one of auto, mpi, not '${value}'`);
   return value;
