@@ -20,7 +20,7 @@ export async function launchNproc(cliScript: string, trainArgs: readonly string[
     ...settings,
     isRoot: process.getuid?.() === 0,
     cores: os.availableParallelism(),
-  }, [process.execPath, ...process.execArgv, cliScript, 'train', ...rankArguments(trainArgs)]);
+  }, [process.execPath, ...process.execArgv, cliScript, 'train', ...rankArguments(trainArgs, process.stdout.isTTY === true)]);
   const child = spawn(file, args, { stdio: 'inherit' });
   const release = guard ? guard(() => child.kill('SIGTERM')) : forwardSignals(child);
   try {

@@ -31,9 +31,10 @@ export function parseSeconds(option: string, text: string): number {
 /**
  * The train command line each rank runs: the user's arguments without the launch-only ones
  * (`--nproc`, `--timeout`, any `--launcher`, in `--opt value` or `--opt=value` form), then
- * `--launcher mpi`.
+ * `--launcher mpi`, and `--no-progress` unless the launcher writes to a terminal: under mpirun
+ * every rank's stdout is a pty, so a rank cannot tell that the output goes to a file or a pipe.
  */
-export function rankArguments(trainArgs: readonly string[]): string[] {
+export function rankArguments(trainArgs: readonly string[], launcherOnTerminal: boolean): string[] {
   const out: string[] = [];
   for (let i = 0; i < trainArgs.length; i++) {
     const arg = trainArgs[i]!;
@@ -41,7 +42,9 @@ export function rankArguments(trainArgs: readonly string[]): string[] {
     if (!LAUNCH_OPTIONS.has(name)) out.push(arg);
     else if (!arg.includes('=')) i++;
   }
-  return [...out, '--launcher', 'mpi'];
+  out.push('--launcher', 'mpi');
+  if (!launcherOnTerminal && !out.includes('--no-progress')) out.push('--no-progress');
+  return out;
 }
 
 /**

@@ -25,9 +25,14 @@ describe('distributed launch: arguments and environment', () => {
   });
 
   it('gives each rank the train arguments without the launch-only ones, plus --launcher mpi', () => {
-    expect(rankArguments(['cfg.json', '--nproc', '2', '--work-dir', 'w', '--timeout=30', '--launcher', 'none', '--seed', '3', '--nproc=4', '--dist-timeout', '9']))
+    expect(rankArguments(['cfg.json', '--nproc', '2', '--work-dir', 'w', '--timeout=30', '--launcher', 'none', '--seed', '3', '--nproc=4', '--dist-timeout', '9'], true))
       .to.deep.equal(['cfg.json', '--work-dir', 'w', '--seed', '3', '--dist-timeout', '9', '--launcher', 'mpi']);
-    expect(rankArguments([])).to.deep.equal(['--launcher', 'mpi']);
+    expect(rankArguments([], true)).to.deep.equal(['--launcher', 'mpi']);
+  });
+
+  it('turns the ranks\' progress bar off when the launcher does not write to a terminal (every rank sees a pty)', () => {
+    expect(rankArguments(['cfg.json'], false)).to.deep.equal(['cfg.json', '--launcher', 'mpi', '--no-progress']);
+    expect(rankArguments(['cfg.json', '--no-progress'], false)).to.deep.equal(['cfg.json', '--no-progress', '--launcher', 'mpi']);
   });
 
   it('adds --allow-run-as-root as root, --oversubscribe beyond the cores, --bind-to none below them, and --timeout when asked', () => {

@@ -82,6 +82,8 @@ describe('hookflow train --nproc / --launcher mpi', function () {
       expect(run.code, run.stdout + run.stderr).to.equal(0);
       expect(run.stdout.match(/Start running/g)).to.have.length(1);
       expect(run.stdout).to.contain('Processes: Open MPI, 2 ranks on one machine, all-reduce through shared memory');
+      // hookflow's own stdout is a pipe here: no progress bar, though each rank's stdout is mpirun's pty.
+      expect(run.stdout).to.not.contain('\x1b[');
       expect(run.stdout).to.contain('Epoch(val) [2]');
       expect(run.stdout + run.stderr).to.not.contain('rank 1:');
       expect(fs.readdirSync(path.join(dir, 'work')).filter((f) => f.endsWith('.log'))).to.have.length(1);
