@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { tempDir } from '../helpers/tiny.js';
-import { mpiMissing, mpirunNode } from '../helpers/mpirun.js';
+import { mpiMissing, mpirunNode, readRankFiles } from '../helpers/mpirun.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.resolve(here, '../fixtures/mpi-collectives-child.js');
@@ -23,7 +22,7 @@ describe('MpiProcessGroup under mpirun -np 2', function () {
     cleanup = temp.cleanup;
     const run = await mpirunNode(2, CHILD, [temp.dir], { timeoutMs: 90000 });
     expect(run.code, run.stdout + run.stderr).to.equal(0);
-    ranks = [0, 1].map((r) => JSON.parse(fs.readFileSync(path.join(temp.dir, `rank${r}.json`), 'utf8')));
+    ranks = readRankFiles(temp.dir, 2);
   });
   after(() => cleanup());
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { tempDir } from '../helpers/tiny.js';
 import { tinyConfig } from '../helpers/tiny-config.js';
-import { CLI, hookflowCli, mpiMissing, mpirunNode, runToEnd } from '../helpers/mpirun.js';
+import { CLI, hookflowCli, mpiMissing, mpirunNode, readRankFiles, runToEnd } from '../helpers/mpirun.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.resolve(here, '../fixtures/mpi-train-child.js');
@@ -64,8 +64,8 @@ describe('data-parallel training on Open MPI, end to end', function () {
       ]);
       expect(dist.code, dist.stdout + dist.stderr).to.equal(0);
       expect(single.code, single.stderr).to.equal(0);
-      const [rank0, rank1] = [0, 1].map((r) => JSON.parse(fs.readFileSync(path.join(distDir, `rank${r}.json`), 'utf8')) as ChildRun);
-      const one = JSON.parse(fs.readFileSync(path.join(singleDir, 'rank0.json'), 'utf8')) as ChildRun;
+      const [rank0, rank1] = readRankFiles<ChildRun>(distDir, 2);
+      const [one] = readRankFiles<ChildRun>(singleDir, 1);
       expect(one.losses).to.have.length(24);
       expect(rank0!.losses).to.have.length(24);
       rank0!.losses.forEach((loss, i) => expect(loss, `iteration ${i + 1}`).to.be.closeTo(one.losses[i]!, 1e-5));

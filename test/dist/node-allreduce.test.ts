@@ -1,15 +1,13 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { allreduceInput, ALLREDUCE_LENGTHS } from '../helpers/allreduce-input.js';
+import { ALLREDUCE_OPS as OPS, allreduceInput, ALLREDUCE_LENGTHS } from '../helpers/allreduce-input.js';
 import { tempDir } from '../helpers/tiny.js';
-import { mpiMissing, mpirunNode } from '../helpers/mpirun.js';
+import { mpiMissing, mpirunNode, readRankFiles } from '../helpers/mpirun.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.resolve(here, '../fixtures/node-allreduce-child.js');
-const OPS = ['sum', 'mean', 'max', 'min'] as const;
 
 interface RankResult {
   transport: string;
@@ -26,7 +24,7 @@ async function runRanks(np: number, allreduce: 'auto' | 'mpi', ranksPerNode?: nu
     const env: Record<string, string> = { HOOKFLOW_MPI_ALLREDUCE: allreduce, ...(ranksPerNode ? { RANKS_PER_NODE: String(ranksPerNode) } : {}) };
     const run = await mpirunNode(np, CHILD, [temp.dir], { timeoutMs: 120000, env });
     expect(run.code, run.stdout + run.stderr).to.equal(0);
-    return Array.from({ length: np }, (_, r) => JSON.parse(fs.readFileSync(path.join(temp.dir, `rank${r}.json`), 'utf8')) as RankResult);
+    return readRankFiles<RankResult>(temp.dir, np);
   } finally {
     temp.cleanup();
   }

@@ -4,6 +4,9 @@
  */
 export const ALLREDUCE_LENGTHS = [0, 1, 1001, 1_000_003];
 
+/** Every reduction the binding offers. */
+export const ALLREDUCE_OPS = ['sum', 'mean', 'max', 'min'] as const;
+
 /** Rank-dependent float32 values of mixed signs and magnitudes, so the order of a sum shows in its bits. */
 export function allreduceInput(rank: number, length: number): Float32Array {
   const values = new Float32Array(length);

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMpiBinding } from '../../src/dist/mpi-binding.js';
@@ -7,6 +8,11 @@ import { mpirunCommand } from '../../src/dist/mpirun-command.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The compiled CLI. */
 export const CLI = path.resolve(here, '../../src/cli/main.js');
+
+/** What each of `np` ranks wrote to `<dir>/rank<N>.json`, in rank order (the MPI test children's convention). */
+export function readRankFiles<T>(dir: string, np: number): T[] {
+  return Array.from({ length: np }, (_, r) => JSON.parse(fs.readFileSync(path.join(dir, `rank${r}.json`), 'utf8')) as T);
+}
 
 /** Why the real MPI tests cannot run here (no mpirun, or the binding is not built), or undefined. */
 export function mpiMissing(): string | undefined {
