@@ -41,6 +41,7 @@ export class DistEvalHook extends EvalHook {
   static override readonly optionsSchema: z.ZodType = DistEvalHookOptions;
 
   readonly broadcastBnBuffer: boolean;
+  protected override readonly gathersRanks = true;
   private readonly group: ProcessGroup | undefined;
   private warnedUnsharded = false;
 

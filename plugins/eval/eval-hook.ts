@@ -195,6 +195,8 @@ export class EvalHook extends Hook<HookRunner> {
   bestCkptPath: string | null = null;
   /** The class name, for messages (DistEvalHook, subclasses). */
   protected readonly owner: string;
+  /** Whether evaluate() gathers every rank's shard (DistEvalHook) rather than scoring this rank's alone. */
+  protected readonly gathersRanks: boolean = false;
   private readonly outDirOption: string | null;
   private readonly metrics: Metric[];
   private initialFlag = true;
@@ -232,6 +234,10 @@ export class EvalHook extends Hook<HookRunner> {
       throw new Error(`${this.owner} needs a model with forward(x, training) (such as Classifier); ${runner.modelName} has none`);
     }
     this.initialFlag = true;
+    const ranks = runner.processGroup.worldSize;
+    if (ranks > 1 && !this.gathersRanks && runner.rank === 0) {
+      runner.logger.warn(`${this.owner} in a run of ${ranks} processes scores only this rank's shard of the val loader (1/${ranks} of it), and saveBest follows that score; use DistEvalHook, which gathers every shard (the same results with one process)`);
+    }
     if (this.saveBest === null) return;
     if (!runner.workDir && !this.outDirOption) {
       throw new ConfigError(`${this.owner}.outDir`, 'is required to save the best checkpoint when the runner has no workDir');

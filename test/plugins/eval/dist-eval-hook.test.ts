@@ -89,8 +89,21 @@ describe('DistEvalHook', () => {
       expect(ranks[0]!.files.filter((f) => f.startsWith('best_'))).to.deep.equal(single.files.filter((f) => f.startsWith('best_')));
       expect(ranks[0]!.files.some((f) => f.startsWith('best_accuracy_epoch_'))).to.equal(true);
       expect(ranks[1]!.files).to.deep.equal([]);
+      expect([...single.warnings, ...ranks[0]!.warnings, ...ranks[1]!.warnings]).to.deep.equal([]);
     } finally {
       [single, ...ranks].forEach((r) => fs.rmSync(r.workDir, { recursive: true, force: true }));
+    }
+  });
+
+  it('a plain EvalHook in a run of several ranks warns once, on rank 0, that it scores only its shard', async () => {
+    const ranks = await runOnLocalRanks(2, (group) => shardedEval(group, 'EvalHook'));
+    try {
+      expect(ranks[0]!.warnings).to.deep.equal([
+        "EvalHook in a run of 2 processes scores only this rank's shard of the val loader (1/2 of it), and saveBest follows that score; use DistEvalHook, which gathers every shard (the same results with one process)",
+      ]);
+      expect(ranks[1]!.warnings).to.deep.equal([]);
+    } finally {
+      ranks.forEach((r) => fs.rmSync(r.workDir, { recursive: true, force: true }));
     }
   });
 });
@@ -107,12 +120,14 @@ async function shardedEval(group: ProcessGroup, type: 'EvalHook' | 'DistEvalHook
   const shard = (length: number, shuffle: boolean) => (group.worldSize > 1 ? new DistributedSampler(length, { rank: group.rank, worldSize: group.worldSize, shuffle, seed: 0 }) : undefined);
   const trainLoader = new DataLoader(train, { batchSize: 8 / group.worldSize, shuffle: true, sampler: shard(24, true) });
   const valLoader = new DataLoader(val, { batchSize: 2, sampler: shard(7, false) });
-  const runner = new EpochBasedRunner({ model, optimizer: new SGD(model.params(), { lr: 0.3 }), logger: new MemoryLogger(), workDir, processGroup: group, maxEpochs: 3 });
+  const logger = new MemoryLogger();
+  const runner = new EpochBasedRunner({ model, optimizer: new SGD(model.params(), { lr: 0.3 }), logger, workDir, processGroup: group, maxEpochs: 3 });
   runner.registerTrainingHooks({ optimizerConfig: {}, customHooksConfig: [{ type, dataloader: valLoader, saveBest: 'accuracy', priority: 'LOW' }] });
   const events: StageEvent[] = [];
   runner.events$.subscribe((e) => events.push(e));
   await runner.run([trainLoader], [['train', 1]]);
   const metrics = events.filter((e) => e.payload?.metrics).map((e) => e.payload!.metrics as Record<string, number>);
   const hook = runner.hooks.find((h) => h instanceof EvalHook) as EvalHook;
-  return { metrics, hook, workDir, files: fs.readdirSync(workDir).sort() };
+  const warnings = logger.lines.filter((l) => l.level === 'warn').map((l) => l.message);
+  return { metrics, hook, workDir, warnings, files: fs.readdirSync(workDir).sort() };
 }
