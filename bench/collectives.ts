@@ -9,14 +9,14 @@
  * the heap, see native/mpi/mpi.cc), with MPI_Allreduce instead of shared memory (as across
  * machines), without the glibc settings, and with every collective on the thread pool. Inside
  * each job, `MpiProcessGroup.allReduce` (the queue hookflow uses) and the bare binding call are
- * measured in rotated rounds. Rank 0 prints median wall time, CPU time per call (this rank) and
+ * measured in interleaved rounds (stats.ts roundOrder). Rank 0 prints median wall time, CPU time per call (this rank) and
  * the algorithm bandwidth (bytes reduced / time), with the load average.
  */
 import os from 'node:os';
 import { MpiProcessGroup } from '../src/dist/mpi-process-group.js';
 import { loadMpiBinding } from '../src/dist/mpi-binding.js';
 import { runVariantsUnderMpirun } from './mpirun-variants.js';
-import { median } from './stats.js';
+import { median, roundOrder } from './stats.js';
 
 const SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
 const flag = (name: string, fallback: number) => {
@@ -53,8 +53,7 @@ async function measure(variant: Variant, rounds: number): Promise<void> {
     const cpu: Record<string, number[]> = { group: [], binding: [] };
     const names = Object.keys(variants);
     for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < names.length; k++) {
-        const name = names[(r + k) % names.length]!;
+      for (const name of roundOrder(names, r)) {
         await group.barrier();
         const c0 = process.cpuUsage();
         const t0 = performance.now();

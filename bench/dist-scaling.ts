@@ -4,7 +4,7 @@
  *
  *   npm run build && node dist/bench/dist-scaling.js [--rounds 3] [--epochs N] [--configs mnist_mlp,mnist_cnn]
  *
- * Variants, rotated from round to round:
+ * Variants, reordered from round to round (stats.ts roundOrder):
  * - `none`: one process, `--launcher none` (what a user without MPI runs);
  * - `nproc 1`: one rank under mpirun;
  * - `nproc 2`: two ranks, gradients and log vars averaged every step (through shared memory);
@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load-config.js';
 import { loadMpiBinding } from '../src/dist/mpi-binding.js';
 import { MNIST } from '../src/training/data/mnist.js';
-import { median } from './stats.js';
+import { median, roundOrder } from './stats.js';
 import { PYTHON, torchEnv, torchMissing, writeTorchData } from './torch-child.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -141,7 +141,7 @@ if (missing) {
       const rates = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
       console.log(`\n${config}: mean step of epochs ${Math.floor(epochs / 2) + 1}-${epochs}, batch ${setup.batch} per process`);
       for (let r = 0; r < rounds; r++) {
-        const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
+        const order = roundOrder(variants, r);
         for (const variant of order) {
           const run = await runVariant(setup, variant);
           rates[variant].push(run.samplesPerSecond);

@@ -3,7 +3,7 @@
  * same MNIST samples, model, batch size, optimizer (SGD momentum 0.9, weight decay 1e-4) and
  * grad-norm clip 10, for configs/mnist_mlp.json and configs/mnist_cnn.json at batch 16/64/256.
  *
- * Variants, run in interleaved rotated rounds so machine load hits them alike:
+ * Variants, run in interleaved rounds (stats.ts roundOrder) so machine load hits them alike:
  *  - runner: hookflow's runner built from the config by buildFromConfig (its lr schedule,
  *    optimizer hook with clip, timer, text + tensorboard loggers, journal; checkpoints and the
  *    EvalHook left out since they are not per-step work); one long run, a round is one of its
@@ -38,7 +38,7 @@ import { releaseOutputs, type TrainableModel } from '../src/training/model/train
 import { clipGradNorm } from '../src/training/optim/clip-grad.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { epochRounds } from './epoch-rounds.js';
-import { median } from './stats.js';
+import { median, roundOrder } from './stats.js';
 import { PYTHON, torchEnv, torchMissing, writeTorchData } from './torch-child.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -177,8 +177,7 @@ async function benchConfig(name: string, batch: number, rounds: number, samples:
   const names = Object.keys(variants);
   const samplesBy: Record<string, Sample[]> = Object.fromEntries(names.map((k) => [k, []]));
   for (let r = -1; r < rounds; r++) { // round -1 warms up kernels and JIT
-    for (let k = 0; k < names.length; k++) {
-      const v = names[(r + 1 + k) % names.length]!;
+    for (const v of roundOrder(names, r + 1)) {
       const s = await variants[v]!(steps);
       if (r >= 0) samplesBy[v]!.push(s);
     }

@@ -22,14 +22,27 @@ import { MLPClassifier } from '../src/training/model/models.js';
 import { releaseOutputs } from '../src/training/model/trainable-model.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { epochRounds } from './epoch-rounds.js';
-import { interleaved, interleavedWallCpu, printTable } from './stats.js';
+import { interleaved, interleavedWallCpu, pairedRatio, printTable } from './stats.js';
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? Number(process.argv[at + 1]) : fallback;
 }
 
-export async function benchRunnerOverhead(rounds = 5): Promise<Record<string, number>> {
+/** What {@link benchRunnerOverhead} measured. */
+export interface RunnerOverhead {
+  /** Median ms per epoch (wall, process CPU) of each variant. */
+  wall: Record<string, number>;
+  cpu: Record<string, number>;
+  /** runner / raw, paired by round (see pairedRatio): wall, process CPU, JS thread CPU. */
+  ratio: Record<'wall' | 'cpu' | 'jsThread', ReturnType<typeof pairedRatio>>;
+  load: number;
+  backend: string;
+  leaked: number;
+  iterations: number;
+}
+
+export async function benchRunnerOverhead(rounds = 5): Promise<RunnerOverhead> {
   const backend = await selectBackend(process.env.HOOKFLOW_BACKEND ?? 'auto');
   const dataset = new MNIST({ split: 'train' });
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-bench-'));
@@ -75,28 +88,34 @@ export async function benchRunnerOverhead(rounds = 5): Promise<Record<string, nu
     },
   };
   await interleaved(variants, 1); // warm-up: kernels, JIT
-  const { wall: times, cpu } = await interleavedWallCpu(variants, rounds);
+  const { wall: times, cpu, samples } = await interleavedWallCpu(variants, rounds);
+  const paired = (of: Record<string, number[]>) => pairedRatio(of.runner!, of.raw!);
   const start = tf.memory().numTensors;
   await variants.runner();
   const leaked = tf.memory().numTensors - start;
   await runnerEpochs.finish();
   all.dispose();
   fs.rmSync(workDir, { recursive: true, force: true });
+  if (!Number.isFinite(fitLogged)) throw new Error('the fit variant logged a non-finite loss');
   return {
-    ...times, runnerCpu: cpu.runner!, rawCpu: cpu.raw!, fitCpu: cpu.fit!, load: os.loadavg()[0]!,
-    backend: backend.active as unknown as number, leaked, iterations: runnerLoader.length, fitLogged,
+    wall: times, cpu, ratio: { wall: paired(samples.wall), cpu: paired(samples.cpu), jsThread: paired(samples.jsThread) },
+    load: os.loadavg()[0]!, backend: backend.active, leaked, iterations: runnerLoader.length,
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await benchRunnerOverhead(arg('rounds', 5));
-  const perIter = (ms: number) => `${(ms / r.iterations!).toFixed(2)} ms/iter`;
-  printTable(`runner overhead: MNIST MLP, one epoch of ${r.iterations} iterations, backend ${String(r.backend)}, median of interleaved rounds, wall (CPU), load ${r.load!.toFixed(2)}`, [
-    ['hookflow runner + default hooks', `${r.runner!.toFixed(0)} ms (${perIter(r.runner!)}), CPU ${r.runnerCpu!.toFixed(0)} ms`],
-    ['hand-written tfjs loop', `${r.raw!.toFixed(0)} ms (${perIter(r.raw!)}), CPU ${r.rawCpu!.toFixed(0)} ms`],
-    ['tfjs model.fit + callbacks', `${r.fit!.toFixed(0)} ms (${perIter(r.fit!)}), CPU ${r.fitCpu!.toFixed(0)} ms`],
-    ['runner / raw', `${(r.runner! / r.raw!).toFixed(3)} (CPU ${(r.runnerCpu! / r.rawCpu!).toFixed(3)})`],
-    ['runner / fit', `${(r.runner! / r.fit!).toFixed(3)} (CPU ${(r.runnerCpu! / r.fitCpu!).toFixed(3)})`],
+  const ms = (variant: string) => `${r.wall[variant]!.toFixed(0)} ms (${(r.wall[variant]! / r.iterations).toFixed(2)} ms/iter), CPU ${r.cpu[variant]!.toFixed(0)} ms`;
+  const ratio = ({ median, q1, q3 }: { median: number; q1: number; q3: number }) => `${median.toFixed(3)} [${q1.toFixed(3)}-${q3.toFixed(3)}]`;
+  printTable(`runner overhead: MNIST MLP, one epoch of ${r.iterations} iterations, backend ${r.backend}, median of interleaved rounds, load ${r.load.toFixed(2)}`, [
+    ['hookflow runner + default hooks', ms('runner')],
+    ['hand-written tfjs loop', ms('raw')],
+    ['tfjs model.fit + callbacks', ms('fit')],
+    ['runner / raw, wall', ratio(r.ratio.wall)],
+    ['runner / raw, process CPU', ratio(r.ratio.cpu)],
+    ['runner / raw, JS thread CPU', ratio(r.ratio.jsThread)],
+    ['runner / fit', `${(r.wall.runner! / r.wall.fit!).toFixed(3)} (CPU ${(r.cpu.runner! / r.cpu.fit!).toFixed(3)})`],
     ['tensors leaked by one runner epoch', `${r.leaked}`],
   ]);
+  console.log('  (runner / raw: the median over rounds of the two variants\' ratio in the same round, [quartiles])');
 }
