@@ -9,6 +9,15 @@ import * as tf from './tfjs.js';
 import { heapF32, type WasmBackend } from './kernels/util.js';
 
 /**
+ * Whether the active backend copies a new tensor's values into its own memory when the tensor is
+ * created (wasm), so that the array given to `tf.tensor` may be reused at once. The cpu backend
+ * keeps the array as the tensor's storage, and tensorflow keeps it until the tensor's first use.
+ */
+export function copiesOnCreate(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
+/**
  * The values of `t`: a view of its own memory on the wasm backend, else a copy (`dataSync`).
  * A heap view is valid only until the next wasm allocation: read it at once, never keep it.
  */

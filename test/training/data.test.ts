@@ -107,6 +107,29 @@ describe('DataLoader', () => {
       .with.property('message', 'dropLast: with batchSize 4 the dataset of 3 samples yields no batch');
   });
 
+  it('gives every batch values of its own, though the host arrays are reused between batches on wasm', () => {
+    const ds = indexDataset(11);
+    const loader = new DataLoader(ds, { batchSize: 4, shuffle: true, seed: 1 });
+    const held: DataBatch[] = [];
+    try {
+      for (let epoch = 0; epoch < 3; epoch++) {
+        loader.sampler.setEpoch(epoch);
+        held.push(...loader); // every batch stays alive while the later ones are built
+      }
+      expect(held.map((b) => b.size)).to.deep.equal([4, 4, 3, 4, 4, 3, 4, 4, 3]);
+      for (const batch of held) {
+        const x = Array.from(batch.x.dataSync());
+        const samples = x.filter((_, k) => k % 2 === 0);
+        expect(x.filter((_, k) => k % 2 === 1)).to.deep.equal(samples.map((i) => -i));
+        expect(Array.from(batch.labels)).to.deep.equal(samples.map((i) => i % 3));
+        // Exactly one 1 per row, at the label: no one-hot left over from an earlier batch.
+        expect(batch.y.arraySync()).to.deep.equal(samples.map((i) => [0, 1, 2].map((c) => (c === i % 3 ? 1 : 0))));
+      }
+    } finally {
+      held.forEach((b) => b.dispose());
+    }
+  });
+
   it('leaves no tensor behind once the batches are disposed', () => {
     const loader = new DataLoader(new Synthetic({ numSamples: 50, inputShape: [3], numClasses: 4 }), { batchSize: 8, shuffle: true });
     const start = tf.memory().numTensors;

@@ -1,4 +1,5 @@
 import * as tf from '../../backend/tfjs.js';
+import { copiesOnCreate } from '../../backend/tensor-memory.js';
 import { ConfigError } from '../../core/errors.js';
 import { sampleSize, type ArrayDataset } from './dataset.js';
 import { SeededRandom } from './rng.js';
@@ -62,6 +63,12 @@ export class DataLoader implements Iterable<DataBatch> {
   readonly batchSize: number;
   readonly dropLast: boolean;
   readonly sampler: Sampler;
+  /**
+   * The host arrays batches are gathered into, reused from batch to batch on a backend that
+   * copies them into its own memory at once (wasm): a fresh 200 KB array per MNIST batch of 64
+   * took 45 of the 65 us that building a batch cost (zeroed, first-touched, then collected).
+   */
+  private staging: { features: Float32Array; oneHot: Float32Array } | undefined;
 
   constructor(readonly dataset: ArrayDataset, options: DataLoaderOptions = {}) {
     const { batchSize = 32, shuffle = false, seed = 0, dropLast = false } = options;
@@ -95,7 +102,7 @@ export class DataLoader implements Iterable<DataBatch> {
     const ds = this.dataset;
     const dim = sampleSize(ds);
     const n = indices.length;
-    const features = new Float32Array(n * dim);
+    const { features, oneHot } = this.hostArrays(n * dim, n * ds.numClasses);
     const labels = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const src = indices[i]!;
@@ -104,9 +111,19 @@ export class DataLoader implements Iterable<DataBatch> {
     }
     const x = tf.tensor(features, [n, ...ds.sampleShape], 'float32');
     // One-hot built here rather than by tf.oneHot + cast: two kernels fewer per batch.
-    const oneHot = new Float32Array(n * ds.numClasses);
     for (let i = 0; i < n; i++) if (labels[i]! >= 0 && labels[i]! < ds.numClasses) oneHot[i * ds.numClasses + labels[i]!] = 1;
     const y = tf.tensor2d(oneHot, [n, ds.numClasses], 'float32');
     return { x, y, labels, size: n, dispose: () => { x.dispose(); y.dispose(); } };
+  }
+
+  /** Arrays of these lengths for one batch: the reused ones where the backend copies them, else new ones; the one-hot array zeroed. */
+  private hostArrays(featureLength: number, oneHotLength: number): { features: Float32Array; oneHot: Float32Array } {
+    if (!copiesOnCreate()) return { features: new Float32Array(featureLength), oneHot: new Float32Array(oneHotLength) };
+    if (!this.staging || this.staging.features.length < featureLength || this.staging.oneHot.length < oneHotLength) {
+      this.staging = { features: new Float32Array(featureLength), oneHot: new Float32Array(oneHotLength) };
+    }
+    const oneHot = this.staging.oneHot.subarray(0, oneHotLength);
+    oneHot.fill(0);
+    return { features: this.staging.features.subarray(0, featureLength), oneHot };
   }
 }

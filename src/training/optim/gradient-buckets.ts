@@ -1,5 +1,5 @@
 import * as tf from '../../backend/tfjs.js';
-import { ownedFloat32View, readFloat32 } from '../../backend/tensor-memory.js';
+import { copiesOnCreate, ownedFloat32View, readFloat32 } from '../../backend/tensor-memory.js';
 import type { ProcessGroup } from '../../core/services.js';
 
 /** PyTorch DistributedDataParallel's default bucket cap (`bucket_cap_mb=25`). */
@@ -52,9 +52,8 @@ export class GradientBuckets {
   async averageTensors(grads: Map<string, tf.Tensor>, rider?: Float32Array): Promise<void> {
     const entries = [...grads];
     this.prepare(entries.map(([key, g]) => [key, g.size]), rider?.length ?? 0);
-    // wasm copies a new tensor's values into its heap at once; the cpu and tensorflow backends
-    // keep the array (tensorflow until first use), and the bucket is overwritten next step.
-    const copy = tf.getBackend() !== 'wasm';
+    // The bucket is overwritten next step: a backend that keeps the array gets a copy.
+    const copy = !copiesOnCreate();
     let at = 0;
     for (const bucket of this.buckets) {
       const members = entries.slice(at, at + bucket.keys.length);
