@@ -34,6 +34,7 @@ import { adagradUpdateWasmConfig } from './adagrad-update.js';
 import { rmspropUpdateWasmConfig } from './rmsprop-update.js';
 import { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 import { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
+import { softmaxCrossEntropyWasmConfigs } from './softmax-cross-entropy.js';
 
 export {
   conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc, conv2dBackpropFilterWith,
@@ -58,15 +59,22 @@ export { RMSPROP_UPDATE, rmspropUpdate, rmspropUpdateValues, type RmspropHyper }
 export { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 export { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
+export {
+  SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropy, softmaxCrossEntropyGradValues, softmaxCrossEntropyValues,
+} from './softmax-cross-entropy.js';
 export type { ConvGeometry, ExplicitPadding } from './util.js';
 
-/** JS kernels registered as they are: the four missing ones and the MaxPoolGrad replacement. */
+/**
+ * JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement and the
+ * fused softmax cross-entropy (two kernels where tfjs's op runs 35).
+ */
 const OWN_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
+  ...softmaxCrossEntropyWasmConfigs,
 ];
 
 /**

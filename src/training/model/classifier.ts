@@ -1,3 +1,4 @@
+import { softmaxCrossEntropy } from '../../backend/kernels/softmax-cross-entropy.js';
 import * as tf from '../../backend/tfjs.js';
 import type { DataBatch } from '../data/data-loader.js';
 import type { StepOutputs, TrainableModel } from './trainable-model.js';
@@ -9,7 +10,8 @@ export function weightKey(w: tf.LayerVariable): string {
 
 /**
  * A softmax classifier over a tfjs LayersModel that outputs logits. Its train step computes
- * cross-entropy loss, accuracy and the gradients of every trainable weight.
+ * cross-entropy loss (the fused kernels of softmax-cross-entropy.ts where the backend has them),
+ * accuracy and the gradients of every trainable weight.
  */
 export class Classifier implements TrainableModel<DataBatch> {
   lossScale = 1;
@@ -50,7 +52,7 @@ export class Classifier implements TrainableModel<DataBatch> {
     let loss: tf.Scalar | undefined;
     const { value, grads } = tf.variableGrads(() => {
       logits = tf.keep(this.forward(batch.x, true));
-      const l = tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar;
+      const l = softmaxCrossEntropy(batch.y, logits);
       loss = tf.keep(l);
       return scale === 1 ? l : (l.mul(scale) as tf.Scalar);
     }, this.trainable);
@@ -64,7 +66,7 @@ export class Classifier implements TrainableModel<DataBatch> {
 
   valStep(batch: DataBatch): StepOutputs {
     const logits = tf.tidy(() => this.forward(batch.x, false));
-    const lossValue = takeScalar(tf.tidy(() => tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar));
+    const lossValue = takeScalar(tf.tidy(() => softmaxCrossEntropy(batch.y, logits)));
     const acc = takeAccuracy(logits, batch);
     return { loss: lossValue, logVars: { loss: lossValue, accuracy: acc }, numSamples: batch.size };
   }
