@@ -20,6 +20,7 @@ import type { ParamGroupOptimizer } from '../src/training/optim/param-group-opti
 import { RMSProp } from '../src/training/optim/rmsprop.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { interleavedWallCpu } from './stats.js';
+import { withoutKernels } from './without-kernels.js';
 
 const flag = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -39,18 +40,6 @@ const params = () => new Map(SHAPES.map((shape, i) => {
   return [`p${i}`, variable];
 }));
 
-/** Runs `fn` with the kernel `name` of the active backend unregistered, then registers it again. */
-function withoutKernel(name: string, fn: () => void): void {
-  const config = tf.getKernel(name, tf.getBackend());
-  if (!config) return fn();
-  tf.unregisterKernel(name, tf.getBackend());
-  try {
-    fn();
-  } finally {
-    tf.registerKernel(config);
-  }
-}
-
 const cases: Array<[string, string, ParamGroupOptimizer]> = [
   ['SGD', SGD_UPDATE, new SGD(params(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 })],
   ['Adam', ADAM_UPDATE, new Adam(params(), { lr: 1e-3, weightDecay: 1e-4 })],
@@ -64,7 +53,7 @@ console.log('  optimizer   fused wall / cpu    generic wall / cpu   generic / fu
 for (const [name, kernel, optimizer] of cases) {
   const run = () => { for (let i = 0; i < steps; i++) optimizer.step(grads); };
   for (let i = 0; i < 20; i++) optimizer.step(grads); // slots, JIT
-  const { wall, cpu } = await interleavedWallCpu({ fused: run, generic: () => withoutKernel(kernel, run) }, rounds);
+  const { wall, cpu } = await interleavedWallCpu({ fused: run, generic: () => withoutKernels([kernel], run) }, rounds);
   const ms = (v: number) => (v / steps).toFixed(3);
   console.log(`  ${name.padEnd(9)}  ${ms(wall.fused!)} / ${ms(cpu.fused!)} ms     ${ms(wall.generic!)} / ${ms(cpu.generic!)} ms      ${(wall.generic! / wall.fused!).toFixed(2)}x`);
   optimizer.dispose();
