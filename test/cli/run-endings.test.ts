@@ -40,19 +40,18 @@ function hookflowSync(args: string[], cwd: string, env: NodeJS.ProcessEnv = ENV)
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A `hookflow` child; `when(text)` resolves once its stdout contains `text`. */
+/** A `hookflow` child; `when(text)` resolves once its stdout or its stderr contains `text`. */
 function hookflowChild(args: string[], cwd: string) {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, env: ENV });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ text: string; resolve: () => void }> = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    for (const w of waiters.filter((x) => stdout.includes(x.text))) w.resolve();
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const seen = (text: string) => stdout.includes(text) || stderr.includes(text);
+  const wake = () => { for (const w of waiters.filter((x) => seen(x.text))) w.resolve(); };
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); wake(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); wake(); });
   const finished = new Promise<Finished>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  const when = (text: string) => new Promise<void>((resolve) => (stdout.includes(text) ? resolve() : waiters.push({ text, resolve })));
+  const when = (text: string) => new Promise<void>((resolve) => (seen(text) ? resolve() : waiters.push({ text, resolve })));
   return { child, finished, when };
 }
 
@@ -123,7 +122,9 @@ describe('hookflow CLI: runs that end badly', function () {
     expect(hookflowSync(['print-config', 'c.json', '--cfg-options', 'workDir=work'], dir).code).to.equal(0);
 
     first.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The second signal right after the first is taken, well inside the 1 s iteration it lets
+    // finish (a fixed 50 ms pause lost the race when that iteration was about to end anyway).
+    await first.when('SIGTERM received');
     first.child.kill('SIGINT');
     const ended = await first.finished;
     expect(ended.code, ended.stderr).to.equal(130);
