@@ -17,13 +17,9 @@ import { MpiProcessGroup } from '../src/dist/mpi-process-group.js';
 import { loadMpiBinding } from '../src/dist/mpi-binding.js';
 import { runVariantsUnderMpirun } from './mpirun-variants.js';
 import { median, roundOrder } from './stats.js';
+import { numberFlag } from './flags.js';
 
 const SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
-const flag = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-
 interface Variant {
   mallopt: boolean;
   asyncBytes: number | undefined;
@@ -80,8 +76,8 @@ if (process.env.OMPI_COMM_WORLD_SIZE) {
     asyncBytes: process.argv.includes('--all-on-pool') ? 0 : undefined,
     nodeAllreduce: !process.argv.includes('--mpi-allreduce'),
   };
-  await measure(variant, flag('--rounds', 15));
+  await measure(variant, numberFlag('rounds', 15));
 } else {
-  runVariantsUnderMpirun('collectives', import.meta.url, flag('--np', 2), process.argv.slice(2),
+  runVariantsUnderMpirun('collectives', import.meta.url, numberFlag('np', 2), process.argv.slice(2),
     [[], ['--mpi-allreduce'], ['--no-mallopt'], ['--all-on-pool'], [], ['--mpi-allreduce'], ['--no-mallopt'], ['--all-on-pool']]);
 }

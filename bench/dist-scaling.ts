@@ -36,17 +36,14 @@ import { loadMpiBinding } from '../src/dist/mpi-binding.js';
 import { MNIST } from '../src/training/data/mnist.js';
 import { median, roundOrder } from './stats.js';
 import { PYTHON, torchEnv, torchMissing, writeTorchData } from './torch-child.js';
+import { numberFlag, stringFlag } from './flags.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const cli = path.join(root, 'dist/src/cli/main.js');
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-};
 /** Epochs per run: enough for seconds of steady state after the first half (see above). */
 const DEFAULT_EPOCHS: Record<string, number> = { mnist_mlp: 48, mnist_cnn: 12 };
-const epochsOf = (config: string) => Number(arg('--epochs', String(DEFAULT_EPOCHS[config] ?? 12)));
+const epochsOf = (config: string) => numberFlag('epochs', DEFAULT_EPOCHS[config] ?? 12);
 
 /** CPU seconds used by reaped child processes so far (and their reaped children: mpirun's ranks). */
 function childrenCpuSeconds(): number {
@@ -122,7 +119,7 @@ const missing = loadMpiBinding().reason;
 if (missing) {
   console.log(`dist-scaling: skipped, ${missing}`);
 } else {
-  const rounds = Number(arg('--rounds', '3'));
+  const rounds = numberFlag('rounds', 3);
   const torchReason = torchMissing();
   if (torchReason) console.log(`dist-scaling: the torch variants are skipped: ${torchReason}`);
   const variants = torchReason ? HOOKFLOW_VARIANTS : [...HOOKFLOW_VARIANTS, 'torch', 'torch DDP 2'] as Variant[];
@@ -130,7 +127,7 @@ if (missing) {
   const samples = mnist.labels.length;
   const dataFile = torchReason ? undefined : writeTorchData(mnist, samples);
   try {
-    for (const config of arg('--configs', 'mnist_mlp,mnist_cnn').split(',')) {
+    for (const config of stringFlag('configs', 'mnist_mlp,mnist_cnn').split(',')) {
       const loaded = await loadConfig(path.join(root, 'configs', `${config}.json`));
       const setup: Setup = {
         config, samples, dataFile,

@@ -17,19 +17,15 @@ import { MLPClassifier } from '../src/training/model/models.js';
 import { GradientBuckets } from '../src/training/optim/gradient-buckets.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { interleaved, printTable } from './stats.js';
-
-function arg(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
+import { numberFlag } from './flags.js';
 
 /** Two ranks as far as the buckets can tell, with an all-reduce that changes nothing. */
 const identityGroup: ProcessGroup = { ...singleProcessGroup, worldSize: 2 };
 
 async function main(): Promise<void> {
-  const steps = arg('steps', 50);
-  const rounds = arg('rounds', 5);
-  const bucketMb = arg('bucket-mb', 25);
+  const steps = numberFlag('steps', 50);
+  const rounds = numberFlag('rounds', 5);
+  const bucketMb = numberFlag('bucket-mb', 25);
   const backend = await selectBackend(process.env.HOOKFLOW_BACKEND ?? 'auto');
   const loader = new DataLoader(new Synthetic({ numSamples: 64 * 8, inputShape: [784], numClasses: 10 }), { batchSize: 64 });
   const batches: DataBatch[] = [...loader];

@@ -17,13 +17,10 @@ import { releaseOutputs } from '../src/training/model/trainable-model.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { interleavedWallCpu, pairedRatio } from './stats.js';
 import { withoutKernels } from './without-kernels.js';
+import { numberFlag } from './flags.js';
 
-const flag = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const rounds = flag('--rounds', 12);
-const steps = flag('--steps', 100);
+const rounds = numberFlag('rounds', 12);
+const steps = numberFlag('steps', 100);
 
 const backend = await selectBackend(process.env.HOOKFLOW_BACKEND ?? 'wasm');
 console.log(`training step, fused softmax cross-entropy vs tfjs's, backend ${describeBackend(backend)}, load ${os.loadavg()[0]!.toFixed(2)}, ${rounds} rounds of ${steps} steps`);

@@ -21,13 +21,10 @@ import { RMSProp } from '../src/training/optim/rmsprop.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { interleavedWallCpu } from './stats.js';
 import { withoutKernels } from './without-kernels.js';
+import { numberFlag } from './flags.js';
 
-const flag = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const rounds = flag('--rounds', 9);
-const steps = flag('--steps', 200);
+const rounds = numberFlag('rounds', 9);
+const steps = numberFlag('steps', 200);
 
 const backend = await selectBackend(process.env.HOOKFLOW_BACKEND ?? 'wasm');
 const SHAPES = [[784, 128], [128], [128, 10], [10]];

@@ -38,6 +38,7 @@ import { releaseOutputs, type TrainableModel } from '../src/training/model/train
 import { clipGradNorm } from '../src/training/optim/clip-grad.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { epochRounds } from './epoch-rounds.js';
+import { numberFlag, stringFlag } from './flags.js';
 import { median, roundOrder } from './stats.js';
 import { PYTHON, torchEnv, torchMissing, writeTorchData } from './torch-child.js';
 
@@ -46,11 +47,6 @@ const repoRoot = path.resolve(here, '..', '..');
 const MAX_NORM = 10;
 const WEIGHT_DECAY = 1e-4;
 const MOMENTUM = 0.9;
-
-function option(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? process.argv[at + 1]! : fallback;
-}
 
 /** One timed sample: wall and CPU milliseconds of a whole round. */
 interface Sample { wall: number; cpu: number }
@@ -191,16 +187,16 @@ async function benchConfig(name: string, batch: number, rounds: number, samples:
   for (const v of names) {
     result[v] = { wall: median(samplesBy[v]!.map((s) => s.wall)) / steps, cpu: median(samplesBy[v]!.map((s) => s.cpu)) / steps };
   }
-  if (torch && batch === Number(option('batches', '16,64,256').split(',')[0])) console.log(`  ${torch.info}`);
+  if (torch && batch === Number(stringFlag('batches', '16,64,256').split(',')[0])) console.log(`  ${torch.info}`);
   return result;
 }
 
-const configs = option('configs', 'mlp,cnn').split(',');
-const batches = option('batches', '16,64,256').split(',').map(Number);
-const rounds = Number(option('rounds', '5'));
+const configs = stringFlag('configs', 'mlp,cnn').split(',');
+const batches = stringFlag('batches', '16,64,256').split(',').map(Number);
+const rounds = numberFlag('rounds', 5);
 const mnist = new MNIST({ split: 'train' });
 // The bundled train split holds 8,000 digits: never ask for more (a missing label is NaN to torch).
-const samples = Math.min(Number(option('samples', '9600')), mnist.labels.length);
+const samples = Math.min(numberFlag('samples', 9600), mnist.labels.length);
 const dataFile = writeTorchData(mnist, Math.min(Math.max(samples, 256 * 10), mnist.labels.length));
 const fmt = (x: number) => x.toFixed(2).padStart(7);
 try {

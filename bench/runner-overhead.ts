@@ -23,11 +23,7 @@ import { releaseOutputs } from '../src/training/model/trainable-model.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { epochRounds } from './epoch-rounds.js';
 import { interleaved, interleavedWallCpu, pairedRatio, printTable } from './stats.js';
-
-function arg(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
+import { numberFlag } from './flags.js';
 
 /** What {@link benchRunnerOverhead} measured. */
 export interface RunnerOverhead {
@@ -104,7 +100,7 @@ export async function benchRunnerOverhead(rounds = 5): Promise<RunnerOverhead> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await benchRunnerOverhead(arg('rounds', 5));
+  const r = await benchRunnerOverhead(numberFlag('rounds', 5));
   const ms = (variant: string) => `${r.wall[variant]!.toFixed(0)} ms (${(r.wall[variant]! / r.iterations).toFixed(2)} ms/iter), CPU ${r.cpu[variant]!.toFixed(0)} ms`;
   const ratio = ({ median, q1, q3 }: { median: number; q1: number; q3: number }) => `${median.toFixed(3)} [${q1.toFixed(3)}-${q3.toFixed(3)}]`;
   printTable(`runner overhead: MNIST MLP, one epoch of ${r.iterations} iterations, backend ${r.backend}, median of interleaved rounds, load ${r.load.toFixed(2)}`, [

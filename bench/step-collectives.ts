@@ -21,15 +21,11 @@ import { MpiProcessGroup } from '../src/dist/mpi-process-group.js';
 import { loadMpiBinding } from '../src/dist/mpi-binding.js';
 import { runVariantsUnderMpirun } from './mpirun-variants.js';
 import { median } from './stats.js';
+import { numberFlag } from './flags.js';
 
 /** (compute ms, gradient floats): the MLP's and the CNN's steps and gradient sizes, measured. */
 const CASES: Array<[number, number]> = [[1.9, 101_770], [5, 87_242]];
 const STEPS = 200;
-const flag = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-
 let sink = 0;
 /** `n` rounds of dependent floating-point work (the result is kept so it is not optimised away). */
 function work(n: number): void {
@@ -96,8 +92,8 @@ async function rank(asyncBytes: number | undefined, rounds: number): Promise<voi
 }
 
 if (process.env.OMPI_COMM_WORLD_SIZE) {
-  await rank(process.argv.includes('--all-on-pool') ? 0 : undefined, flag('--rounds', 3));
+  await rank(process.argv.includes('--all-on-pool') ? 0 : undefined, numberFlag('rounds', 3));
 } else {
   const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--np' && all[i - 1] !== '--np');
-  runVariantsUnderMpirun('step-collectives', import.meta.url, flag('--np', 2), passOn, [[], ['--all-on-pool'], [], ['--all-on-pool']]);
+  runVariantsUnderMpirun('step-collectives', import.meta.url, numberFlag('np', 2), passOn, [[], ['--all-on-pool'], [], ['--all-on-pool']]);
 }

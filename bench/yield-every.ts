@@ -11,15 +11,11 @@ import { selectBackend } from '../src/backend/index.js';
 import type { YieldEvery } from '../src/runner/event-loop-yield.js';
 import { buildToyRunner } from '../src/testing/toy-runner.js';
 import { interleaved, median, printTable } from './stats.js';
-
-function arg(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
+import { numberFlag } from './flags.js';
 
 const backend = await selectBackend(process.env.HOOKFLOW_BACKEND ?? 'auto');
-const rounds = arg('rounds', 9);
-const numSamples = arg('samples', 2000);
+const rounds = numberFlag('rounds', 9);
+const numSamples = numberFlag('samples', 2000);
 const settings: Record<string, YieldEvery> = { never: 'never', auto: 'auto', every: 0 };
 const cpuMs: Record<string, number[]> = {};
 const variants = Object.fromEntries(Object.entries(settings).map(([name, yieldEvery]) => {
