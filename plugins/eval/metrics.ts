@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../src/core/errors.js';
 import { Registry } from '../../src/core/registry.js';
 import { mustBe, parseOptions } from '../../src/config/parse-options.js';
+import { logSumExp } from '../../src/backend/log-sum-exp.js';
 
 /**
  * What an evaluation collected over the whole val loader: the model's outputs (logits), one
@@ -77,14 +78,7 @@ export function loss(options: Record<string, never> = {}): Metric {
   parseOptions(NoOptions, options, 'loss');
   return ({ outputs, numOutputs: c, labels, numSamples }) => {
     let total = 0;
-    for (let i = 0; i < numSamples; i++) {
-      const row = i * c;
-      let max = -Infinity;
-      for (let j = 0; j < c; j++) max = Math.max(max, outputs[row + j]!);
-      let sum = 0;
-      for (let j = 0; j < c; j++) sum += Math.exp(outputs[row + j]! - max);
-      total += max + Math.log(sum) - outputs[row + labels[i]!]!;
-    }
+    for (let i = 0; i < numSamples; i++) total += logSumExp(outputs, i * c, c) - outputs[i * c + labels[i]!]!;
     return { loss: numSamples === 0 ? 0 : total / numSamples };
   };
 }

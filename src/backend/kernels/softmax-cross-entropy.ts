@@ -11,6 +11,7 @@
  * The gradient is the exact one, (sum_c y_c) softmax(x) - y, times dy / rows; for targets whose
  * rows sum to 1 (one-hot) that is tfjs's softmax(x) - y.
  */
+import { logSumExp } from '../log-sum-exp.js';
 import * as tf from '../tfjs.js';
 import type { KernelArgs, WasmBackend } from './util.js';
 
@@ -24,16 +25,12 @@ export function softmaxCrossEntropyValues(logits: Float32Array, labels: Float32A
   let total = 0;
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) max = Math.max(max, logits[base + c]!);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(logits[base + c]! - max);
-    const logSumExp = max + Math.log(sum);
+    const lse = logSumExp(logits, base, classes);
     for (let c = 0; c < classes; c++) {
       const x = logits[base + c]!;
-      probs[base + c] = Math.exp(x - logSumExp);
+      probs[base + c] = Math.exp(x - lse);
       const y = labels[base + c]!;
-      if (y !== 0) total += y * (logSumExp - x);
+      if (y !== 0) total += y * (lse - x);
     }
   }
   return rows === 0 ? NaN : total / rows;
