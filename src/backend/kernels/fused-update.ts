@@ -13,7 +13,7 @@
  */
 import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon, type BlasAddon } from './native-blas.js';
-import type { KernelArgs, WasmBackend } from './util.js';
+import type { CpuBackendLike, KernelArgs, WasmBackend } from './util.js';
 
 /** One fused update: its kernel name, its inputs and outputs, and its loop in JS (cpu) and native (wasm). */
 export interface FusedUpdate<H> {
@@ -26,11 +26,6 @@ export interface FusedUpdate<H> {
   values(inputs: Record<string, Float32Array | null>, outputs: Float32Array[], h: H): void;
   /** The same on the wasm heap with native/blas: element count, input offsets in `inputs` order (-1: absent), output offsets. */
   native(addon: BlasAddon, heap: ArrayBuffer, n: number, inputOffsets: number[], outputOffsets: number[], h: H): void;
-}
-
-interface CpuBackendLike {
-  readSync(dataId: object): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 /** The update's wasm and cpu kernel configs (register them; {@link runFusedUpdate} finds them). */

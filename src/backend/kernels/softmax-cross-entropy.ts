@@ -13,7 +13,7 @@
  */
 import { logSumExp } from '../log-sum-exp.js';
 import * as tf from '../tfjs.js';
-import type { KernelArgs, WasmBackend } from './util.js';
+import { heapF32, type CpuBackendLike, type KernelArgs, type WasmBackend } from './util.js';
 
 /** Kernel name of the forward pass: inputs logits and labels [rows, classes]; outputs the loss (a scalar) and the probabilities. */
 export const SOFTMAX_CROSS_ENTROPY = 'HookflowSoftmaxCrossEntropy';
@@ -56,17 +56,12 @@ interface KernelIo {
 
 function wasmIo(backend: WasmBackend): KernelIo {
   return {
-    read: (t) => backend.typedArrayFromHeap(t) as Float32Array,
+    read: (t) => heapF32(backend, t),
     outputs: (shapes) => {
       const infos = shapes.map((shape) => backend.makeOutput(shape, 'float32'));
-      return { values: infos.map((info) => backend.typedArrayFromHeap(info) as Float32Array), finish: () => infos };
+      return { values: infos.map((info) => heapF32(backend, info)), finish: () => infos };
     },
   };
-}
-
-interface CpuBackendLike {
-  readSync(dataId: object): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 function cpuIo(backend: CpuBackendLike): KernelIo {

@@ -103,9 +103,11 @@ export function nhwcToNchw(src: ArrayLike<number>, dst: Float32Array, n: number,
   }
 }
 
-interface CpuBackendLike {
+/** The cpu backend as seen by a kernel function (what hookflow's cpu kernels and {@link runOnCpu} use of it). */
+export interface CpuBackendLike {
   write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): object;
   readSync(dataId: object): tf.backend_util.BackendValues;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
