@@ -15,7 +15,7 @@ import { MNIST } from '../src/training/data/mnist.js';
 import { CNNClassifier, MLPClassifier } from '../src/training/model/models.js';
 import { releaseOutputs } from '../src/training/model/trainable-model.js';
 import { SGD } from '../src/training/optim/sgd.js';
-import { interleavedWallCpu, pairedRatio } from './stats.js';
+import { formatPairedRatio, interleavedWallCpu, pairedRatio } from './stats.js';
 import { withoutKernels } from './without-kernels.js';
 import { numberFlag } from './flags.js';
 
@@ -44,8 +44,7 @@ for (const [name, batch] of [['mlp', 16], ['mlp', 64], ['cnn', 64]] as const) {
   run(); // kernels, JIT, optimizer slots
   const { wall, cpu, samples } = await interleavedWallCpu({ fused: run, tfjs: () => withoutKernels([SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD], run) }, rounds);
   const ms = (v: number) => (v / steps).toFixed(3);
-  const r = pairedRatio(samples.wall.tfjs!, samples.wall.fused!);
-  console.log(`  ${name}, ${String(batch).padEnd(4)}    ${ms(wall.fused!)} / ${ms(cpu.fused!)} ms   ${ms(wall.tfjs!)} / ${ms(cpu.tfjs!)} ms    ${r.median.toFixed(3)} [${r.q1.toFixed(3)}-${r.q3.toFixed(3)}]`);
+  console.log(`  ${name}, ${String(batch).padEnd(4)}    ${ms(wall.fused!)} / ${ms(cpu.fused!)} ms   ${ms(wall.tfjs!)} / ${ms(cpu.tfjs!)} ms    ${formatPairedRatio(pairedRatio(samples.wall.tfjs!, samples.wall.fused!))}`);
   optimizer.dispose();
 }
 console.log(`load ${os.loadavg()[0]!.toFixed(2)}`);

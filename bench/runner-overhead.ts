@@ -22,7 +22,7 @@ import { MLPClassifier } from '../src/training/model/models.js';
 import { releaseOutputs } from '../src/training/model/trainable-model.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { epochRounds } from './epoch-rounds.js';
-import { interleaved, interleavedWallCpu, pairedRatio, printTable } from './stats.js';
+import { formatPairedRatio, interleaved, interleavedWallCpu, pairedRatio, printTable, type PairedRatio } from './stats.js';
 import { numberFlag } from './flags.js';
 
 /** What {@link benchRunnerOverhead} measured. */
@@ -31,7 +31,7 @@ export interface RunnerOverhead {
   wall: Record<string, number>;
   cpu: Record<string, number>;
   /** runner / raw, paired by round (see pairedRatio): wall, process CPU, JS thread CPU. */
-  ratio: Record<'wall' | 'cpu' | 'jsThread', ReturnType<typeof pairedRatio>>;
+  ratio: Record<'wall' | 'cpu' | 'jsThread', PairedRatio>;
   load: number;
   backend: string;
   leaked: number;
@@ -102,14 +102,13 @@ export async function benchRunnerOverhead(rounds = 5): Promise<RunnerOverhead> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await benchRunnerOverhead(numberFlag('rounds', 5));
   const ms = (variant: string) => `${r.wall[variant]!.toFixed(0)} ms (${(r.wall[variant]! / r.iterations).toFixed(2)} ms/iter), CPU ${r.cpu[variant]!.toFixed(0)} ms`;
-  const ratio = ({ median, q1, q3 }: { median: number; q1: number; q3: number }) => `${median.toFixed(3)} [${q1.toFixed(3)}-${q3.toFixed(3)}]`;
   printTable(`runner overhead: MNIST MLP, one epoch of ${r.iterations} iterations, backend ${r.backend}, median of interleaved rounds, load ${r.load.toFixed(2)}`, [
     ['hookflow runner + default hooks', ms('runner')],
     ['hand-written tfjs loop', ms('raw')],
     ['tfjs model.fit + callbacks', ms('fit')],
-    ['runner / raw, wall', ratio(r.ratio.wall)],
-    ['runner / raw, process CPU', ratio(r.ratio.cpu)],
-    ['runner / raw, JS thread CPU', ratio(r.ratio.jsThread)],
+    ['runner / raw, wall', formatPairedRatio(r.ratio.wall)],
+    ['runner / raw, process CPU', formatPairedRatio(r.ratio.cpu)],
+    ['runner / raw, JS thread CPU', formatPairedRatio(r.ratio.jsThread)],
     ['runner / fit', `${(r.wall.runner! / r.wall.fit!).toFixed(3)} (CPU ${(r.cpu.runner! / r.cpu.fit!).toFixed(3)})`],
     ['tensors leaked by one runner epoch', `${r.leaked}`],
   ]);

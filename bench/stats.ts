@@ -101,17 +101,29 @@ export async function interleavedWallCpu(variants: Record<string, () => unknown 
   return { wall: medians(samples.wall), cpu: medians(samples.cpu), jsThread: medians(samples.jsThread), samples };
 }
 
+/** A ratio of two variants, paired by round: its median and quartiles. */
+export interface PairedRatio {
+  median: number;
+  q1: number;
+  q3: number;
+}
+
 /**
  * The median over rounds of `a[i] / b[i]`, with the quartiles (medians of the lower and upper
- * halves): a paired comparison of two
- * variants measured in the same rounds, seconds apart, so the machine's drift from round to
- * round (30-50% within minutes on these VMs) cancels out of each ratio. NaN without samples.
+ * halves): a paired comparison of two variants measured in the same rounds, seconds apart, so
+ * the machine's drift from round to round (30-50% within minutes on these VMs) cancels out of
+ * each ratio. NaN without samples.
  */
-export function pairedRatio(a: number[], b: number[]): { median: number; q1: number; q3: number } {
+export function pairedRatio(a: number[], b: number[]): PairedRatio {
   const ratios = a.slice(0, b.length).map((x, i) => x / b[i]!).sort((x, y) => x - y);
   if (ratios.length === 0) return { median: NaN, q1: NaN, q3: NaN };
   const half = Math.max(1, ratios.length >> 1);
   return { median: median(ratios), q1: median(ratios.slice(0, half)), q3: median(ratios.slice(-half)) };
+}
+
+/** `1.035 [0.965-1.078]`: a {@link PairedRatio} as the benches print it. */
+export function formatPairedRatio({ median: m, q1, q3 }: PairedRatio): string {
+  return `${m.toFixed(3)} [${q1.toFixed(3)}-${q3.toFixed(3)}]`;
 }
 
 /** Prints a two-column table. */
