@@ -133,6 +133,12 @@ describe('fused softmax cross-entropy', () => {
     }
   });
 
+  it('rejects labels and logits of different shapes with tfjs\'s message, which names both', () => {
+    tf.tidy(() => {
+      expect(() => softmaxCrossEntropy(tf.zeros([2, 3]), tf.zeros([2, 4]))).to.throw('Error in softmaxCrossEntropy:  Shapes 2,3 and 2,4 must match');
+    });
+  });
+
   it('falls back to tfjs where it does not apply (logits of rank 3)', () => {
     const loss = tf.tidy(() => {
       const logits = tf.tensor3d(seeded(12, 5), [2, 2, 3]);
