@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const scripts = ['dispatch.js', 'runner-overhead.js', 'wasm-kernels.js', 'optimizer-step.js', 'loss-kernel.js', 'yield-every.js', 'gradient-averaging.js'];
+const scripts = ['dispatch.js', 'runner-overhead.js', 'wasm-kernels.js', 'optimizer-step.js', 'kernel-ab.js', 'yield-every.js', 'gradient-averaging.js'];
 let failed = 0;
 for (const script of scripts) {
   const file = path.join(here, script);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as tf from '../../src/backend/tfjs.js';
 import { SOFTMAX_CROSS_ENTROPY, softmaxCrossEntropy, softmaxCrossEntropyGradValues, softmaxCrossEntropyValues } from '../../src/backend/index.js';
+import { onBackend } from '../helpers/on-backend.js';
 import { seeded } from '../helpers/seeded.js';
 
 /** The loss and the gradient of the logits of `ce` (labels, logits) -> scalar, read back. */
@@ -27,17 +28,6 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
   return worst;
-}
-
-/** Runs `body` with `backend` active, then restores the previous one. */
-function onBackend<T>(backend: 'cpu' | 'wasm', body: () => T): T {
-  const previous = tf.getBackend();
-  tf.setBackend(backend);
-  try {
-    return body();
-  } finally {
-    tf.setBackend(previous);
-  }
 }
 
 describe('fused softmax cross-entropy', () => {

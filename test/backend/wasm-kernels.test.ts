@@ -184,12 +184,13 @@ describe('wasm training kernels', function () {
   });
 
   describe('kernels match the cpu backend (property tests)', function () {
-    it('Conv2DBackpropFilter: NHWC/NCHW, any stride, pad, rounding and dilation; loop and GEMM paths', function () {
-      const pathArb = fc.record({ path: fc.constantFrom<'loop' | 'matmul'>('loop', 'matmul'), chunkColumns: fc.integer({ min: 1, max: 40 }) });
+    it(`Conv2DBackpropFilter: NHWC/NCHW, any stride, pad, rounding and dilation; loop, GEMM${nativeBlasStatus().active ? ' and direct native' : ''} paths`, function () {
+      const paths: Array<'loop' | 'matmul' | 'direct'> = nativeBlasStatus().active ? ['loop', 'matmul', 'direct'] : ['loop', 'matmul'];
+      const pathArb = fc.record({ path: fc.constantFrom(...paths), chunkColumns: fc.integer({ min: 1, max: 40 }) });
       fc.assert(fc.property(convCaseArb({ formats: ['NHWC', 'NCHW'], dilation: true }), fc.integer(), pathArb, (c, seed, options) => {
         const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC];
         const ci = infoOf(c, filterShape, false);
-        fc.pre(ci != null);
+        fc.pre(ci != null && !(options.path === 'direct' && c.format === 'NCHW'));
         const x: Arr = { values: seeded(size(xShapeOf(c)), seed), shape: xShapeOf(c) };
         const dy: Arr = { values: seeded(size(ci!.outShape), seed + 1), shape: ci!.outShape };
         const attrs = { strides: [c.sH, c.sW], pad: c.pad, dataFormat: c.format, dimRoundingMode: c.rounding, filterShape };
@@ -215,13 +216,24 @@ describe('wasm training kernels', function () {
       const inAttrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [8, 12, 12, 4] };
       expectClose('Conv2DBackpropInput', runKernel('wasm', 'Conv2DBackpropInput', { dy, filter }, inAttrs),
         runKernel('cpu', 'Conv2DBackpropInput', { dy, filter }, inAttrs), 'mid-size vs cpu');
-      // The bench's shape (43k output pixels per weight): GEMM sums in float32 within a chunk.
+      // The MNIST CNN's shape (43k output pixels per weight): GEMM sums in float32 within a chunk,
+      // the direct path in float within an image.
       const bx: Arr = { values: seeded(64 * 28 * 28, 33), shape: [64, 28, 28, 1] };
       const bdy: Arr = { values: seeded(64 * 26 * 26 * 8, 34), shape: [64, 26, 26, 8] };
       const battrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 1, 8] };
-      expectClose('Conv2DBackpropFilter GEMM vs float64 loop (bench size)', runKernel('wasm', 'Conv2DBackpropFilter', { x: bx, dy: bdy }, battrs),
-        runKernel('wasm', 'Conv2DBackpropFilter', { x: bx, dy: bdy }, battrs, (args) => conv2dBackpropFilterWith(args, { path: 'loop' })),
-        'bench size vs float64 loop');
+      const loop = runKernel('wasm', 'Conv2DBackpropFilter', { x: bx, dy: bdy }, battrs, (args) => conv2dBackpropFilterWith(args, { path: 'loop' }));
+      for (const path of nativeBlasStatus().active ? ['matmul', 'direct', 'auto'] as const : ['matmul', 'auto'] as const) {
+        expectClose(`Conv2DBackpropFilter ${path} vs float64 loop (bench size)`,
+          runKernel('wasm', 'Conv2DBackpropFilter', { x: bx, dy: bdy }, battrs, (args) => conv2dBackpropFilterWith(args, { path })), loop, `bench size, ${path}`);
+      }
+    });
+
+    it('Conv2DBackpropFilter: the direct path is refused, with the reason, where it cannot run (NCHW, or without native/blas)', function () {
+      const x: Arr = { values: seeded(2 * 3 * 5 * 5, 41), shape: [2, 3, 5, 5] };
+      const dy: Arr = { values: seeded(2 * 4 * 3 * 3, 42), shape: [2, 4, 3, 3] };
+      const attrs = { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] };
+      expect(() => runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs, (args) => conv2dBackpropFilterWith(args, { path: 'direct' })))
+        .to.throw("Conv2DBackpropFilter: path 'direct' needs the native/blas addon, NHWC and float32 operands");
     });
 
     it('DepthwiseConv2dNativeBackpropFilter: any stride, pad, rounding, dilation and channel multiplier', function () {
@@ -690,14 +702,14 @@ describe('wasm training kernels', function () {
       expect(tf.memory().numTensors).to.equal(tensors);
     });
 
-    it('MaxPoolGrad (replaces the wasm one): negative windows, ties, any stride, pad and rounding', function () {
+    it('MaxPoolGrad (replaces the wasm one): negative windows, ties, NaN and -Infinity, 1-9 channels (SIMD blocks and the rest), any stride, pad and rounding', function () {
       const arb = fc.record({
         batch: fc.integer({ min: 1, max: 2 }), inH: fc.integer({ min: 1, max: 9 }), inW: fc.integer({ min: 1, max: 9 }),
-        channels: fc.integer({ min: 1, max: 3 }), fH: fc.integer({ min: 1, max: 4 }), fW: fc.integer({ min: 1, max: 4 }),
+        channels: fc.integer({ min: 1, max: 9 }), fH: fc.integer({ min: 1, max: 4 }), fW: fc.integer({ min: 1, max: 4 }),
         sH: fc.integer({ min: 1, max: 3 }), sW: fc.integer({ min: 1, max: 3 }),
         pad: fc.oneof(fc.constantFrom<Pad>('same', 'valid'), fc.integer({ min: 0, max: 2 })),
         rounding: fc.constantFrom<Rounding>(undefined, 'floor', 'ceil', 'round'),
-        ties: fc.boolean(), seed: fc.integer(),
+        ties: fc.boolean(), specials: fc.boolean(), seed: fc.integer(),
       });
       fc.assert(fc.property(arb, (c) => {
         const xShape = [c.batch, c.inH, c.inW, c.channels];
@@ -707,6 +719,8 @@ describe('wasm training kernels', function () {
         const noise = seeded(size(xShape), c.seed);
         // mostly negative values; with `ties`, a few integer levels so windows hold equal maxima
         const values = c.ties ? Float32Array.from(noise, (v) => Math.round(v * 2) - 1) : noise.map((v) => v - 0.5);
+        // NaN never wins a window (an all-NaN one drops its gradient), nor does -Infinity alone
+        if (c.specials) values.forEach((v, i) => { if (v > 0.4) values[i] = i % 3 === 0 ? -Infinity : NaN; });
         const attrs = { filterSize: [c.fH, c.fW], strides: [c.sH, c.sW], pad: c.pad, dimRoundingMode: rounding };
         const x: Arr = { values, shape: xShape };
         const y = runKernel('cpu', 'MaxPool', { x }, attrs);

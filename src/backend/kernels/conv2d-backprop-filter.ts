@@ -28,11 +28,14 @@ export function conv2dBackpropFilterNhwc(x: ArrayLike<number>, dy: ArrayLike<num
 /** How {@link conv2dBackpropFilterWith} computes the gradient. */
 export interface Conv2dBackpropFilterOptions {
   /**
-   * `loop`: the float64 JS loop above. `matmul`: im2col in JS plus wasm's BatchMatMul (XNNPACK
-   * GEMM), 3-15x faster on real layers. `auto` (default) takes the loop only for tiny problems,
-   * where the extra allocations and the matmul call would cost more than they save.
+   * `loop`: the float64 JS loop above. `matmul`: im2col plus the BatchMatMul kernel (XNNPACK's
+   * GEMM, or OpenBLAS with native/blas), 3-15x faster than the loop on real layers. `direct`:
+   * native/blas's direct loop (NHWC float32 only), which accumulates straight into the filter's
+   * weights. `auto` (default) takes `direct` when native/blas is loaded and the filter has at
+   * most {@link DIRECT_MAX_WEIGHTS} weights, else the loop for tiny problems (where the
+   * allocations and the matmul call cost more than they save), else `matmul`.
    */
-  path?: 'auto' | 'loop' | 'matmul';
+  path?: 'auto' | 'loop' | 'matmul' | 'direct';
   /**
    * Columns (output pixels) per GEMM; the batch is processed in chunks of whole output rows.
    * About 8192 measured fastest here (the operands stay in cache); the im2col buffer is also
@@ -42,6 +45,13 @@ export interface Conv2dBackpropFilterOptions {
 }
 
 const AUTO_MATMUL_MIN_MACS = 1 << 16;
+/**
+ * The largest filter (fH·fW·inC·outC) `auto` computes with native/blas's direct loop: up to it the
+ * im2col GEMM has a short K and a tiny output, and the direct loop (its sums stay in registers)
+ * was 1.0-2.1x faster; from 864 weights on, the GEMM was 1.1-1.4x faster
+ * (`bench/conv-filter-paths.ts`; the MNIST CNN's first conv has 72).
+ */
+export const DIRECT_MAX_WEIGHTS = 288;
 const DEFAULT_CHUNK_COLUMNS = 8192;
 
 /** Kernel function: inputs `x`, `dy`; attrs as tfjs's `Conv2DBackpropFilterAttrs`. NHWC and NCHW. */
@@ -54,8 +64,21 @@ export function conv2dBackpropFilterWith(args: KernelArgs, options: Conv2dBackpr
   const { backend, dy, operand: x, gradShape: filterShape, g, channelsFirst } =
     parseConvBackprop('Conv2DBackpropFilter', args, 'filter', false);
 
-  const macs = g.batchSize * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels * g.outChannels;
+  const weights = g.filterHeight * g.filterWidth * g.inChannels * g.outChannels;
+  const macs = g.batchSize * g.outHeight * g.outWidth * weights;
   const path = options.path ?? 'auto';
+  const addon = x.dtype === 'float32' && dy.dtype === 'float32' && !channelsFirst ? nativeBlasAddon() : undefined;
+  if (path === 'direct' && !addon) {
+    throw new Error('Conv2DBackpropFilter: path \'direct\' needs the native/blas addon, NHWC and float32 operands');
+  }
+  if (addon && (path === 'direct' || (path === 'auto' && weights <= DIRECT_MAX_WEIGHTS))) {
+    const out = backend.makeOutput([...filterShape], 'float32');
+    const offset = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+    addon.conv2dBackpropFilterDirect(heapOf(backend), offset(x), offset(dy), offset(out), Float64Array.of(
+      g.batchSize, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth,
+      g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.padTop, g.padLeft));
+    return out;
+  }
   if (path === 'matmul' || (path === 'auto' && macs >= AUTO_MATMUL_MIN_MACS)) {
     const acc = backpropFilterByMatMul(backend, x, dy, g, channelsFirst, options.chunkColumns ?? DEFAULT_CHUNK_COLUMNS);
     const { out, values } = allocF32(backend, [...filterShape]);

@@ -15,7 +15,9 @@
  * `Conv2DBackpropInput` (conv2d-backprop-input.ts). With the optional native/blas addon, the
  * matmuls (and through them the conv GEMMs) run on OpenBLAS (native-mat-mul.ts). `Identity` and
  * same-dtype `Cast` share their input's data instead of copying it (shared-identity.ts); with
- * native/blas, a layer's bias add and bias gradient run natively (native-bias.ts).
+ * native/blas, a layer's bias add and bias gradient run natively (native-bias.ts). Relu's
+ * gradient is one kernel, `HookflowReluGrad`, instead of tfjs's Step, Cast and Multiply
+ * (relu-grad.ts).
  */
 import * as tf from '../tfjs.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -35,9 +37,10 @@ import { rmspropUpdateWasmConfig } from './rmsprop-update.js';
 import { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 import { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 import { softmaxCrossEntropyWasmConfigs } from './softmax-cross-entropy.js';
+import { reluGradWasmConfig } from './relu-grad.js';
 
 export {
-  conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc, conv2dBackpropFilterWith,
+  conv2dBackpropFilter, conv2dBackpropFilterConfig, conv2dBackpropFilterNhwc, conv2dBackpropFilterWith, DIRECT_MAX_WEIGHTS,
   type Conv2dBackpropFilterOptions,
 } from './conv2d-backprop-filter.js';
 export { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropFilterConfig, depthwiseBackpropFilterNhwc } from './depthwise-conv2d-backprop-filter.js';
@@ -62,11 +65,13 @@ export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBac
 export {
   SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropy, softmaxCrossEntropyGradValues, softmaxCrossEntropyValues,
 } from './softmax-cross-entropy.js';
+export { RELU_GRAD, reluGrad, reluGradValues } from './relu-grad.js';
 export type { ConvGeometry, ExplicitPadding } from './util.js';
 
 /**
- * JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement and the
- * fused softmax cross-entropy (two kernels where tfjs's op runs 35).
+ * JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement, the
+ * fused softmax cross-entropy (two kernels where tfjs's op runs 35) and the relu gradient (one
+ * where tfjs runs three; relu-grad.ts also makes it relu's gradient).
  */
 const OWN_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
@@ -75,6 +80,7 @@ const OWN_KERNELS: readonly tf.KernelConfig[] = [
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
   ...softmaxCrossEntropyWasmConfigs,
+  reluGradWasmConfig,
 ];
 
 /**

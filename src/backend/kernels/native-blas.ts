@@ -1,9 +1,9 @@
 /**
  * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
- * sgemm, and the one-pass loops of gradient clipping, SGD, Adam, RMSProp, Adagrad, MaxPoolGrad, the im2col of Conv2DBackpropFilter, and a
- * layer's bias add and bias gradient). It is built at install when a
- * compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow
- * runs on plain wasm kernels.
+ * sgemm, and the one-pass loops of gradient clipping, SGD, Adam, RMSProp, Adagrad, MaxPoolGrad,
+ * the relu gradient, Conv2DBackpropFilter (direct, or the im2col of its GEMM), and a layer's bias
+ * add and bias gradient). It is built at install when a compiler and OpenBLAS are present;
+ * without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow runs on plain wasm kernels.
  */
 import os from 'node:os';
 import { loadNativeAddon } from '../../native/load-native-addon.js';
@@ -23,10 +23,15 @@ export interface BlasAddon {
   adagradUpdate(heap: ArrayBuffer, n: number, ...offsetsAndScalars: number[]): void;
   /** One RMSProp step: param, grad, squareAvg, gradAvg, buffer, and the four out offsets (-1: absent); weight decay, alpha, 1 - alpha, eps, momentum, lr. */
   rmspropUpdate(heap: ArrayBuffer, n: number, ...offsetsAndScalars: number[]): void;
+  /** NHWC; dx is overwritten (zeroed, then each dy element added at its window's first maximum). */
   maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, batch: number, inHeight: number, inWidth: number,
     channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,
     dilationWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number, padTop: number, padLeft: number): void;
   im2colT(heap: ArrayBuffer, xOffset: number, colOffset: number, geometry: Float64Array): void;
+  /** The filter gradient of an NHWC conv2d; geometry [batch, inH, inW, inC, outH, outW, outC, fH, fW, sH, sW, dH, dW, padTop, padLeft]. */
+  conv2dBackpropFilterDirect(heap: ArrayBuffer, xOffset: number, dyOffset: number, dwOffset: number, geometry: Float64Array): void;
+  /** out = dy * step(x): tfjs's relu gradient in one pass. */
+  reluGrad(heap: ArrayBuffer, dyOffset: number, xOffset: number, outOffset: number, n: number): void;
   addBias(heap: ArrayBuffer, xOffset: number, biasOffset: number, outOffset: number, rows: number, channels: number): void;
   sumRows(heap: ArrayBuffer, xOffset: number, outOffset: number, rows: number, channels: number): void;
   setThreads(threads: number): number;
