@@ -9,7 +9,8 @@
  *    (35), its kernels unregistered for the other rounds (kernels/softmax-cross-entropy.ts);
  *  - `relu-grad`: `HookflowReluGrad` against tfjs's Step, Cast and Multiply (kernels/relu-grad.ts);
  *  - `conv-filter-direct`: native/blas's direct `Conv2DBackpropFilter` against its im2col + GEMM
- *    path (kernels/conv2d-backprop-filter.ts; needs native/blas).
+ *    path (kernels/conv2d-backprop-filter.ts; needs native/blas);
+ *  - `conv2d-direct`: native/blas's direct forward `Conv2D` against XNNPACK's (kernels/native-conv2d.ts).
  * For the MLP at batch 16 and 64 and the CNN at batch 16 and 64; prints the median ms per step of
  * each (wall, CPU) and the per-round ratio without / with, with its quartiles.
  */
@@ -17,6 +18,7 @@ import os from 'node:os';
 import * as tf from '../src/backend/tfjs.js';
 import {
   conv2dBackpropFilterWith, describeBackend, nativeBlasStatus, RELU_GRAD, selectBackend, SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD,
+  withoutNativeConv2d,
 } from '../src/backend/index.js';
 import { DataLoader } from '../src/training/data/data-loader.js';
 import { MNIST } from '../src/training/data/mnist.js';
@@ -37,6 +39,10 @@ const WITHOUT: Record<string, { what: string; run(fn: () => void): Promise<void>
   'conv-filter-direct': {
     what: 'im2col + GEMM',
     run: (fn) => withKernelFunc('Conv2DBackpropFilter', (args) => conv2dBackpropFilterWith(args, { path: 'matmul' }), fn),
+  },
+  'conv2d-direct': {
+    what: "XNNPACK's Conv2D",
+    run: (fn) => withKernelFunc('Conv2D', withoutNativeConv2d(tf.getKernel('Conv2D', tf.getBackend())!).kernelFunc, fn),
   },
 };
 
@@ -62,11 +68,12 @@ const without = WITHOUT[kernel];
 if (!without) throw new Error(`--kernel: one of ${Object.keys(WITHOUT).join(', ')}; got '${kernel}'`);
 
 const backend = await selectBackend(process.env.HOOKFLOW_BACKEND ?? 'wasm');
-if (kernel === 'conv-filter-direct' && !nativeBlasStatus().active) throw new Error('--kernel conv-filter-direct needs native/blas (npm run build:native -- blas)');
+const convOnly = kernel === 'conv-filter-direct' || kernel === 'conv2d-direct';
+if (convOnly && !nativeBlasStatus().active) throw new Error(`--kernel ${kernel} needs native/blas (npm run build:native -- blas)`);
 console.log(`training step, ${kernel} against ${without.what}, backend ${describeBackend(backend)}, load ${os.loadavg()[0]!.toFixed(2)}, ${rounds} rounds of ${steps} steps`);
 console.log('  model, batch   with wall / cpu      without wall / cpu   without / with, wall [quartiles]');
 for (const [name, batch] of [['mlp', 16], ['mlp', 64], ['cnn', 16], ['cnn', 64]] as const) {
-  if (kernel === 'conv-filter-direct' && name === 'mlp') continue;
+  if (convOnly && name === 'mlp') continue;
   const model = name === 'mlp' ? MLPClassifier({ seed: 0 }) : CNNClassifier({ seed: 0 });
   const dataset = new MNIST({ split: 'train', inputShape: name === 'mlp' ? [784] : [28, 28, 1] });
   const optimizer = new SGD(model.params(), { lr: 0.01, momentum: 0.9 });

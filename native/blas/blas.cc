@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -406,10 +407,38 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// A conv's geometry for the filter gradient (the batch and filter size are the caller's).
-struct FilterGradGeometry {
-  int64_t inH, inW, inC, outH, outW, outC, sH, sW, dH, dW, padTop, padLeft;
+// An NHWC conv2d's geometry, as JS passes it: a Float64Array [batch, inHeight, inWidth,
+// inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight,
+// strideWidth, dilationHeight, dilationWidth, padTop, padLeft].
+struct ConvGeometry {
+  int64_t batch, inH, inW, inC, outH, outW, outC, fH, fW, sH, sW, dH, dW, padTop, padLeft;
+
+  int64_t InputSize() const { return batch * inH * inW * inC; }
+  int64_t OutputSize() const { return batch * outH * outW * outC; }
+  int64_t Weights() const { return fH * fW * inC * outC; }
 };
+
+// Reads argument `index` of `info` as a ConvGeometry; false (with a JS exception) when it is not
+// 15 numbers of a valid geometry.
+bool ReadConvGeometry(const Napi::CallbackInfo& info, int index, const char* kernel, ConvGeometry* g) {
+  Napi::Env env = info.Env();
+  if (!info[index].IsTypedArray() || info[index].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[index].As<Napi::Float64Array>().ElementLength() != 15) {
+    Napi::TypeError::New(env, std::string(kernel) + ": geometry must be a Float64Array of 15 numbers").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Float64Array geo = info[index].As<Napi::Float64Array>();
+  int64_t v[15];
+  for (int i = 0; i < 15; ++i) v[i] = static_cast<int64_t>(geo[i]);
+  *g = ConvGeometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  for (int i = 0; i < 13; ++i) {
+    if (v[i] < 0 || (i >= 9 && v[i] < 1)) {
+      Napi::RangeError::New(env, std::string(kernel) + ": sizes must be >= 0 and strides and dilations >= 1").ThrowAsJavaScriptException();
+      return false;
+    }
+  }
+  return true;
+}
 
 // The first and one-past-last output index whose tap offset `tap` lands in [0, size).
 inline void ValidOutputs(int64_t size, int64_t outSize, int64_t stride, int64_t tap, int64_t* first, int64_t* last) {
@@ -426,7 +455,7 @@ inline void ValidOutputs(int64_t size, int64_t outSize, int64_t stride, int64_t 
 // odd columns, so consecutive adds do not wait for each other; four measured slower), added to
 // `total` in double.
 template <int V>
-void FilterGradTap(const FilterGradGeometry& g, const float* xImage, const float* dyImage, int64_t wR, int64_t wC, int64_t d1,
+void FilterGradTap(const ConvGeometry& g, const float* xImage, const float* dyImage, int64_t wR, int64_t wC, int64_t d1,
                    int64_t d2, double* total) {
   int64_t r0, r1, c0, c1;
   ValidOutputs(g.inH, g.outH, g.sH, wR * g.dH - g.padTop, &r0, &r1);
@@ -454,7 +483,7 @@ void FilterGradTap(const FilterGradGeometry& g, const float* xImage, const float
 }
 
 // FilterGradTap for the last one to three output channels, one at a time.
-void FilterGradTapScalar(const FilterGradGeometry& g, const float* xImage, const float* dyImage, int64_t wR, int64_t wC, int64_t d1,
+void FilterGradTapScalar(const ConvGeometry& g, const float* xImage, const float* dyImage, int64_t wR, int64_t wC, int64_t d1,
                          int64_t d2, int64_t lanes, double* total) {
   int64_t r0, r1, c0, c1;
   ValidOutputs(g.inH, g.outH, g.sH, wR * g.dH - g.padTop, &r0, &r1);
@@ -471,9 +500,7 @@ void FilterGradTapScalar(const FilterGradGeometry& g, const float* xImage, const
   }
 }
 
-// conv2dBackpropFilterDirect(heap, xOffset, dyOffset, dwOffset, geometry: Float64Array [batch, inHeight,
-//          inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight,
-//          strideWidth, dilationHeight, dilationWidth, padTop, padLeft])
+// conv2dBackpropFilterDirect(heap, xOffset, dyOffset, dwOffset, geometry)
 // dW[wR, wC, d1, d2] = sum over b, yR, yC of x[b, yR*sH - padTop + wR*dH, yC*sW - padLeft + wC*dW, d1]
 // * dy[b, yR, yC, d2], NHWC, taps outside the input skipped. For filters with few weights (the
 // first conv of a network: one to three input channels), where the im2col + GEMM path builds a
@@ -486,19 +513,11 @@ Napi::Value Conv2dBackpropFilterDirect(const Napi::CallbackInfo& info) {
   auto* base = static_cast<uint8_t*>(heap.Data());
   const int64_t xOff = info[1].As<Napi::Number>().Int64Value(), dyOff = info[2].As<Napi::Number>().Int64Value();
   const int64_t dwOff = info[3].As<Napi::Number>().Int64Value();
-  Napi::Float64Array geo = info[4].As<Napi::Float64Array>();
-  if (geo.ElementLength() != 15) {
-    Napi::TypeError::New(env, "conv2dBackpropFilterDirect: geometry must have 15 numbers").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int64_t v[15];
-  for (int i = 0; i < 15; ++i) v[i] = static_cast<int64_t>(geo[i]);
-  const int64_t batch = v[0], fH = v[7], fW = v[8];
-  const FilterGradGeometry g{v[1], v[2], v[3], v[4], v[5], v[6], v[9], v[10], v[11], v[12], v[13], v[14]};
-  const int64_t weights = fH * fW * g.inC * g.outC;
+  ConvGeometry g;
+  if (!ReadConvGeometry(info, 4, "conv2dBackpropFilterDirect", &g)) return env.Undefined();
+  const int64_t weights = g.Weights();
   const size_t bytes = heap.ByteLength();
-  if (g.sH < 1 || g.sW < 1 || weights < 0 || !CheckedF32(env, bytes, xOff, batch * g.inH * g.inW * g.inC) ||
-      !CheckedF32(env, bytes, dyOff, batch * g.outH * g.outW * g.outC) || !CheckedF32(env, bytes, dwOff, weights)) {
+  if (!CheckedF32(env, bytes, xOff, g.InputSize()) || !CheckedF32(env, bytes, dyOff, g.OutputSize()) || !CheckedF32(env, bytes, dwOff, weights)) {
     return env.Undefined();
   }
   const float* x = reinterpret_cast<const float*>(base + xOff);
@@ -506,12 +525,12 @@ Napi::Value Conv2dBackpropFilterDirect(const Napi::CallbackInfo& info) {
   float* dw = reinterpret_cast<float*>(base + dwOff);
   std::vector<double> total(static_cast<size_t>(weights), 0.0);
   const int64_t tapSize = g.inC * g.outC;
-  for (int64_t b = 0; b < batch; ++b) {
+  for (int64_t b = 0; b < g.batch; ++b) {
     const float* xImage = x + b * g.inH * g.inW * g.inC;
     const float* dyImage = dy + b * g.outH * g.outW * g.outC;
-    for (int64_t wR = 0; wR < fH; ++wR) {
-      for (int64_t wC = 0; wC < fW; ++wC) {
-        double* tap = total.data() + (wR * fW + wC) * tapSize;
+    for (int64_t wR = 0; wR < g.fH; ++wR) {
+      for (int64_t wC = 0; wC < g.fW; ++wC) {
+        double* tap = total.data() + (wR * g.fW + wC) * tapSize;
         for (int64_t d1 = 0; d1 < g.inC; ++d1) {
           int64_t d2 = 0;
           for (; d2 + 8 <= g.outC; d2 += 8) FilterGradTap<2>(g, xImage, dyImage, wR, wC, d1, d2, tap);
@@ -525,6 +544,106 @@ Napi::Value Conv2dBackpropFilterDirect(const Napi::CallbackInfo& info) {
     }
   }
   for (int64_t i = 0; i < weights; ++i) dw[i] = static_cast<float>(total[i]);
+  return env.Undefined();
+}
+
+// `K` output pixels of row yR, columns yC, yC + 1, ... (all taps inside the input when `Checked` is
+// false), output channels [d2, d2 + 4V): y = sum over wR, wC, d1 (in that order) of x * w, each
+// pixel in its own registers (K independent chains of adds), the filter's vectors loaded once for
+// all K.
+template <int V, int K, bool Checked>
+void ConvPixels(const ConvGeometry& g, const float* xImage, const float* w, float* yImage, int64_t yR, int64_t yC, int64_t d2) {
+  F4 acc[K][V] = {};
+  for (int64_t wR = 0; wR < g.fH; ++wR) {
+    const int64_t xR = yR * g.sH - g.padTop + wR * g.dH;
+    if (xR < 0 || xR >= g.inH) continue;
+    const float* xRow = xImage + xR * g.inW * g.inC;
+    for (int64_t wC = 0; wC < g.fW; ++wC) {
+      const int64_t xC = yC * g.sW - g.padLeft + wC * g.dW;
+      if (Checked && (xC < 0 || xC >= g.inW)) continue;
+      const float* xp = xRow + xC * g.inC;
+      const float* wp = w + (wR * g.fW + wC) * g.inC * g.outC + d2;
+      for (int64_t d1 = 0; d1 < g.inC; ++d1, wp += g.outC) {
+        F4 wv[V];
+        for (int v = 0; v < V; ++v) wv[v] = LoadF4(wp + 4 * v);
+        for (int k = 0; k < K; ++k) {
+          const float xv = xp[k * g.sW * g.inC + d1];
+          for (int v = 0; v < V; ++v) acc[k][v] += xv * wv[v];
+        }
+      }
+    }
+  }
+  for (int k = 0; k < K; ++k) {
+    float* yp = yImage + (yR * g.outW + yC + k) * g.outC + d2;
+    for (int v = 0; v < V; ++v) std::memcpy(yp + 4 * v, &acc[k][v], sizeof(F4));
+  }
+}
+
+// One output row, output channels [d2, d2 + 4V): the columns whose taps all lie inside the input
+// four at a time, the others (padding) one at a time with bounds checks.
+template <int V>
+void ConvRow(const ConvGeometry& g, const float* xImage, const float* w, float* yImage, int64_t yR, int64_t d2) {
+  int64_t c0, c1, unused;
+  ValidOutputs(g.inW, g.outW, g.sW, -g.padLeft, &c0, &unused);                           // first tap inside
+  ValidOutputs(g.inW, g.outW, g.sW, (g.fW - 1) * g.dW - g.padLeft, &unused, &c1);         // last tap inside
+  c1 = std::max(c0, c1);
+  int64_t yC = 0;
+  for (; yC < c0; ++yC) ConvPixels<V, 1, true>(g, xImage, w, yImage, yR, yC, d2);
+  for (; yC + 4 <= c1; yC += 4) ConvPixels<V, 4, false>(g, xImage, w, yImage, yR, yC, d2);
+  for (; yC < c1; ++yC) ConvPixels<V, 1, false>(g, xImage, w, yImage, yR, yC, d2);
+  for (; yC < g.outW; ++yC) ConvPixels<V, 1, true>(g, xImage, w, yImage, yR, yC, d2);
+}
+
+// conv2dDirect(heap, xOffset, filterOffset, yOffset, geometry)
+// The forward conv2d of NHWC x with an HWIO filter, taps outside the input skipped (zero
+// padding), for filters with few weights: with one to three input channels XNNPACK's conv
+// (im2col-free GEMM microkernels) spends most of its time on a K of 9-27. Output channels four or
+// eight at a time in SIMD registers (the rest one at a time), four pixels in flight.
+Napi::Value Conv2dDirect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  const int64_t xOff = info[1].As<Napi::Number>().Int64Value(), wOff = info[2].As<Napi::Number>().Int64Value();
+  const int64_t yOff = info[3].As<Napi::Number>().Int64Value();
+  ConvGeometry g;
+  if (!ReadConvGeometry(info, 4, "conv2dDirect", &g)) return env.Undefined();
+  const size_t bytes = heap.ByteLength();
+  if (!CheckedF32(env, bytes, xOff, g.InputSize()) || !CheckedF32(env, bytes, wOff, g.Weights()) || !CheckedF32(env, bytes, yOff, g.OutputSize())) {
+    return env.Undefined();
+  }
+  const float* x = reinterpret_cast<const float*>(base + xOff);
+  const float* w = reinterpret_cast<const float*>(base + wOff);
+  float* y = reinterpret_cast<float*>(base + yOff);
+  for (int64_t b = 0; b < g.batch; ++b) {
+    const float* xImage = x + b * g.inH * g.inW * g.inC;
+    float* yImage = y + b * g.outH * g.outW * g.outC;
+    for (int64_t yR = 0; yR < g.outH; ++yR) {
+      int64_t d2 = 0;
+      for (; d2 + 8 <= g.outC; d2 += 8) ConvRow<2>(g, xImage, w, yImage, yR, d2);
+      if (d2 + 4 <= g.outC) {
+        ConvRow<1>(g, xImage, w, yImage, yR, d2);
+        d2 += 4;
+      }
+      // The last one to three channels, one at a time.
+      for (; d2 < g.outC; ++d2) {
+        for (int64_t yC = 0; yC < g.outW; ++yC) {
+          float sum = 0.f;
+          for (int64_t wR = 0; wR < g.fH; ++wR) {
+            const int64_t xR = yR * g.sH - g.padTop + wR * g.dH;
+            if (xR < 0 || xR >= g.inH) continue;
+            for (int64_t wC = 0; wC < g.fW; ++wC) {
+              const int64_t xC = yC * g.sW - g.padLeft + wC * g.dW;
+              if (xC < 0 || xC >= g.inW) continue;
+              const float* xp = xImage + (xR * g.inW + xC) * g.inC;
+              const float* wp = w + (wR * g.fW + wC) * g.inC * g.outC + d2;
+              for (int64_t d1 = 0; d1 < g.inC; ++d1) sum += xp[d1] * wp[d1 * g.outC];
+            }
+          }
+          yImage[(yR * g.outW + yC) * g.outC + d2] = sum;
+        }
+      }
+    }
+  }
   return env.Undefined();
 }
 
@@ -692,6 +811,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rmspropUpdate", Napi::Function::New(env, RmspropUpdate));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("conv2dBackpropFilterDirect", Napi::Function::New(env, Conv2dBackpropFilterDirect));
+  exports.Set("conv2dDirect", Napi::Function::New(env, Conv2dDirect));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
   exports.Set("im2colT", Napi::Function::New(env, Im2colT));
   exports.Set("addBias", Napi::Function::New(env, AddBias));

@@ -6,7 +6,7 @@ import * as tf from '../../src/backend/tfjs.js';
 import {
   blasThreadCount, conv2dBackpropFilterWith, FUSED_UPDATE_KERNEL_NAMES, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
   adagradUpdate, adagradUpdateValues, adamUpdate, adamUpdateValues, hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, rmspropUpdate,
-  rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS,
+  rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS, hasNativeConv2d, nativeConv2d, withoutNativeConv2d,
 } from '../../src/backend/index.js';
 import { nativeBlasAddon } from '../../src/backend/kernels/native-blas.js';
 import { seeded } from '../helpers/seeded.js';
@@ -116,12 +116,12 @@ interface ConvCase {
  * tfjs's ops forbid that combination but the kernels' arithmetic does not care).
  */
 function convCaseArb(opts: {
-  formats: Array<'NHWC' | 'NCHW'>; dilation: boolean; maxOutC?: number; strideWithDilation?: boolean; unitStride?: boolean;
+  formats: Array<'NHWC' | 'NCHW'>; dilation: boolean; maxOutC?: number; strideWithDilation?: boolean; unitStride?: boolean; maxInSize?: number;
 }): fc.Arbitrary<ConvCase> {
   const small = (min: number, max: number) => fc.integer({ min, max });
   const explicit = fc.tuple(small(0, 3), small(0, 3), small(0, 3), small(0, 3));
   return fc.record({
-    batch: small(1, 3), inH: small(1, 9), inW: small(1, 9), inC: small(1, 4), outC: small(1, opts.maxOutC ?? 4),
+    batch: small(1, 3), inH: small(1, opts.maxInSize ?? 9), inW: small(1, opts.maxInSize ?? 9), inC: small(1, 4), outC: small(1, opts.maxOutC ?? 4),
     fH: small(1, 4), fW: small(1, 4), sH: small(1, 3), sW: small(1, 3),
     dH: opts.dilation ? small(1, 3) : fc.constant(1), dW: opts.dilation ? small(1, 3) : fc.constant(1),
     padKind: fc.constantFrom('same', 'valid', 'number', 'explicit'), padNum: small(0, 3), padExplicit: explicit,
@@ -312,10 +312,43 @@ describe('wasm training kernels', function () {
             strides: [c.sH, c.sW], pad: c.pad, dataFormat: c.format, dilations: [c.dH, c.dW], dimRoundingMode: c.rounding,
             ...(fused ? { activation: 'relu', leakyreluAlpha: 0.2 } : {}),
           };
-          expectClose(kernel, runKernel('wasm', kernel, inputs, attrs), runKernel('cpu', kernel, inputs, attrs), c);
+          const expected = runKernel('cpu', kernel, inputs, attrs);
+          expectClose(kernel, runKernel('wasm', kernel, inputs, attrs), expected, c);
+          // With native/blas, small Conv2D filters run natively: check wasm's own (padded) kernel too.
+          const registered = tf.getKernel(kernel, 'wasm')!;
+          const inner = withoutNativeConv2d(registered);
+          if (inner !== registered) expectClose(`${kernel} (XNNPACK)`, runKernel('wasm', kernel, inputs, attrs, inner.kernelFunc as never), expected, c);
         }), { numRuns: RUNS });
       });
     }
+
+    it(`Conv2D forward through native/blas's direct loop${nativeBlasStatus().active ? '' : ' (skipped: native/blas is off)'}: 1-12 output channels (8- and 4-wide blocks and the rest), inputs up to 24 wide (pixels four at a time), any stride, pad, rounding and dilation`, function () {
+      if (!nativeBlasStatus().active) this.skip();
+      expect(hasNativeConv2d(tf.getKernel('Conv2D', 'wasm')!), 'the registered Conv2D is the native wrapper').to.equal(true);
+      fc.assert(fc.property(convCaseArb({ formats: ['NHWC'], dilation: true, maxOutC: 12, strideWithDilation: false, maxInSize: 24 }), fc.integer(), (c, seed) => {
+        const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC];
+        const ci = infoOf(c, filterShape, false);
+        fc.pre(ci != null);
+        const inputs: Record<string, Arr> = {
+          x: { values: seeded(size(xShapeOf(c)), seed), shape: xShapeOf(c) },
+          filter: { values: seeded(size(filterShape), seed + 1), shape: filterShape },
+        };
+        const attrs = { strides: [c.sH, c.sW], pad: c.pad, dataFormat: 'NHWC', dilations: [c.dH, c.dW], dimRoundingMode: c.rounding };
+        const direct = runKernel('wasm', 'Conv2D', inputs, attrs, (args) => nativeConv2d(args, Infinity)!);
+        expectClose('Conv2D (native direct)', direct, runKernel('cpu', 'Conv2D', inputs, attrs), c);
+      }), { numRuns: RUNS });
+      // The MNIST CNN's first conv, and strided convs wide enough for the four-pixel groups.
+      const cases: Array<[Shape4, Shape4, number | [number, number], 'same' | 'valid']> = [
+        [[8, 28, 28, 1], [3, 3, 1, 8], 1, 'valid'], [[2, 21, 22, 3], [3, 3, 3, 8], 2, 'same'], [[2, 9, 30, 2], [2, 3, 2, 12], [1, 3], 'valid'],
+      ];
+      for (const [xShape, filterShape, strides, pad] of cases) {
+        const x: Arr = { values: seeded(size(xShape), 51), shape: xShape };
+        const filter: Arr = { values: seeded(size(filterShape), 52), shape: filterShape };
+        const attrs = { strides, pad, dataFormat: 'NHWC', dilations: 1 };
+        expectClose('Conv2D (native direct)', runKernel('wasm', 'Conv2D', { x, filter }, attrs, (args) => nativeConv2d(args, Infinity)!),
+          runKernel('cpu', 'Conv2D', { x, filter }, attrs), { xShape, filterShape, strides, pad });
+      }
+    });
 
     for (const kernel of ['BatchMatMul', '_FusedMatMul']) {
       it(`${kernel} (transpose fix): transposed operands, rank 2 and 3, batched${kernel === 'BatchMatMul' ? '' : ', bias and activations'}`, function () {

@@ -3,7 +3,7 @@
  * filter gradient of conv2d, conv1d and the pointwise half of separableConv2d.
  */
 import * as tf from '../tfjs.js';
-import { heapOf, nativeBlasAddon } from './native-blas.js';
+import { heapOf, nativeBlasAddon, nativeConvGeometry } from './native-blas.js';
 import { allocF32, heapF32, nchwToNhwc, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
 import { forEachTap, gatherDyRows, gemmPlan, parseConvBackprop } from './conv-backprop.js';
 
@@ -49,7 +49,7 @@ const AUTO_MATMUL_MIN_MACS = 1 << 16;
  * The largest filter (fH·fW·inC·outC) `auto` computes with native/blas's direct loop: up to it the
  * im2col GEMM has a short K and a tiny output, and the direct loop (its sums stay in registers)
  * was 1.0-2.1x faster; from 864 weights on, the GEMM was 1.1-1.4x faster
- * (`bench/conv-filter-paths.ts`; the MNIST CNN's first conv has 72).
+ * (`bench/conv-paths.ts`; the MNIST CNN's first conv has 72).
  */
 export const DIRECT_MAX_WEIGHTS = 288;
 const DEFAULT_CHUNK_COLUMNS = 8192;
@@ -74,9 +74,7 @@ export function conv2dBackpropFilterWith(args: KernelArgs, options: Conv2dBackpr
   if (addon && (path === 'direct' || (path === 'auto' && weights <= DIRECT_MAX_WEIGHTS))) {
     const out = backend.makeOutput([...filterShape], 'float32');
     const offset = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-    addon.conv2dBackpropFilterDirect(heapOf(backend), offset(x), offset(dy), offset(out), Float64Array.of(
-      g.batchSize, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth,
-      g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.padTop, g.padLeft));
+    addon.conv2dBackpropFilterDirect(heapOf(backend), offset(x), offset(dy), offset(out), nativeConvGeometry(g));
     return out;
   }
   if (path === 'matmul' || (path === 'auto' && macs >= AUTO_MATMUL_MIN_MACS)) {

@@ -15,7 +15,8 @@
  * `Conv2DBackpropInput` (conv2d-backprop-input.ts). With the optional native/blas addon, the
  * matmuls (and through them the conv GEMMs) run on OpenBLAS (native-mat-mul.ts). `Identity` and
  * same-dtype `Cast` share their input's data instead of copying it (shared-identity.ts); with
- * native/blas, a layer's bias add and bias gradient run natively (native-bias.ts). Relu's
+ * native/blas, a layer's bias add and bias gradient run natively (native-bias.ts), and so does
+ * the forward `Conv2D` of a small filter (native-conv2d.ts). Relu's
  * gradient is one kernel, `HookflowReluGrad`, instead of tfjs's Step, Cast and Multiply
  * (relu-grad.ts).
  */
@@ -36,6 +37,7 @@ import { adagradUpdateWasmConfig } from './adagrad-update.js';
 import { rmspropUpdateWasmConfig } from './rmsprop-update.js';
 import { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 import { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
+import { hasNativeConv2d, withNativeConv2d } from './native-conv2d.js';
 import { softmaxCrossEntropyWasmConfigs } from './softmax-cross-entropy.js';
 import { reluGradWasmConfig } from './relu-grad.js';
 
@@ -61,6 +63,7 @@ export { ADAGRAD_UPDATE, adagradUpdate, adagradUpdateValues, type AdagradHyper }
 export { RMSPROP_UPDATE, rmspropUpdate, rmspropUpdateValues, type RmspropHyper } from './rmsprop-update.js';
 export { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 export { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
+export { NATIVE_CONV2D_MAX_WEIGHTS, hasNativeConv2d, nativeConv2d, withNativeConv2d, withoutNativeConv2d } from './native-conv2d.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export {
   SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropy, softmaxCrossEntropyGradValues, softmaxCrossEntropyValues,
@@ -106,7 +109,9 @@ function withMatMulSpeedups(original: tf.KernelConfig): tf.KernelConfig {
 
 /** Built-in wasm kernels that are wrapped rather than replaced: [names, is-wrapped test, wrapper]. */
 const WRAPPED_KERNELS: ReadonlyArray<readonly [readonly string[], (k: tf.KernelConfig) => boolean, (k: tf.KernelConfig) => tf.KernelConfig]> = [
-  [FORWARD_CONV_KERNELS, hasForwardPaddingFix, withForwardPaddingFix],
+  [FORWARD_CONV_KERNELS, (k) => hasForwardPaddingFix(k) || hasNativeConv2d(k), withForwardPaddingFix],
+  // Only with native/blas, around the padding fix: small filters run natively.
+  [['Conv2D'], (k) => hasNativeConv2d(k) || !nativeBlasStatus().active, withNativeConv2d],
   [MATMUL_KERNELS, (k) => hasMatMulTransposeFix(k) || hasNativeMatMul(k), withMatMulSpeedups],
   [['Conv2DBackpropInput'], hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup],
   [SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData],

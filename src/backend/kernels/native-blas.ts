@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { loadNativeAddon } from '../../native/load-native-addon.js';
-import type { WasmBackend } from './util.js';
+import type { ConvGeometry, WasmBackend } from './util.js';
 
 /** What native/blas/blas.cc exports. */
 export interface BlasAddon {
@@ -28,8 +28,10 @@ export interface BlasAddon {
     channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,
     dilationWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number, padTop: number, padLeft: number): void;
   im2colT(heap: ArrayBuffer, xOffset: number, colOffset: number, geometry: Float64Array): void;
-  /** The filter gradient of an NHWC conv2d; geometry [batch, inH, inW, inC, outH, outW, outC, fH, fW, sH, sW, dH, dW, padTop, padLeft]. */
+  /** The filter gradient of an NHWC conv2d; geometry from {@link nativeConvGeometry}. */
   conv2dBackpropFilterDirect(heap: ArrayBuffer, xOffset: number, dyOffset: number, dwOffset: number, geometry: Float64Array): void;
+  /** The forward NHWC conv2d with an HWIO filter, zero padding; geometry from {@link nativeConvGeometry}. */
+  conv2dDirect(heap: ArrayBuffer, xOffset: number, filterOffset: number, yOffset: number, geometry: Float64Array): void;
   /** out = dy * step(x): tfjs's relu gradient in one pass. */
   reluGrad(heap: ArrayBuffer, dyOffset: number, xOffset: number, outOffset: number, n: number): void;
   addBias(heap: ArrayBuffer, xOffset: number, biasOffset: number, outOffset: number, rows: number, channels: number): void;
@@ -93,4 +95,10 @@ export function nativeBlasAddon(): BlasAddon | undefined {
 /** The wasm heap; read it after allocating outputs, since an allocation may grow (replace) it. */
 export function heapOf(backend: WasmBackend): ArrayBuffer {
   return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+}
+
+/** A conv's geometry in the order native/blas's direct conv loops read it (`ConvGeometry` in blas.cc). */
+export function nativeConvGeometry(g: ConvGeometry): Float64Array {
+  return Float64Array.of(g.batchSize, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight,
+    g.filterWidth, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.padTop, g.padLeft);
 }

@@ -1,0 +1,71 @@
+/**
+ * A conv layer's kernels on the wasm backend by each of their paths, for a range of first-layer
+ * shapes, in interleaved rounds:
+ *  - forward `Conv2D`: native/blas's direct loop (native-conv2d.ts) against XNNPACK (wasm's own
+ *    kernel, behind the padding fix);
+ *  - `Conv2DBackpropFilter`: the direct loop, im2col + GEMM (OpenBLAS with native/blas) and the
+ *    float64 JS loop (conv2d-backprop-filter.ts).
+ * The direct paths' size limits (`NATIVE_CONV2D_MAX_WEIGHTS`, `DIRECT_MAX_WEIGHTS`) come from
+ * these tables.
+ *
+ *   npm run build && node dist/bench/conv-paths.js [--rounds 7] [--calls 20]
+ */
+import os from 'node:os';
+import * as tf from '../src/backend/tfjs.js';
+import { conv2dBackpropFilterWith, describeBackend, nativeBlasStatus, nativeConv2d, selectBackend, withoutNativeConv2d } from '../src/backend/index.js';
+import { seeded } from '../test/helpers/seeded.js';
+import { numberFlag } from './flags.js';
+import { formatPairedRatio, interleavedWallCpu, pairedRatio } from './stats.js';
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+const rounds = numberFlag('rounds', 7);
+const calls = numberFlag('calls', 20);
+/** [batch, height, width, in channels, out channels], 3x3 filters, valid padding, stride 1. */
+const SHAPES: Array<[number, number, number, number, number]> = [
+  [64, 28, 28, 1, 8], [16, 28, 28, 1, 8], [32, 32, 32, 3, 8], [32, 16, 16, 4, 8], [32, 16, 16, 2, 16],
+  [16, 16, 16, 3, 32], [16, 16, 16, 8, 16], [32, 16, 16, 16, 16],
+];
+
+const backend = await selectBackend('wasm');
+if (!nativeBlasStatus().active) throw new Error('needs native/blas (npm run build:native -- blas)');
+const wasm = tf.backend();
+const xnnpack = withoutNativeConv2d(tf.getKernel('Conv2D', 'wasm')!);
+
+/** Times `paths` (each: one call returning its output) on every shape; prints ms per call and `ratio[0] / ratio[1]`. */
+async function table(title: string, paths: Record<string, (args: KernelArgs) => tf.TensorInfo>, operand: 'filter' | 'dy', ratio: [string, string]): Promise<void> {
+  const names = Object.keys(paths);
+  console.log(`\n${title}`);
+  console.log(`  x shape -> filter            weights ${names.map((n) => n.padStart(8)).join(' ')}   ${ratio[0]} / ${ratio[1]} [quartiles]`);
+  for (const [b, h, w, inC, outC] of SHAPES) {
+    const x = tf.tensor4d(seeded(b * h * w * inC, 1), [b, h, w, inC]);
+    const second = operand === 'filter'
+      ? tf.tensor4d(seeded(9 * inC * outC, 2), [3, 3, inC, outC])
+      : tf.tensor4d(seeded(b * (h - 2) * (w - 2) * outC, 2), [b, h - 2, w - 2, outC]);
+    const args = {
+      inputs: operand === 'filter' ? { x, filter: second } : { x, dy: second }, backend: wasm,
+      attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, inC, outC], dilations: 1 },
+    } as unknown as KernelArgs;
+    const variants = Object.fromEntries(names.map((n) => [n, () => {
+      for (let i = 0; i < calls; i++) wasm.disposeData(paths[n]!(args).dataId);
+    }]));
+    Object.values(variants).forEach((run) => run()); // warm-up
+    const { wall, samples } = await interleavedWallCpu(variants, rounds);
+    const label = `[${b},${h},${w},${inC}] -> [3,3,${inC},${outC}]`.padEnd(28);
+    const times = names.map((n) => (wall[n]! / calls).toFixed(3).padStart(8)).join(' ');
+    console.log(`  ${label} ${String(9 * inC * outC).padStart(7)} ${times}   ${formatPairedRatio(pairedRatio(samples.wall[ratio[0]]!, samples.wall[ratio[1]]!))}`);
+    tf.dispose([x, second]);
+  }
+}
+
+console.log(`conv kernels by path, backend ${describeBackend(backend)}, load ${os.loadavg()[0]!.toFixed(2)}, median of ${rounds} rounds of ${calls} calls, ms per call`);
+await table('Conv2D forward', {
+  direct: (args) => nativeConv2d(args, Infinity)!,
+  xnnpack: (args) => xnnpack.kernelFunc(args) as tf.TensorInfo,
+}, 'filter', ['xnnpack', 'direct']);
+await table('Conv2DBackpropFilter', {
+  direct: (args) => conv2dBackpropFilterWith(args, { path: 'direct' }),
+  matmul: (args) => conv2dBackpropFilterWith(args, { path: 'matmul' }),
+  loop: (args) => conv2dBackpropFilterWith(args, { path: 'loop' }),
+}, 'dy', ['matmul', 'direct']);
+console.log(`load ${os.loadavg()[0]!.toFixed(2)}`);
