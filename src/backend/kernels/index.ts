@@ -120,9 +120,9 @@ const WRAPPED_KERNELS: ReadonlyArray<readonly [readonly string[], (k: tf.KernelC
 ];
 
 /** Every kernel name {@link registerWasmTrainingKernels} manages on the wasm backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = [
+export const WASM_TRAINING_KERNELS: readonly string[] = [...new Set([
   ...OWN_KERNELS.map((k) => k.kernelName), ...FUSED_UPDATE_KERNEL_NAMES, ...WRAPPED_KERNELS.flatMap(([names]) => names),
-];
+])];
 
 /**
  * Installs hookflow's kernels on the `wasm` backend: the missing training kernels, the
