@@ -418,25 +418,46 @@ struct ConvGeometry {
   int64_t Weights() const { return fH * fW * inC * outC; }
 };
 
-// Reads argument `index` of `info` as a ConvGeometry; false (with a JS exception) when it is not
-// 15 numbers of a valid geometry.
-bool ReadConvGeometry(const Napi::CallbackInfo& info, int index, const char* kernel, ConvGeometry* g) {
+// A direct conv call's arguments, (heap, aOffset, bOffset, outOffset, geometry), read and checked
+// to lie inside the heap; `a`, `b` and `out` hold the element count of each operand (the
+// input, the filter, the output...) as a member of ConvGeometry.
+struct ConvCall {
+  ConvGeometry g;
+  const float* a;
+  const float* b;
+  float* out;
+};
+
+using ConvSize = int64_t (ConvGeometry::*)() const;
+
+bool ReadConvCall(const Napi::CallbackInfo& info, const char* kernel, ConvSize aSize, ConvSize bSize, ConvSize outSize, ConvCall* call) {
   Napi::Env env = info.Env();
-  if (!info[index].IsTypedArray() || info[index].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[index].As<Napi::Float64Array>().ElementLength() != 15) {
+  if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[4].As<Napi::Float64Array>().ElementLength() != 15) {
     Napi::TypeError::New(env, std::string(kernel) + ": geometry must be a Float64Array of 15 numbers").ThrowAsJavaScriptException();
     return false;
   }
-  Napi::Float64Array geo = info[index].As<Napi::Float64Array>();
+  Napi::Float64Array geo = info[4].As<Napi::Float64Array>();
   int64_t v[15];
   for (int i = 0; i < 15; ++i) v[i] = static_cast<int64_t>(geo[i]);
-  *g = ConvGeometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
   for (int i = 0; i < 13; ++i) {
     if (v[i] < 0 || (i >= 9 && v[i] < 1)) {
       Napi::RangeError::New(env, std::string(kernel) + ": sizes must be >= 0 and strides and dilations >= 1").ThrowAsJavaScriptException();
       return false;
     }
   }
+  const ConvGeometry& g = call->g = ConvGeometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  const size_t bytes = heap.ByteLength();
+  const int64_t aOff = info[1].As<Napi::Number>().Int64Value(), bOff = info[2].As<Napi::Number>().Int64Value();
+  const int64_t outOff = info[3].As<Napi::Number>().Int64Value();
+  if (!CheckedF32(env, bytes, aOff, (g.*aSize)()) || !CheckedF32(env, bytes, bOff, (g.*bSize)()) || !CheckedF32(env, bytes, outOff, (g.*outSize)())) {
+    return false;
+  }
+  call->a = reinterpret_cast<const float*>(base + aOff);
+  call->b = reinterpret_cast<const float*>(base + bOff);
+  call->out = reinterpret_cast<float*>(base + outOff);
   return true;
 }
 
@@ -508,21 +529,15 @@ void FilterGradTapScalar(const ConvGeometry& g, const float* xImage, const float
 // summed per image in float, in registers, four or eight output channels at a time, and across
 // images in double.
 Napi::Value Conv2dBackpropFilterDirect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  auto* base = static_cast<uint8_t*>(heap.Data());
-  const int64_t xOff = info[1].As<Napi::Number>().Int64Value(), dyOff = info[2].As<Napi::Number>().Int64Value();
-  const int64_t dwOff = info[3].As<Napi::Number>().Int64Value();
-  ConvGeometry g;
-  if (!ReadConvGeometry(info, 4, "conv2dBackpropFilterDirect", &g)) return env.Undefined();
-  const int64_t weights = g.Weights();
-  const size_t bytes = heap.ByteLength();
-  if (!CheckedF32(env, bytes, xOff, g.InputSize()) || !CheckedF32(env, bytes, dyOff, g.OutputSize()) || !CheckedF32(env, bytes, dwOff, weights)) {
-    return env.Undefined();
+  ConvCall call;
+  if (!ReadConvCall(info, "conv2dBackpropFilterDirect", &ConvGeometry::InputSize, &ConvGeometry::OutputSize, &ConvGeometry::Weights, &call)) {
+    return info.Env().Undefined();
   }
-  const float* x = reinterpret_cast<const float*>(base + xOff);
-  const float* dy = reinterpret_cast<const float*>(base + dyOff);
-  float* dw = reinterpret_cast<float*>(base + dwOff);
+  const ConvGeometry& g = call.g;
+  const float* x = call.a;
+  const float* dy = call.b;
+  float* dw = call.out;
+  const int64_t weights = g.Weights();
   std::vector<double> total(static_cast<size_t>(weights), 0.0);
   const int64_t tapSize = g.inC * g.outC;
   for (int64_t b = 0; b < g.batch; ++b) {
@@ -544,7 +559,7 @@ Napi::Value Conv2dBackpropFilterDirect(const Napi::CallbackInfo& info) {
     }
   }
   for (int64_t i = 0; i < weights; ++i) dw[i] = static_cast<float>(total[i]);
-  return env.Undefined();
+  return info.Env().Undefined();
 }
 
 // `K` output pixels of row yR, columns yC, yC + 1, ... (all taps inside the input when `Checked` is
@@ -600,20 +615,14 @@ void ConvRow(const ConvGeometry& g, const float* xImage, const float* w, float* 
 // (im2col-free GEMM microkernels) spends most of its time on a K of 9-27. Output channels four or
 // eight at a time in SIMD registers (the rest one at a time), four pixels in flight.
 Napi::Value Conv2dDirect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  auto* base = static_cast<uint8_t*>(heap.Data());
-  const int64_t xOff = info[1].As<Napi::Number>().Int64Value(), wOff = info[2].As<Napi::Number>().Int64Value();
-  const int64_t yOff = info[3].As<Napi::Number>().Int64Value();
-  ConvGeometry g;
-  if (!ReadConvGeometry(info, 4, "conv2dDirect", &g)) return env.Undefined();
-  const size_t bytes = heap.ByteLength();
-  if (!CheckedF32(env, bytes, xOff, g.InputSize()) || !CheckedF32(env, bytes, wOff, g.Weights()) || !CheckedF32(env, bytes, yOff, g.OutputSize())) {
-    return env.Undefined();
+  ConvCall call;
+  if (!ReadConvCall(info, "conv2dDirect", &ConvGeometry::InputSize, &ConvGeometry::Weights, &ConvGeometry::OutputSize, &call)) {
+    return info.Env().Undefined();
   }
-  const float* x = reinterpret_cast<const float*>(base + xOff);
-  const float* w = reinterpret_cast<const float*>(base + wOff);
-  float* y = reinterpret_cast<float*>(base + yOff);
+  const ConvGeometry& g = call.g;
+  const float* x = call.a;
+  const float* w = call.b;
+  float* y = call.out;
   for (int64_t b = 0; b < g.batch; ++b) {
     const float* xImage = x + b * g.inH * g.inW * g.inC;
     float* yImage = y + b * g.outH * g.outW * g.outC;
@@ -644,7 +653,7 @@ Napi::Value Conv2dDirect(const Napi::CallbackInfo& info) {
       }
     }
   }
-  return env.Undefined();
+  return info.Env().Undefined();
 }
 
 // reluGrad(heap, dyOffset, xOffset, outOffset, n)

@@ -146,6 +146,14 @@ function xShapeOf(c: ConvCase): Shape4 {
   return c.format === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
 }
 
+/** Seeded `x` and `filter` inputs of a forward conv case. */
+function forwardConvInputs(c: ConvCase, filterShape: Shape4, seed: number): Record<string, Arr> {
+  return {
+    x: { values: seeded(size(xShapeOf(c)), seed), shape: xShapeOf(c) },
+    filter: { values: seeded(size(filterShape), seed + 1), shape: filterShape },
+  };
+}
+
 /** tfjs's conv info for the case, or null when the output would be empty. */
 function infoOf(c: ConvCase, filterShape: Shape4, depthwise: boolean, dilated = true): tf.backend_util.Conv2DInfo | null {
   const ci = tf.backend_util.computeConv2DInfo(
@@ -303,10 +311,7 @@ describe('wasm training kernels', function () {
           const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC];
           const ci = infoOf(c, filterShape, depthwise);
           fc.pre(ci != null);
-          const inputs: Record<string, Arr> = {
-            x: { values: seeded(size(xShapeOf(c)), seed), shape: xShapeOf(c) },
-            filter: { values: seeded(size(filterShape), seed + 1), shape: filterShape },
-          };
+          const inputs = forwardConvInputs(c, filterShape, seed);
           if (fused) inputs.bias = { values: seeded(ci!.outChannels, seed + 2), shape: [ci!.outChannels] };
           const attrs = {
             strides: [c.sH, c.sW], pad: c.pad, dataFormat: c.format, dilations: [c.dH, c.dW], dimRoundingMode: c.rounding,
@@ -329,10 +334,7 @@ describe('wasm training kernels', function () {
         const filterShape: Shape4 = [c.fH, c.fW, c.inC, c.outC];
         const ci = infoOf(c, filterShape, false);
         fc.pre(ci != null);
-        const inputs: Record<string, Arr> = {
-          x: { values: seeded(size(xShapeOf(c)), seed), shape: xShapeOf(c) },
-          filter: { values: seeded(size(filterShape), seed + 1), shape: filterShape },
-        };
+        const inputs = forwardConvInputs(c, filterShape, seed);
         const attrs = { strides: [c.sH, c.sW], pad: c.pad, dataFormat: 'NHWC', dilations: [c.dH, c.dW], dimRoundingMode: c.rounding };
         const direct = runKernel('wasm', 'Conv2D', inputs, attrs, (args) => nativeConv2d(args, Infinity)!);
         expectClose('Conv2D (native direct)', direct, runKernel('cpu', 'Conv2D', inputs, attrs), c);

@@ -17,18 +17,10 @@
  * padding, and NCHW Conv2D (which wasm rejects), runs the cpu backend's kernel instead.
  */
 import * as tf from '../tfjs.js';
-import { runOnCpu, type ConvPad, type DimRoundingMode, type ExplicitPadding, type KernelArgs } from './util.js';
+import { runOnCpu, type ExplicitPadding, type ForwardConvAttrs, type KernelArgs } from './util.js';
 
 /** Forward conv kernels whose wasm versions need the padding fix. */
 export const FORWARD_CONV_KERNELS = ['Conv2D', 'DepthwiseConv2dNative', 'FusedConv2D', 'FusedDepthwiseConv2D'] as const;
-
-interface Attrs {
-  strides: number | [number, number];
-  pad: ConvPad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dilations?: number | [number, number];
-  dimRoundingMode?: DimRoundingMode;
-}
 
 /**
  * The bottom/right pad that makes XNNPACK's floor((in + before + after − effK) / stride) + 1
@@ -65,7 +57,7 @@ export function withForwardPaddingFix(original: tf.KernelConfig): tf.KernelConfi
   const name = original.kernelName;
   const depthwise = name.includes('Depthwise');
   const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
-    const attrs = args.attrs as unknown as Attrs;
+    const attrs = args.attrs as unknown as ForwardConvAttrs;
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     // Depthwise kernels ignore dataFormat on both cpu and wasm, so only Conv2D checks it.
     if (!depthwise && attrs.dataFormat === 'NCHW') return runOnCpu(name, args);

@@ -8,7 +8,7 @@
  */
 import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon, nativeConvGeometry } from './native-blas.js';
-import { geometryOf, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend } from './util.js';
+import { geometryOf, type ForwardConvAttrs, type KernelArgs, type WasmBackend } from './util.js';
 
 /**
  * The largest filter (fH·fW·inC·outC) computed by the direct loop. In bench/conv-paths.ts its
@@ -16,14 +16,6 @@ import { geometryOf, type ConvPad, type DimRoundingMode, type KernelArgs, type W
  * even at 2304.
  */
 export const NATIVE_CONV2D_MAX_WEIGHTS = 1152;
-
-interface Attrs {
-  strides: number | [number, number];
-  pad: ConvPad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dilations?: number | [number, number];
-  dimRoundingMode?: DimRoundingMode;
-}
 
 /** Each wrapper's kernel function, to the config it wraps. */
 const wrapped = new WeakMap<tf.KernelFunc, tf.KernelConfig>();
@@ -44,7 +36,7 @@ export function withoutNativeConv2d(config: tf.KernelConfig): tf.KernelConfig {
  */
 export function nativeConv2d(args: KernelArgs, maxWeights = NATIVE_CONV2D_MAX_WEIGHTS): tf.TensorInfo | undefined {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-  const attrs = args.attrs as unknown as Attrs;
+  const attrs = args.attrs as unknown as ForwardConvAttrs;
   const addon = x.dtype === 'float32' && filter.dtype === 'float32' && attrs.dataFormat !== 'NCHW' ? nativeBlasAddon() : undefined;
   if (!addon || tf.util.sizeFromShape(filter.shape) > maxWeights) return undefined;
   const ci = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],

@@ -21,6 +21,15 @@ export type ExplicitPadding = [[number, number], [number, number], [number, numb
 /** The padding forms tfjs conv ops accept. */
 export type ConvPad = 'valid' | 'same' | number | ExplicitPadding;
 
+/** The attributes of tfjs's forward conv kernels (`Conv2D`, `DepthwiseConv2dNative`, the fused ones). */
+export interface ForwardConvAttrs {
+  strides: number | [number, number];
+  pad: ConvPad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: DimRoundingMode;
+}
+
 /** Rounding modes tfjs conv ops accept for numeric padding. */
 export type DimRoundingMode = 'floor' | 'round' | 'ceil' | undefined;
 
