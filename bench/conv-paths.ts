@@ -1,10 +1,11 @@
 /**
- * A conv layer's kernels on the wasm backend by each of their paths, for a range of first-layer
+ * A conv block's kernels on the wasm backend by each of their paths, for a range of first-layer
  * shapes, in interleaved rounds:
  *  - forward `Conv2D`: native/blas's direct loop (native-conv2d.ts) against XNNPACK (wasm's own
  *    kernel, behind the padding fix);
  *  - `Conv2DBackpropFilter`: the direct loop, im2col + GEMM (OpenBLAS with native/blas) and the
- *    float64 JS loop (conv2d-backprop-filter.ts).
+ *    float64 JS loop (conv2d-backprop-filter.ts);
+ *  - `MaxPool`: native/blas (native-max-pool.ts) against XNNPACK.
  * The direct paths' size limits (`NATIVE_CONV2D_MAX_WEIGHTS`, `DIRECT_MAX_WEIGHTS`) come from
  * these tables.
  *
@@ -12,7 +13,9 @@
  */
 import os from 'node:os';
 import * as tf from '../src/backend/tfjs.js';
-import { conv2dBackpropFilterWith, describeBackend, nativeBlasStatus, nativeConv2d, selectBackend, withoutNativeConv2d } from '../src/backend/index.js';
+import {
+  conv2dBackpropFilterWith, describeBackend, nativeBlasStatus, nativeConv2d, nativeMaxPool, selectBackend, withoutNativeConv2d, withoutNativeMaxPool,
+} from '../src/backend/index.js';
 import { seeded } from '../test/helpers/seeded.js';
 import { numberFlag } from './flags.js';
 import { formatPairedRatio, interleavedWallCpu, pairedRatio } from './stats.js';
@@ -68,4 +71,25 @@ await table('Conv2DBackpropFilter', {
   matmul: (args) => conv2dBackpropFilterWith(args, { path: 'matmul' }),
   loop: (args) => conv2dBackpropFilterWith(args, { path: 'loop' }),
 }, 'dy', ['matmul', 'direct']);
+
+/** [batch, height, width, channels, pool size, stride], valid padding. */
+const POOLS: Array<[number, number, number, number, number, number]> = [
+  [64, 26, 26, 8, 2, 2], [16, 26, 26, 8, 2, 2], [32, 32, 32, 16, 2, 2], [32, 16, 16, 32, 3, 2], [16, 24, 24, 3, 2, 2],
+];
+const xnnpackPool = withoutNativeMaxPool(tf.getKernel('MaxPool', 'wasm')!);
+console.log('\nMaxPool');
+console.log('  x shape, pool / stride          native  xnnpack   xnnpack / native [quartiles]');
+for (const [b, h, w, c, size, stride] of POOLS) {
+  const x = tf.tensor4d(seeded(b * h * w * c, 3), [b, h, w, c]);
+  const args = { inputs: { x }, backend: wasm, attrs: { filterSize: size, strides: stride, pad: 'valid' } } as unknown as KernelArgs;
+  const by = (pool: (a: KernelArgs) => tf.TensorInfo) => () => {
+    for (let i = 0; i < calls; i++) wasm.disposeData(pool(args).dataId);
+  };
+  const variants = { native: by((a) => nativeMaxPool(a)!), xnnpack: by((a) => xnnpackPool.kernelFunc(a) as tf.TensorInfo) };
+  Object.values(variants).forEach((run) => run()); // warm-up
+  const { wall, samples } = await interleavedWallCpu(variants, rounds);
+  const ms = (v: number) => (v / calls).toFixed(3).padStart(7);
+  console.log(`  ${`[${b},${h},${w},${c}], ${size} / ${stride}`.padEnd(30)} ${ms(wall.native!)}  ${ms(wall.xnnpack!)}   ${formatPairedRatio(pairedRatio(samples.wall.xnnpack!, samples.wall.native!))}`);
+  x.dispose();
+}
 console.log(`load ${os.loadavg()[0]!.toFixed(2)}`);

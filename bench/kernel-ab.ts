@@ -10,7 +10,8 @@
  *  - `relu-grad`: `HookflowReluGrad` against tfjs's Step, Cast and Multiply (kernels/relu-grad.ts);
  *  - `conv-filter-direct`: native/blas's direct `Conv2DBackpropFilter` against its im2col + GEMM
  *    path (kernels/conv2d-backprop-filter.ts; needs native/blas);
- *  - `conv2d-direct`: native/blas's direct forward `Conv2D` against XNNPACK's (kernels/native-conv2d.ts).
+ *  - `conv2d-direct`: native/blas's direct forward `Conv2D` against XNNPACK's (kernels/native-conv2d.ts);
+ *  - `max-pool`: native/blas's `MaxPool` against XNNPACK's (kernels/native-max-pool.ts).
  * For the MLP at batch 16 and 64 and the CNN at batch 16 and 64; prints the median ms per step of
  * each (wall, CPU) and the per-round ratio without / with, with its quartiles.
  */
@@ -18,7 +19,7 @@ import os from 'node:os';
 import * as tf from '../src/backend/tfjs.js';
 import {
   conv2dBackpropFilterWith, describeBackend, nativeBlasStatus, RELU_GRAD, selectBackend, SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD,
-  withoutNativeConv2d,
+  withoutNativeConv2d, withoutNativeMaxPool,
 } from '../src/backend/index.js';
 import { DataLoader } from '../src/training/data/data-loader.js';
 import { MNIST } from '../src/training/data/mnist.js';
@@ -40,11 +41,14 @@ const WITHOUT: Record<string, { what: string; run(fn: () => void): Promise<void>
     what: 'im2col + GEMM',
     run: (fn) => withKernelFunc('Conv2DBackpropFilter', (args) => conv2dBackpropFilterWith(args, { path: 'matmul' }), fn),
   },
-  'conv2d-direct': {
-    what: "XNNPACK's Conv2D",
-    run: (fn) => withKernelFunc('Conv2D', withoutNativeConv2d(tf.getKernel('Conv2D', tf.getBackend())!).kernelFunc, fn),
-  },
+  'conv2d-direct': { what: "XNNPACK's Conv2D", run: (fn) => withInnerKernel('Conv2D', withoutNativeConv2d, fn) },
+  'max-pool': { what: "XNNPACK's MaxPool", run: (fn) => withInnerKernel('MaxPool', withoutNativeMaxPool, fn) },
 };
+
+/** Runs `fn` with the active backend's wrapped kernel `name` replaced by the kernel it wraps. */
+function withInnerKernel(name: string, unwrap: (config: tf.KernelConfig) => tf.KernelConfig, fn: () => void): Promise<void> {
+  return withKernelFunc(name, unwrap(tf.getKernel(name, tf.getBackend())!).kernelFunc, fn);
+}
 
 /** Runs `fn` with the active backend's kernel `name` computed by `kernelFunc`, then restores it. */
 async function withKernelFunc(name: string, kernelFunc: tf.KernelFunc, fn: () => void): Promise<void> {
@@ -68,7 +72,7 @@ const without = WITHOUT[kernel];
 if (!without) throw new Error(`--kernel: one of ${Object.keys(WITHOUT).join(', ')}; got '${kernel}'`);
 
 const backend = await selectBackend(process.env.HOOKFLOW_BACKEND ?? 'wasm');
-const convOnly = kernel === 'conv-filter-direct' || kernel === 'conv2d-direct';
+const convOnly = ['conv-filter-direct', 'conv2d-direct', 'max-pool'].includes(kernel);
 if (convOnly && !nativeBlasStatus().active) throw new Error(`--kernel ${kernel} needs native/blas (npm run build:native -- blas)`);
 console.log(`training step, ${kernel} against ${without.what}, backend ${describeBackend(backend)}, load ${os.loadavg()[0]!.toFixed(2)}, ${rounds} rounds of ${steps} steps`);
 console.log('  model, batch   with wall / cpu      without wall / cpu   without / with, wall [quartiles]');

@@ -407,6 +407,56 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// maxPool(heap, xOffset, yOffset, batch, inH, inW, channels, outH, outW, strideH, strideW,
+//         effectiveFilterH, effectiveFilterW, padTop, padLeft)
+// NHWC max pooling: each output is the largest value of its window, found with strict `>` from
+// -Infinity in row-major window order, so NaN is never taken and an all-NaN (or empty) window
+// gives -Infinity, as tfjs's cpu backend. Four channels at a time in SIMD registers.
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  auto* base = static_cast<uint8_t*>(heap.Data());
+  auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t xOff = num(1), yOff = num(2), batch = num(3), inH = num(4), inW = num(5), ch = num(6), outH = num(7), outW = num(8);
+  const int64_t sH = num(9), sW = num(10), fH = num(11), fW = num(12), padTop = num(13), padLeft = num(14);
+  const size_t bytes = heap.ByteLength();
+  if (!CheckedF32(env, bytes, xOff, batch * inH * inW * ch) || !CheckedF32(env, bytes, yOff, batch * outH * outW * ch)) return env.Undefined();
+  const float* x = reinterpret_cast<const float*>(base + xOff);
+  float* y = reinterpret_cast<float*>(base + yOff);
+  const float lowest = -std::numeric_limits<float>::infinity();
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t yR = 0; yR < outH; ++yR) {
+      const int64_t rMin = std::max<int64_t>(0, yR * sH - padTop), rMax = std::min(inH, yR * sH - padTop + fH);
+      for (int64_t yC = 0; yC < outW; ++yC) {
+        const int64_t cMin = std::max<int64_t>(0, yC * sW - padLeft), cMax = std::min(inW, yC * sW - padLeft + fW);
+        float* out = y + ((b * outH + yR) * outW + yC) * ch;
+        int64_t d0 = 0;
+        for (; d0 + 4 <= ch; d0 += 4) {
+          F4 best = F4{} + lowest;
+          for (int64_t r = rMin; r < rMax; ++r) {
+            for (int64_t c = cMin; c < cMax; ++c) {
+              const F4 xv = LoadF4(x + ((b * inH + r) * inW + c) * ch + d0);
+              best = xv > best ? xv : best;
+            }
+          }
+          std::memcpy(out + d0, &best, sizeof best);
+        }
+        for (; d0 < ch; ++d0) {
+          float best = lowest;
+          for (int64_t r = rMin; r < rMax; ++r) {
+            for (int64_t c = cMin; c < cMax; ++c) {
+              const float v = x[((b * inH + r) * inW + c) * ch + d0];
+              best = v > best ? v : best;
+            }
+          }
+          out[d0] = best;
+        }
+      }
+    }
+  }
+  return env.Undefined();
+}
+
 // An NHWC conv2d's geometry, as JS passes it: a Float64Array [batch, inHeight, inWidth,
 // inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight,
 // strideWidth, dilationHeight, dilationWidth, padTop, padLeft].
@@ -818,6 +868,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("adagradUpdate", Napi::Function::New(env, AdagradUpdate));
   exports.Set("rmspropUpdate", Napi::Function::New(env, RmspropUpdate));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("conv2dBackpropFilterDirect", Napi::Function::New(env, Conv2dBackpropFilterDirect));
   exports.Set("conv2dDirect", Napi::Function::New(env, Conv2dDirect));

@@ -6,7 +6,7 @@ import * as tf from '../../src/backend/tfjs.js';
 import {
   blasThreadCount, conv2dBackpropFilterWith, FUSED_UPDATE_KERNEL_NAMES, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
   adagradUpdate, adagradUpdateValues, adamUpdate, adamUpdateValues, hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, rmspropUpdate,
-  rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS, hasNativeConv2d, nativeConv2d, withoutNativeConv2d,
+  rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS, hasNativeConv2d, hasNativeMaxPool, nativeConv2d, withoutNativeConv2d,
 } from '../../src/backend/index.js';
 import { nativeBlasAddon } from '../../src/backend/kernels/native-blas.js';
 import { seeded } from '../helpers/seeded.js';
@@ -145,6 +145,31 @@ function convCaseArb(opts: {
 function xShapeOf(c: ConvCase): Shape4 {
   return c.format === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
 }
+
+/**
+ * A max-pool case: NHWC `x` of 1-9 channels, mostly negative values (a few integer levels with
+ * `ties`, so windows hold equal maxima; NaN and -Infinity with `specials`), tfjs's attrs and its
+ * pool info (whose output may be empty: callers skip those).
+ */
+const poolCaseArb = fc.record({
+  batch: fc.integer({ min: 1, max: 2 }), inH: fc.integer({ min: 1, max: 9 }), inW: fc.integer({ min: 1, max: 9 }),
+  channels: fc.integer({ min: 1, max: 9 }), fH: fc.integer({ min: 1, max: 4 }), fW: fc.integer({ min: 1, max: 4 }),
+  sH: fc.integer({ min: 1, max: 3 }), sW: fc.integer({ min: 1, max: 3 }),
+  pad: fc.oneof(fc.constantFrom<Pad>('same', 'valid'), fc.integer({ min: 0, max: 2 })),
+  rounding: fc.constantFrom<Rounding>(undefined, 'floor', 'ceil', 'round'),
+  ties: fc.boolean(), specials: fc.boolean(), seed: fc.integer(),
+}).map((c) => {
+  const xShape: Shape4 = [c.batch, c.inH, c.inW, c.channels];
+  const rounding = typeof c.pad === 'number' ? c.rounding : undefined;
+  const noise = seeded(size(xShape), c.seed);
+  const values = c.ties ? Float32Array.from(noise, (v) => Math.round(v * 2) - 1) : noise.map((v) => v - 0.5);
+  if (c.specials) values.forEach((v, i) => { if (v > 0.4) values[i] = i % 3 === 0 ? -Infinity : NaN; });
+  return {
+    c, x: { values, shape: xShape } as Arr,
+    attrs: { filterSize: [c.fH, c.fW], strides: [c.sH, c.sW], pad: c.pad, dimRoundingMode: rounding },
+    info: tf.backend_util.computePool2DInfo(xShape, [c.fH, c.fW], [c.sH, c.sW], 1, c.pad, rounding),
+  };
+});
 
 /** Seeded `x` and `filter` inputs of a forward conv case. */
 function forwardConvInputs(c: ConvCase, filterShape: Shape4, seed: number): Record<string, Arr> {
@@ -738,30 +763,30 @@ describe('wasm training kernels', function () {
     });
 
     it('MaxPoolGrad (replaces the wasm one): negative windows, ties, NaN and -Infinity, 1-9 channels (SIMD blocks and the rest), any stride, pad and rounding', function () {
-      const arb = fc.record({
-        batch: fc.integer({ min: 1, max: 2 }), inH: fc.integer({ min: 1, max: 9 }), inW: fc.integer({ min: 1, max: 9 }),
-        channels: fc.integer({ min: 1, max: 9 }), fH: fc.integer({ min: 1, max: 4 }), fW: fc.integer({ min: 1, max: 4 }),
-        sH: fc.integer({ min: 1, max: 3 }), sW: fc.integer({ min: 1, max: 3 }),
-        pad: fc.oneof(fc.constantFrom<Pad>('same', 'valid'), fc.integer({ min: 0, max: 2 })),
-        rounding: fc.constantFrom<Rounding>(undefined, 'floor', 'ceil', 'round'),
-        ties: fc.boolean(), specials: fc.boolean(), seed: fc.integer(),
-      });
-      fc.assert(fc.property(arb, (c) => {
-        const xShape = [c.batch, c.inH, c.inW, c.channels];
-        const rounding = typeof c.pad === 'number' ? c.rounding : undefined;
-        const info = tf.backend_util.computePool2DInfo(xShape as Shape4, [c.fH, c.fW], [c.sH, c.sW], 1, c.pad, rounding);
+      fc.assert(fc.property(poolCaseArb, ({ x, attrs, info, c }) => {
         fc.pre(info.outHeight > 0 && info.outWidth > 0);
-        const noise = seeded(size(xShape), c.seed);
-        // mostly negative values; with `ties`, a few integer levels so windows hold equal maxima
-        const values = c.ties ? Float32Array.from(noise, (v) => Math.round(v * 2) - 1) : noise.map((v) => v - 0.5);
-        // NaN never wins a window (an all-NaN one drops its gradient), nor does -Infinity alone
-        if (c.specials) values.forEach((v, i) => { if (v > 0.4) values[i] = i % 3 === 0 ? -Infinity : NaN; });
-        const attrs = { filterSize: [c.fH, c.fW], strides: [c.sH, c.sW], pad: c.pad, dimRoundingMode: rounding };
-        const x: Arr = { values, shape: xShape };
         const y = runKernel('cpu', 'MaxPool', { x }, attrs);
         const inputs = { dy: { values: seeded(size(info.outShape), c.seed + 1), shape: info.outShape }, input: x, output: y as Arr };
         expectClose('MaxPoolGrad', runKernel('wasm', 'MaxPoolGrad', inputs, attrs), runKernel('cpu', 'MaxPoolGrad', inputs, attrs), c);
       }), { numRuns: RUNS });
+    });
+
+    it(`MaxPool${nativeBlasStatus().active ? ' through native/blas' : ' (skipped: native/blas is off)'}: the cpu backend's values exactly (NaN never taken, -Infinity for a window of NaNs), any stride, pad and rounding`, function () {
+      if (!nativeBlasStatus().active) this.skip();
+      expect(hasNativeMaxPool(tf.getKernel('MaxPool', 'wasm')!), 'the registered MaxPool is the native wrapper').to.equal(true);
+      fc.assert(fc.property(poolCaseArb, ({ x, attrs, info, c }) => {
+        fc.pre(info.outHeight > 0 && info.outWidth > 0);
+        const actual = runKernel('wasm', 'MaxPool', { x }, attrs);
+        const expected = runKernel('cpu', 'MaxPool', { x }, attrs);
+        expect(actual.shape).to.deep.equal(expected.shape);
+        const differs = Array.from(actual.values).findIndex((v, i) => !Object.is(v, expected.values[i]));
+        expect(differs, `first difference for ${JSON.stringify(c)}`).to.equal(-1);
+      }), { numRuns: RUNS });
+      // Windows holding NaN beside real numbers, where wasm's own kernel (XNNPACK) answers -Infinity.
+      const x: Arr = { values: Float32Array.of(NaN, 1, 2, NaN, NaN, NaN, NaN, NaN, -1, NaN, NaN, -2, -Infinity, NaN, NaN, NaN), shape: [1, 4, 4, 1] };
+      const attrs = { filterSize: 2, strides: 2, pad: 'valid' };
+      expect(Array.from(runKernel('wasm', 'MaxPool', { x }, attrs).values)).to.deep.equal([1, 2, -1, -2]);
+      expect(Array.from(runKernel('cpu', 'MaxPool', { x }, attrs).values)).to.deep.equal([1, 2, -1, -2]);
     });
   });
 

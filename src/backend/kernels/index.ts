@@ -9,8 +9,9 @@
  * StaticRegexReplace) appear in no layer's gradient.
  *
  * Built-in wasm kernels that compute wrong values are replaced or wrapped: `MaxPoolGrad`
- * (max-pool-grad.ts), the padding of the forward convolutions (conv-forward-padding.ts) and
- * batched `_FusedMatMul` (batch-mat-mul.ts). Two correct but slow training kernels get XNNPACK
+ * (max-pool-grad.ts), the padding of the forward convolutions (conv-forward-padding.ts),
+ * batched `_FusedMatMul` (batch-mat-mul.ts) and, with native/blas, `MaxPool` with NaNs
+ * (native-max-pool.ts). Two correct but slow training kernels get XNNPACK
  * paths: the transposed matmuls of every dense layer's backward pass (batch-mat-mul.ts) and
  * `Conv2DBackpropInput` (conv2d-backprop-input.ts). With the optional native/blas addon, the
  * matmuls (and through them the conv GEMMs) run on OpenBLAS (native-mat-mul.ts). `Identity` and
@@ -38,6 +39,7 @@ import { rmspropUpdateWasmConfig } from './rmsprop-update.js';
 import { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 import { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 import { hasNativeConv2d, withNativeConv2d } from './native-conv2d.js';
+import { hasNativeMaxPool, withNativeMaxPool } from './native-max-pool.js';
 import { softmaxCrossEntropyWasmConfigs } from './softmax-cross-entropy.js';
 import { reluGradWasmConfig } from './relu-grad.js';
 
@@ -64,6 +66,7 @@ export { RMSPROP_UPDATE, rmspropUpdate, rmspropUpdateValues, type RmspropHyper }
 export { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 export { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 export { NATIVE_CONV2D_MAX_WEIGHTS, hasNativeConv2d, nativeConv2d, withNativeConv2d, withoutNativeConv2d } from './native-conv2d.js';
+export { hasNativeMaxPool, nativeMaxPool, withNativeMaxPool, withoutNativeMaxPool, type MaxPoolAttrs } from './native-max-pool.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export {
   SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropy, softmaxCrossEntropyGradValues, softmaxCrossEntropyValues,
@@ -112,6 +115,7 @@ const WRAPPED_KERNELS: ReadonlyArray<readonly [readonly string[], (k: tf.KernelC
   [FORWARD_CONV_KERNELS, (k) => hasForwardPaddingFix(k) || hasNativeConv2d(k), withForwardPaddingFix],
   // Only with native/blas, around the padding fix: small filters run natively.
   [['Conv2D'], (k) => hasNativeConv2d(k) || !nativeBlasStatus().active, withNativeConv2d],
+  [['MaxPool'], (k) => hasNativeMaxPool(k) || !nativeBlasStatus().active, withNativeMaxPool],
   [MATMUL_KERNELS, (k) => hasMatMulTransposeFix(k) || hasNativeMatMul(k), withMatMulSpeedups],
   [['Conv2DBackpropInput'], hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup],
   [SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData],

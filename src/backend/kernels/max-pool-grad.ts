@@ -11,14 +11,9 @@
  */
 import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon } from './native-blas.js';
-import { allocF32, assertShape, heapF32, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend } from './util.js';
+import type { MaxPoolAttrs } from './native-max-pool.js';
+import { allocF32, assertShape, heapF32, type KernelArgs, type WasmBackend } from './util.js';
 
-interface Attrs {
-  filterSize: number | [number, number];
-  strides: number | [number, number];
-  pad: ConvPad;
-  dimRoundingMode?: DimRoundingMode;
-}
 
 /** Routes each dy element to the first maximum of its window; NHWC; `dx` must be zeroed. */
 export function maxPoolGradNhwc(x: ArrayLike<number>, dy: ArrayLike<number>, info: tf.backend_util.Conv2DInfo, dx: Float32Array): void {
@@ -60,7 +55,7 @@ export function maxPoolGradNhwc(x: ArrayLike<number>, dy: ArrayLike<number>, inf
 export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as Attrs;
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolAttrs;
   const info = tf.backend_util.computePool2DInfo(
     input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   assertShape('MaxPoolGrad', 'dy', dy.shape, info.outShape);

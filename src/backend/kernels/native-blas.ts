@@ -1,8 +1,8 @@
 /**
  * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
- * sgemm, and the one-pass loops of gradient clipping, SGD, Adam, RMSProp, Adagrad, MaxPoolGrad,
- * the relu gradient, Conv2DBackpropFilter (direct, or the im2col of its GEMM), and a layer's bias
- * add and bias gradient). It is built at install when a compiler and OpenBLAS are present;
+ * sgemm, and the one-pass loops of gradient clipping, SGD, Adam, RMSProp, Adagrad, MaxPool and
+ * MaxPoolGrad, the relu gradient, a small conv's forward pass and Conv2DBackpropFilter (direct,
+ * or the im2col of its GEMM), and a layer's bias add and bias gradient). It is built at install when a compiler and OpenBLAS are present;
  * without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow runs on plain wasm kernels.
  */
 import os from 'node:os';
@@ -23,6 +23,10 @@ export interface BlasAddon {
   adagradUpdate(heap: ArrayBuffer, n: number, ...offsetsAndScalars: number[]): void;
   /** One RMSProp step: param, grad, squareAvg, gradAvg, buffer, and the four out offsets (-1: absent); weight decay, alpha, 1 - alpha, eps, momentum, lr. */
   rmspropUpdate(heap: ArrayBuffer, n: number, ...offsetsAndScalars: number[]): void;
+  /** NHWC max pooling; y[b, r, c, d] = the window's first strict maximum (-Infinity for none). */
+  maxPool(heap: ArrayBuffer, xOffset: number, yOffset: number, batch: number, inHeight: number, inWidth: number, channels: number,
+    outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, effectiveFilterHeight: number, effectiveFilterWidth: number,
+    padTop: number, padLeft: number): void;
   /** NHWC; dx is overwritten (zeroed, then each dy element added at its window's first maximum). */
   maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, batch: number, inHeight: number, inWidth: number,
     channels: number, outHeight: number, outWidth: number, strideHeight: number, strideWidth: number, dilationHeight: number,

@@ -8,7 +8,7 @@
  */
 import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon, nativeConvGeometry } from './native-blas.js';
-import { geometryOf, type ForwardConvAttrs, type KernelArgs, type WasmBackend } from './util.js';
+import { geometryOf, kernelWrappers, type ForwardConvAttrs, type KernelArgs, type WasmBackend } from './util.js';
 
 /**
  * The largest filter (fH·fW·inC·outC) computed by the direct loop. In bench/conv-paths.ts its
@@ -16,19 +16,6 @@ import { geometryOf, type ForwardConvAttrs, type KernelArgs, type WasmBackend } 
  * even at 2304.
  */
 export const NATIVE_CONV2D_MAX_WEIGHTS = 1152;
-
-/** Each wrapper's kernel function, to the config it wraps. */
-const wrapped = new WeakMap<tf.KernelFunc, tf.KernelConfig>();
-
-/** True when `config` already is a wrapper made by {@link withNativeConv2d}. */
-export function hasNativeConv2d(config: tf.KernelConfig): boolean {
-  return wrapped.has(config.kernelFunc);
-}
-
-/** The kernel a {@link withNativeConv2d} wrapper delegates to (`config` itself when it is none): for tests and benches. */
-export function withoutNativeConv2d(config: tf.KernelConfig): tf.KernelConfig {
-  return wrapped.get(config.kernelFunc) ?? config;
-}
 
 /**
  * The conv through native/blas's direct loop when it applies (the addon loaded, NHWC float32,
@@ -48,9 +35,11 @@ export function nativeConv2d(args: KernelArgs, maxWeights = NATIVE_CONV2D_MAX_WE
   return out;
 }
 
+const wrappers = kernelWrappers((original) => (args) => nativeConv2d(args) ?? original.kernelFunc(args));
+
 /** Wraps the wasm `Conv2D` kernel `original`: small filters run natively, the rest as before. */
-export function withNativeConv2d(original: tf.KernelConfig): tf.KernelConfig {
-  const kernelFunc = (args: KernelArgs) => nativeConv2d(args) ?? original.kernelFunc(args);
-  wrapped.set(kernelFunc as tf.KernelFunc, original);
-  return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
-}
+export const withNativeConv2d = wrappers.wrap;
+/** True when `config` already is a wrapper made by {@link withNativeConv2d}. */
+export const hasNativeConv2d = wrappers.has;
+/** The kernel a {@link withNativeConv2d} wrapper delegates to (`config` itself when it is none): for tests and benches. */
+export const withoutNativeConv2d = wrappers.unwrap;

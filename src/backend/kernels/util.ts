@@ -149,3 +149,27 @@ export function runOnCpu(kernelName: string, args: KernelArgs): tf.TensorInfo | 
     for (const id of written) cpu.disposeData(id, true);
   }
 }
+
+/** Kernel wrappers of one kind: how to make one, tell one, and get back the kernel it wraps. */
+export interface KernelWrappers {
+  /** `original` behind a wrapper made by `make(original)`. */
+  wrap(original: tf.KernelConfig): tf.KernelConfig;
+  /** True when `config` is one of these wrappers. */
+  has(config: tf.KernelConfig): boolean;
+  /** The kernel the wrapper `config` delegates to (`config` itself when it is not a wrapper). */
+  unwrap(config: tf.KernelConfig): tf.KernelConfig;
+}
+
+/** {@link KernelWrappers} whose kernel functions `make` builds around the original kernel. */
+export function kernelWrappers(make: (original: tf.KernelConfig) => (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): KernelWrappers {
+  const wrapped = new WeakMap<tf.KernelFunc, tf.KernelConfig>();
+  return {
+    wrap(original) {
+      const kernelFunc = make(original) as tf.KernelFunc;
+      wrapped.set(kernelFunc, original);
+      return { ...original, kernelFunc };
+    },
+    has: (config) => wrapped.has(config.kernelFunc),
+    unwrap: (config) => wrapped.get(config.kernelFunc) ?? config,
+  };
+}
