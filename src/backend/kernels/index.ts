@@ -11,15 +11,14 @@
  * Built-in wasm kernels that compute wrong values are replaced or wrapped: `MaxPoolGrad`
  * (max-pool-grad.ts), the padding of the forward convolutions (conv-forward-padding.ts),
  * batched `_FusedMatMul` (batch-mat-mul.ts) and, with native/blas, `MaxPool` with NaNs
- * (native-max-pool.ts). Two correct but slow training kernels get XNNPACK
- * paths: the transposed matmuls of every dense layer's backward pass (batch-mat-mul.ts) and
+ * (native-max-pool.ts). Two correct but slow training kernels get XNNPACK paths: the
+ * transposed matmuls of every dense layer's backward pass (batch-mat-mul.ts) and
  * `Conv2DBackpropInput` (conv2d-backprop-input.ts). With the optional native/blas addon, the
  * matmuls (and through them the conv GEMMs) run on OpenBLAS (native-mat-mul.ts). `Identity` and
  * same-dtype `Cast` share their input's data instead of copying it (shared-identity.ts); with
  * native/blas, a layer's bias add and bias gradient run natively (native-bias.ts), and so does
- * the forward `Conv2D` of a small filter (native-conv2d.ts). Relu's
- * gradient is one kernel, `HookflowReluGrad`, instead of tfjs's Step, Cast and Multiply
- * (relu-grad.ts).
+ * the forward `Conv2D` of a small filter (native-conv2d.ts). Relu's gradient is one kernel,
+ * `HookflowReluGrad`, instead of tfjs's Step, Cast and Multiply (relu-grad.ts).
  */
 import * as tf from '../tfjs.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';

@@ -2,8 +2,9 @@
  * The optional native/blas addon: native compute on tensors in the tfjs wasm heap (OpenBLAS
  * sgemm, and the one-pass loops of gradient clipping, SGD, Adam, RMSProp, Adagrad, MaxPool and
  * MaxPoolGrad, the relu gradient, a small conv's forward pass and Conv2DBackpropFilter (direct,
- * or the im2col of its GEMM), and a layer's bias add and bias gradient). It is built at install when a compiler and OpenBLAS are present;
- * without it, or with `HOOKFLOW_NATIVE_BLAS=0`, hookflow runs on plain wasm kernels.
+ * or the im2col of its GEMM), and a layer's bias add and bias gradient). It is built at install
+ * when a compiler and OpenBLAS are present; without it, or with `HOOKFLOW_NATIVE_BLAS=0`,
+ * hookflow runs on plain wasm kernels.
  */
 import os from 'node:os';
 import { loadNativeAddon } from '../../native/load-native-addon.js';
