@@ -16,16 +16,16 @@
  * (Layers never send batched ones: dense reshapes to 2-D first.)
  */
 import * as tf from '../tfjs.js';
-import { runOnCpu, type KernelArgs, type WasmBackend } from './util.js';
+import { kernelWrappers, runOnCpu, type KernelArgs, type WasmBackend } from './util.js';
 
 /** Matmul kernels whose wasm versions get the transpose fix. */
 export const MATMUL_KERNELS = ['BatchMatMul', '_FusedMatMul'] as const;
 
-const wrappers = new WeakSet<tf.KernelFunc>();
+const wrappers = kernelWrappers();
 
 /** True when `config` already is a wrapper made by {@link withMatMulTransposeFix}. */
 export function hasMatMulTransposeFix(config: tf.KernelConfig): boolean {
-  return wrappers.has(config.kernelFunc);
+  return wrappers.has(config);
 }
 
 /** Swaps the last two axes of `t` with the wasm Transpose kernel; the caller disposes the result. */
@@ -68,6 +68,5 @@ export function withMatMulTransposeFix(original: tf.KernelConfig): tf.KernelConf
       for (const t of temps) backend.disposeData(t.dataId);
     }
   };
-  wrappers.add(kernelFunc as tf.KernelFunc);
-  return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
+  return wrappers.wrap(original, kernelFunc);
 }

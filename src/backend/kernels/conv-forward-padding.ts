@@ -17,7 +17,7 @@
  * padding, and NCHW Conv2D (which wasm rejects), runs the cpu backend's kernel instead.
  */
 import * as tf from '../tfjs.js';
-import { runOnCpu, type ExplicitPadding, type ForwardConvAttrs, type KernelArgs } from './util.js';
+import { kernelWrappers, runOnCpu, type ExplicitPadding, type ForwardConvAttrs, type KernelArgs } from './util.js';
 
 /** Forward conv kernels whose wasm versions need the padding fix. */
 export const FORWARD_CONV_KERNELS = ['Conv2D', 'DepthwiseConv2dNative', 'FusedConv2D', 'FusedDepthwiseConv2D'] as const;
@@ -45,11 +45,11 @@ export function explicitPaddingFor(ci: tf.backend_util.Conv2DInfo): ExplicitPadd
   return [[0, 0], [top, bottom], [left, right], [0, 0]];
 }
 
-const wrappers = new WeakSet<tf.KernelFunc>();
+const wrappers = kernelWrappers();
 
 /** True when `config` already is a wrapper made by {@link withForwardPaddingFix}. */
 export function hasForwardPaddingFix(config: tf.KernelConfig): boolean {
-  return wrappers.has(config.kernelFunc);
+  return wrappers.has(config);
 }
 
 /** Wraps the wasm kernel `original` so that it only ever sees explicit padding. */
@@ -68,6 +68,5 @@ export function withForwardPaddingFix(original: tf.KernelConfig): tf.KernelConfi
     if (pad == null) return runOnCpu(name, args);
     return original.kernelFunc({ ...args, attrs: { ...args.attrs, pad, dimRoundingMode: undefined } as unknown as tf.NamedAttrMap });
   };
-  wrappers.add(kernelFunc as tf.KernelFunc);
-  return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
+  return wrappers.wrap(original, kernelFunc);
 }

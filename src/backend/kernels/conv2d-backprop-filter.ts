@@ -3,7 +3,7 @@
  * filter gradient of conv2d, conv1d and the pointwise half of separableConv2d.
  */
 import * as tf from '../tfjs.js';
-import { heapOf, nativeBlasAddon, nativeConvGeometry } from './native-blas.js';
+import { heapOf, heapOffset, nativeBlasAddon, nativeConvGeometry } from './native-blas.js';
 import { allocF32, heapF32, nchwToNhwc, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
 import { forEachTap, gatherDyRows, gemmPlan, parseConvBackprop } from './conv-backprop.js';
 
@@ -73,8 +73,8 @@ export function conv2dBackpropFilterWith(args: KernelArgs, options: Conv2dBackpr
   }
   if (addon && (path === 'direct' || (path === 'auto' && weights <= DIRECT_MAX_WEIGHTS))) {
     const out = backend.makeOutput([...filterShape], 'float32');
-    const offset = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-    addon.conv2dBackpropFilterDirect(heapOf(backend), offset(x), offset(dy), offset(out), nativeConvGeometry(g));
+    addon.conv2dBackpropFilterDirect(heapOf(backend), heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out),
+      nativeConvGeometry(g));
     return out;
   }
   if (path === 'matmul' || (path === 'auto' && macs >= AUTO_MATMUL_MIN_MACS)) {

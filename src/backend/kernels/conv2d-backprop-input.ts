@@ -9,7 +9,7 @@
  * problems keep the original kernel.
  */
 import * as tf from '../tfjs.js';
-import { heapF32, nhwcToNchw, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
+import { heapF32, kernelWrappers, nhwcToNchw, type ConvGeometry, type KernelArgs, type WasmBackend } from './util.js';
 import { gatherDyRows, gemmPlan, parseConvBackprop } from './conv-backprop.js';
 
 const AUTO_GEMM_MIN_MACS = 1 << 18;
@@ -92,11 +92,11 @@ function backpropInputNhwcByGemm(backend: WasmBackend, dy: tf.TensorInfo, filter
   return dx;
 }
 
-const wrappers = new WeakSet<tf.KernelFunc>();
+const wrappers = kernelWrappers();
 
 /** True when `config` already is a wrapper made by {@link withConv2dBackpropInputSpeedup}. */
 export function hasConv2dBackpropInputSpeedup(config: tf.KernelConfig): boolean {
-  return wrappers.has(config.kernelFunc);
+  return wrappers.has(config);
 }
 
 /** Wraps wasm's own kernel: layer-sized problems take the GEMM path, tiny ones stay native. */
@@ -109,6 +109,5 @@ export function withConv2dBackpropInputSpeedup(original: tf.KernelConfig): tf.Ke
     const dilated = dilations != null && (typeof dilations === 'number' ? dilations !== 1 : dilations.some((d) => d !== 1));
     return dilated || macs >= AUTO_GEMM_MIN_MACS ? conv2dBackpropInputByGemm(args) : original.kernelFunc(args);
   };
-  wrappers.add(kernelFunc as tf.KernelFunc);
-  return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
+  return wrappers.wrap(original, kernelFunc);
 }

@@ -10,7 +10,7 @@
  * native/blas addon the same selection runs natively, four channels at a time.
  */
 import * as tf from '../tfjs.js';
-import { heapOf, nativeBlasAddon } from './native-blas.js';
+import { heapOf, heapOffset, nativeBlasAddon } from './native-blas.js';
 import type { MaxPoolAttrs } from './native-max-pool.js';
 import { allocF32, assertShape, heapF32, type KernelArgs, type WasmBackend } from './util.js';
 
@@ -63,10 +63,9 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
     // native/blas zeroes dx itself and selects four channels at a time in SIMD registers: 0.28 ms
     // against 3.1 ms for the JS loop on the MNIST CNN's [64, 26, 26, 8] pool.
     const out = backend.makeOutput([...input.shape], 'float32');
-    const offset = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-    addon.maxPoolGrad(heapOf(backend), offset(input), offset(dy), offset(out), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-      info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-      info.effectiveFilterHeight, info.effectiveFilterWidth, info.padInfo.top, info.padInfo.left);
+    addon.maxPoolGrad(heapOf(backend), heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out),
+      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth,
+      info.dilationHeight, info.dilationWidth, info.effectiveFilterHeight, info.effectiveFilterWidth, info.padInfo.top, info.padInfo.left);
     return out;
   }
   const { out, values } = allocF32(backend, [...input.shape]);

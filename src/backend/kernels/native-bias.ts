@@ -9,17 +9,17 @@
  * other Add or Sum goes to the wasm kernel unchanged, and without the addon nothing is wrapped.
  */
 import * as tf from '../tfjs.js';
-import { heapOf, nativeBlasAddon } from './native-blas.js';
-import type { KernelArgs, WasmBackend } from './util.js';
+import { heapOf, heapOffset, nativeBlasAddon } from './native-blas.js';
+import { kernelWrappers, type KernelArgs, type WasmBackend } from './util.js';
 
 /** The kernels {@link withNativeBias} wraps. */
 export const NATIVE_BIAS_KERNELS = ['Add', 'Sum'] as const;
 
-const wrappers = new WeakSet<tf.KernelFunc>();
+const wrappers = kernelWrappers();
 
 /** True when `config` already is a wrapper made by {@link withNativeBias}. */
 export function hasNativeBias(config: tf.KernelConfig): boolean {
-  return wrappers.has(config.kernelFunc);
+  return wrappers.has(config);
 }
 
 /** True when `bias` ([C], or [1, ..., 1, C] of at most x's rank) broadcasts along the last axis of `x`. */
@@ -27,10 +27,6 @@ function isBiasOf(bias: tf.TensorInfo, x: tf.TensorInfo): boolean {
   const c = x.shape.at(-1);
   if (x.shape.length < 2 || c === undefined || c === 0 || bias.shape.length > x.shape.length || bias.shape.at(-1) !== c) return false;
   return bias.shape.every((d, i) => i === bias.shape.length - 1 || d === 1);
-}
-
-function offset(backend: WasmBackend, t: tf.TensorInfo): number {
-  return backend.getMemoryOffset(t.dataId);
 }
 
 /** Wraps the wasm `Add` or `Sum` kernel with the native bias add or row sum. */
@@ -46,7 +42,8 @@ export function withNativeBias(original: tf.KernelConfig): tf.KernelConfig {
         if (x && bias) {
           const channels = x.shape.at(-1)!;
           const out = backend.makeOutput([...x.shape], 'float32');
-          addon.addBias(heapOf(backend), offset(backend, x), offset(backend, bias), offset(backend, out), tf.util.sizeFromShape(x.shape) / channels, channels);
+          addon.addBias(heapOf(backend), heapOffset(backend, x), heapOffset(backend, bias), heapOffset(backend, out),
+            tf.util.sizeFromShape(x.shape) / channels, channels);
           return out;
         }
       }
@@ -58,12 +55,11 @@ export function withNativeBias(original: tf.KernelConfig): tf.KernelConfig {
       if (x.dtype === 'float32' && rank >= 2 && x.shape[rank - 1]! > 0 && axes.length === rank - 1 && axes.every((v, i) => v === i)) {
         const channels = x.shape[rank - 1]!;
         const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), channels] : [channels], 'float32');
-        addon.sumRows(heapOf(backend), offset(backend, x), offset(backend, out), tf.util.sizeFromShape(x.shape) / channels, channels);
+        addon.sumRows(heapOf(backend), heapOffset(backend, x), heapOffset(backend, out), tf.util.sizeFromShape(x.shape) / channels, channels);
         return out;
       }
     }
     return original.kernelFunc(args);
   };
-  wrappers.add(kernelFunc as tf.KernelFunc);
-  return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
+  return wrappers.wrap(original, kernelFunc);
 }

@@ -7,6 +7,7 @@
  * hookflow runs on plain wasm kernels.
  */
 import os from 'node:os';
+import type * as tf from '../tfjs.js';
 import { loadNativeAddon } from '../../native/load-native-addon.js';
 import type { ConvGeometry, WasmBackend } from './util.js';
 
@@ -100,6 +101,11 @@ export function nativeBlasAddon(): BlasAddon | undefined {
 /** The wasm heap; read it after allocating outputs, since an allocation may grow (replace) it. */
 export function heapOf(backend: WasmBackend): ArrayBuffer {
   return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+}
+
+/** Byte offset of tensor `t`'s data in the wasm heap (what native/blas takes for an operand). */
+export function heapOffset(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.getMemoryOffset(t.dataId);
 }
 
 /** A conv's geometry in the order native/blas's direct conv loops read it (`ConvGeometry` in blas.cc). */

@@ -7,7 +7,7 @@
  * behind the padding fix).
  */
 import * as tf from '../tfjs.js';
-import { heapOf, nativeBlasAddon, nativeConvGeometry } from './native-blas.js';
+import { heapOf, heapOffset, nativeBlasAddon, nativeConvGeometry } from './native-blas.js';
 import { geometryOf, kernelWrappers, type ForwardConvAttrs, type KernelArgs, type WasmBackend } from './util.js';
 
 /**
@@ -30,15 +30,18 @@ export function nativeConv2d(args: KernelArgs, maxWeights = NATIVE_CONV2D_MAX_WE
     attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode);
   const backend = args.backend as WasmBackend;
   const out = backend.makeOutput([...ci.outShape], 'float32');
-  const offset = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-  addon.conv2dDirect(heapOf(backend), offset(x), offset(filter), offset(out), nativeConvGeometry(geometryOf(ci)));
+  addon.conv2dDirect(heapOf(backend), heapOffset(backend, x), heapOffset(backend, filter), heapOffset(backend, out),
+    nativeConvGeometry(geometryOf(ci)));
   return out;
 }
 
-const wrappers = kernelWrappers((original) => (args) => nativeConv2d(args) ?? original.kernelFunc(args));
+const wrappers = kernelWrappers();
 
 /** Wraps the wasm `Conv2D` kernel `original`: small filters run natively, the rest as before. */
-export const withNativeConv2d = wrappers.wrap;
+export function withNativeConv2d(original: tf.KernelConfig): tf.KernelConfig {
+  return wrappers.wrap(original, (args) => nativeConv2d(args) ?? original.kernelFunc(args));
+}
+
 /** True when `config` already is a wrapper made by {@link withNativeConv2d}. */
 export const hasNativeConv2d = wrappers.has;
 /** The kernel a {@link withNativeConv2d} wrapper delegates to (`config` itself when it is none): for tests and benches. */

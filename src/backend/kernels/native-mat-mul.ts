@@ -16,17 +16,17 @@
  */
 import * as tf from '../tfjs.js';
 import { heapOf, nativeBlasAddon } from './native-blas.js';
-import type { KernelArgs, WasmBackend } from './util.js';
+import { kernelWrappers, type KernelArgs, type WasmBackend } from './util.js';
 
 /** Fused activations the native epilogue applies; their index is the addon's activation code. */
 export const NATIVE_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu'] as const;
 
 
-const wrappers = new WeakSet<tf.KernelFunc>();
+const wrappers = kernelWrappers();
 
 /** True when `config` already is a wrapper made by {@link withNativeMatMul}. */
 export function hasNativeMatMul(config: tf.KernelConfig): boolean {
-  return wrappers.has(config.kernelFunc);
+  return wrappers.has(config);
 }
 
 /** Product of the batch dims of `t` (all but the last two). */
@@ -90,6 +90,5 @@ export function withNativeMatMul(original: tf.KernelConfig): tf.KernelConfig {
     }
     return out;
   };
-  wrappers.add(kernelFunc as tf.KernelFunc);
-  return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
+  return wrappers.wrap(original, kernelFunc);
 }

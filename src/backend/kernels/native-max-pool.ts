@@ -10,7 +10,7 @@
  * XNNPACK's kernel stays.
  */
 import * as tf from '../tfjs.js';
-import { heapOf, nativeBlasAddon } from './native-blas.js';
+import { heapOf, heapOffset, nativeBlasAddon } from './native-blas.js';
 import { kernelWrappers, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend } from './util.js';
 
 /** tfjs's `MaxPoolAttrs`. */
@@ -34,16 +34,19 @@ export function nativeMaxPool(args: KernelArgs): tf.TensorInfo | undefined {
     return tf.getKernel('Identity', 'wasm')!.kernelFunc({ inputs: { x }, backend, attrs: {} }) as tf.TensorInfo;
   }
   const out = backend.makeOutput([...info.outShape], 'float32');
-  const offset = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-  addon.maxPool(heapOf(backend), offset(x), offset(out), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight,
-    info.outWidth, info.strideHeight, info.strideWidth, info.effectiveFilterHeight, info.effectiveFilterWidth, info.padInfo.top, info.padInfo.left);
+  addon.maxPool(heapOf(backend), heapOffset(backend, x), heapOffset(backend, out), info.batchSize, info.inHeight, info.inWidth,
+    info.inChannels, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.effectiveFilterHeight,
+    info.effectiveFilterWidth, info.padInfo.top, info.padInfo.left);
   return out;
 }
 
-const wrappers = kernelWrappers((original) => (args) => nativeMaxPool(args) ?? original.kernelFunc(args));
+const wrappers = kernelWrappers();
 
 /** Wraps the wasm `MaxPool` kernel `original`: float32 pools run natively. */
-export const withNativeMaxPool = wrappers.wrap;
+export function withNativeMaxPool(original: tf.KernelConfig): tf.KernelConfig {
+  return wrappers.wrap(original, (args) => nativeMaxPool(args) ?? original.kernelFunc(args));
+}
+
 /** True when `config` already is a wrapper made by {@link withNativeMaxPool}. */
 export const hasNativeMaxPool = wrappers.has;
 /** The kernel a {@link withNativeMaxPool} wrapper delegates to (`config` itself when it is none): for tests and benches. */

@@ -11,7 +11,7 @@
  * the active backend has no such kernel (webgl, say) the gradient is tfjs's own.
  */
 import * as tf from '../tfjs.js';
-import { heapOf, nativeBlasAddon } from './native-blas.js';
+import { heapOf, heapOffset, nativeBlasAddon } from './native-blas.js';
 import { heapF32, type CpuBackendLike, type KernelArgs, type WasmBackend } from './util.js';
 
 /** Kernel name: inputs `dy` and `x` (float32, one shape); output `dy * step(x)`. */
@@ -31,8 +31,7 @@ function wasmReluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const out = wasm.makeOutput([...x.shape], 'float32');
   const addon = nativeBlasAddon();
   if (addon) {
-    const offset = (t: tf.TensorInfo) => wasm.getMemoryOffset(t.dataId);
-    addon.reluGrad(heapOf(wasm), offset(dy), offset(x), offset(out), tf.util.sizeFromShape(x.shape));
+    addon.reluGrad(heapOf(wasm), heapOffset(wasm, dy), heapOffset(wasm, x), heapOffset(wasm, out), tf.util.sizeFromShape(x.shape));
   } else {
     // Views after the allocation (util.ts).
     reluGradValues(heapF32(wasm, dy), heapF32(wasm, x), wasm.typedArrayFromHeap(out) as Float32Array);

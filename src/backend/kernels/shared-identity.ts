@@ -9,16 +9,16 @@
  * cpu and webgl `Identity` already do.
  */
 import type * as tf from '../tfjs.js';
-import type { KernelArgs, WasmBackend } from './util.js';
+import { kernelWrappers, type KernelArgs, type WasmBackend } from './util.js';
 
 /** The kernels {@link withSharedData} wraps. */
 export const SHARED_IDENTITY_KERNELS = ['Identity', 'Cast'] as const;
 
-const wrappers = new WeakSet<tf.KernelFunc>();
+const wrappers = kernelWrappers();
 
 /** True when `config` already is a wrapper made by {@link withSharedData}. */
 export function hasSharedData(config: tf.KernelConfig): boolean {
-  return wrappers.has(config.kernelFunc);
+  return wrappers.has(config);
 }
 
 /** Wraps the wasm `Identity` or `Cast` kernel: a numeric output of the input's dtype shares its data. */
@@ -30,6 +30,5 @@ export function withSharedData(original: tf.KernelConfig): tf.KernelConfig {
     (args.backend as WasmBackend).incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   };
-  wrappers.add(kernelFunc as tf.KernelFunc);
-  return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
+  return wrappers.wrap(original, kernelFunc);
 }

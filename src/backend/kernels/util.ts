@@ -150,24 +150,26 @@ export function runOnCpu(kernelName: string, args: KernelArgs): tf.TensorInfo | 
   }
 }
 
-/** Kernel wrappers of one kind: how to make one, tell one, and get back the kernel it wraps. */
+/** Kernel wrappers of one kind: a registry of the wrappers made, to tell one and get back the kernel it wraps. */
 export interface KernelWrappers {
-  /** `original` behind a wrapper made by `make(original)`. */
-  wrap(original: tf.KernelConfig): tf.KernelConfig;
+  /** `original` with `kernelFunc` in its place, recorded as one of these wrappers. */
+  wrap(original: tf.KernelConfig, kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): tf.KernelConfig;
   /** True when `config` is one of these wrappers. */
   has(config: tf.KernelConfig): boolean;
   /** The kernel the wrapper `config` delegates to (`config` itself when it is not a wrapper). */
   unwrap(config: tf.KernelConfig): tf.KernelConfig;
 }
 
-/** {@link KernelWrappers} whose kernel functions `make` builds around the original kernel. */
-export function kernelWrappers(make: (original: tf.KernelConfig) => (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): KernelWrappers {
+/**
+ * A new {@link KernelWrappers}: each wrapping module keeps one, so that installing its kernels
+ * twice (`registerWasmTrainingKernels`) can tell its wrapper from the kernel it wraps.
+ */
+export function kernelWrappers(): KernelWrappers {
   const wrapped = new WeakMap<tf.KernelFunc, tf.KernelConfig>();
   return {
-    wrap(original) {
-      const kernelFunc = make(original) as tf.KernelFunc;
-      wrapped.set(kernelFunc, original);
-      return { ...original, kernelFunc };
+    wrap(original, kernelFunc) {
+      wrapped.set(kernelFunc as tf.KernelFunc, original);
+      return { ...original, kernelFunc: kernelFunc as tf.KernelFunc };
     },
     has: (config) => wrapped.has(config.kernelFunc),
     unwrap: (config) => wrapped.get(config.kernelFunc) ?? config,
