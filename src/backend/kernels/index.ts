@@ -65,13 +65,13 @@ export { RMSPROP_UPDATE, rmspropUpdate, rmspropUpdateValues, type RmspropHyper }
 export { SHARED_IDENTITY_KERNELS, hasSharedData, withSharedData } from './shared-identity.js';
 export { NATIVE_BIAS_KERNELS, hasNativeBias, withNativeBias } from './native-bias.js';
 export { NATIVE_CONV2D_MAX_WEIGHTS, hasNativeConv2d, nativeConv2d, withNativeConv2d, withoutNativeConv2d } from './native-conv2d.js';
-export { hasNativeMaxPool, nativeMaxPool, withNativeMaxPool, withoutNativeMaxPool, type MaxPoolAttrs } from './native-max-pool.js';
+export { hasNativeMaxPool, nativeMaxPool, withNativeMaxPool, withoutNativeMaxPool } from './native-max-pool.js';
 export { conv2dBackpropInputByGemm, hasConv2dBackpropInputSpeedup, withConv2dBackpropInputSpeedup } from './conv2d-backprop-input.js';
 export {
   SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropy, softmaxCrossEntropyGradValues, softmaxCrossEntropyValues,
 } from './softmax-cross-entropy.js';
 export { RELU_GRAD, reluGrad, reluGradValues } from './relu-grad.js';
-export type { ConvGeometry, ExplicitPadding } from './util.js';
+export type { ConvGeometry, ExplicitPadding, MaxPoolAttrs } from './util.js';
 
 /**
  * JS kernels registered as they are: the four missing ones, the MaxPoolGrad replacement, the

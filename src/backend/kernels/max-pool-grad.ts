@@ -11,8 +11,7 @@
  */
 import * as tf from '../tfjs.js';
 import { heapOf, heapOffset, nativeBlasAddon } from './native-blas.js';
-import type { MaxPoolAttrs } from './native-max-pool.js';
-import { allocF32, assertShape, heapF32, type KernelArgs, type WasmBackend } from './util.js';
+import { allocF32, assertShape, heapF32, type KernelArgs, type MaxPoolAttrs, type WasmBackend } from './util.js';
 
 /** Routes each dy element to the first maximum of its window; NHWC; `dx` must be zeroed. */
 export function maxPoolGradNhwc(x: ArrayLike<number>, dy: ArrayLike<number>, info: tf.backend_util.Conv2DInfo, dx: Float32Array): void {

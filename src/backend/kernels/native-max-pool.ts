@@ -11,15 +11,7 @@
  */
 import * as tf from '../tfjs.js';
 import { heapOf, heapOffset, nativeBlasAddon } from './native-blas.js';
-import { kernelWrappers, type ConvPad, type DimRoundingMode, type KernelArgs, type WasmBackend } from './util.js';
-
-/** tfjs's `MaxPoolAttrs`. */
-export interface MaxPoolAttrs {
-  filterSize: number | [number, number];
-  strides: number | [number, number];
-  pad: ConvPad;
-  dimRoundingMode?: DimRoundingMode;
-}
+import { kernelWrappers, type KernelArgs, type MaxPoolAttrs, type WasmBackend } from './util.js';
 
 /** The pool through native/blas when the addon is loaded and `x` is float32, else undefined. */
 export function nativeMaxPool(args: KernelArgs): tf.TensorInfo | undefined {

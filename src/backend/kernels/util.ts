@@ -30,6 +30,14 @@ export interface ForwardConvAttrs {
   dimRoundingMode?: DimRoundingMode;
 }
 
+/** The attributes of tfjs's `MaxPool` and `MaxPoolGrad` kernels. */
+export interface MaxPoolAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: ConvPad;
+  dimRoundingMode?: DimRoundingMode;
+}
+
 /** Rounding modes tfjs conv ops accept for numeric padding. */
 export type DimRoundingMode = 'floor' | 'round' | 'ceil' | undefined;
 
