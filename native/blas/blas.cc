@@ -469,8 +469,8 @@ struct ConvGeometry {
 };
 
 // A direct conv call's arguments, (heap, aOffset, bOffset, outOffset, geometry), read and checked
-// to lie inside the heap; `a`, `b` and `out` hold the element count of each operand (the
-// input, the filter, the output...) as a member of ConvGeometry.
+// to lie inside the heap. ReadConvCall takes each operand's element count (the input's, the
+// filter's, the output's) as a member function of ConvGeometry.
 struct ConvCall {
   ConvGeometry g;
   const float* a;
