@@ -35,11 +35,27 @@ if (!nativeBlasStatus().active) throw new Error('needs native/blas (npm run buil
 const wasm = tf.backend();
 const xnnpack = withoutNativeConv2d(tf.getKernel('Conv2D', 'wasm')!);
 
-/** Times `paths` (each: one call returning its output) on every shape; prints ms per call and `ratio[0] / ratio[1]`. */
-async function table(title: string, paths: Record<string, (args: KernelArgs) => tf.TensorInfo>, operand: 'filter' | 'dy', ratio: [string, string]): Promise<void> {
+type Path = (args: KernelArgs) => tf.TensorInfo;
+
+/**
+ * Times `paths` (each: one call returning its output) on `args` in interleaved rounds and prints
+ * one row: `label`, ms per call of each path, and the paired ratio `ratio[0] / ratio[1]`.
+ */
+async function timeRow(label: string, paths: Record<string, Path>, args: KernelArgs, ratio: [string, string]): Promise<void> {
   const names = Object.keys(paths);
+  const variants = Object.fromEntries(names.map((n) => [n, () => {
+    for (let i = 0; i < calls; i++) wasm.disposeData(paths[n]!(args).dataId);
+  }]));
+  Object.values(variants).forEach((run) => run()); // warm-up
+  const { wall, samples } = await interleavedWallCpu(variants, rounds);
+  const times = names.map((n) => (wall[n]! / calls).toFixed(3).padStart(8)).join(' ');
+  console.log(`  ${label} ${times}   ${formatPairedRatio(pairedRatio(samples.wall[ratio[0]]!, samples.wall[ratio[1]]!))}`);
+}
+
+/** Prints `title` and a header, then {@link timeRow} of `paths` for every conv shape. */
+async function table(title: string, paths: Record<string, Path>, operand: 'filter' | 'dy', ratio: [string, string]): Promise<void> {
   console.log(`\n${title}`);
-  console.log(`  x shape -> filter            weights ${names.map((n) => n.padStart(8)).join(' ')}   ${ratio[0]} / ${ratio[1]} [quartiles]`);
+  console.log(`  x shape -> filter            weights ${Object.keys(paths).map((n) => n.padStart(8)).join(' ')}   ${ratio[0]} / ${ratio[1]} [quartiles]`);
   for (const [b, h, w, inC, outC] of SHAPES) {
     const x = tf.tensor4d(seeded(b * h * w * inC, 1), [b, h, w, inC]);
     const second = operand === 'filter'
@@ -49,14 +65,7 @@ async function table(title: string, paths: Record<string, (args: KernelArgs) => 
       inputs: operand === 'filter' ? { x, filter: second } : { x, dy: second }, backend: wasm,
       attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, inC, outC], dilations: 1 },
     } as unknown as KernelArgs;
-    const variants = Object.fromEntries(names.map((n) => [n, () => {
-      for (let i = 0; i < calls; i++) wasm.disposeData(paths[n]!(args).dataId);
-    }]));
-    Object.values(variants).forEach((run) => run()); // warm-up
-    const { wall, samples } = await interleavedWallCpu(variants, rounds);
-    const label = `[${b},${h},${w},${inC}] -> [3,3,${inC},${outC}]`.padEnd(28);
-    const times = names.map((n) => (wall[n]! / calls).toFixed(3).padStart(8)).join(' ');
-    console.log(`  ${label} ${String(9 * inC * outC).padStart(7)} ${times}   ${formatPairedRatio(pairedRatio(samples.wall[ratio[0]]!, samples.wall[ratio[1]]!))}`);
+    await timeRow(`${`[${b},${h},${w},${inC}] -> [3,3,${inC},${outC}]`.padEnd(28)} ${String(9 * inC * outC).padStart(7)}`, paths, args, ratio);
     tf.dispose([x, second]);
   }
 }
@@ -78,18 +87,14 @@ const POOLS: Array<[number, number, number, number, number, number]> = [
 ];
 const xnnpackPool = withoutNativeMaxPool(tf.getKernel('MaxPool', 'wasm')!);
 console.log('\nMaxPool');
-console.log('  x shape, pool / stride          native  xnnpack   xnnpack / native [quartiles]');
+console.log('  x shape, pool / stride           native  xnnpack   xnnpack / native [quartiles]');
 for (const [b, h, w, c, size, stride] of POOLS) {
   const x = tf.tensor4d(seeded(b * h * w * c, 3), [b, h, w, c]);
   const args = { inputs: { x }, backend: wasm, attrs: { filterSize: size, strides: stride, pad: 'valid' } } as unknown as KernelArgs;
-  const by = (pool: (a: KernelArgs) => tf.TensorInfo) => () => {
-    for (let i = 0; i < calls; i++) wasm.disposeData(pool(args).dataId);
-  };
-  const variants = { native: by((a) => nativeMaxPool(a)!), xnnpack: by((a) => xnnpackPool.kernelFunc(a) as tf.TensorInfo) };
-  Object.values(variants).forEach((run) => run()); // warm-up
-  const { wall, samples } = await interleavedWallCpu(variants, rounds);
-  const ms = (v: number) => (v / calls).toFixed(3).padStart(7);
-  console.log(`  ${`[${b},${h},${w},${c}], ${size} / ${stride}`.padEnd(30)} ${ms(wall.native!)}  ${ms(wall.xnnpack!)}   ${formatPairedRatio(pairedRatio(samples.wall.xnnpack!, samples.wall.native!))}`);
+  await timeRow(`[${b},${h},${w},${c}], ${size} / ${stride}`.padEnd(30), {
+    native: (a) => nativeMaxPool(a)!,
+    xnnpack: (a) => xnnpackPool.kernelFunc(a) as tf.TensorInfo,
+  }, args, ['xnnpack', 'native']);
   x.dispose();
 }
 console.log(`load ${os.loadavg()[0]!.toFixed(2)}`);
