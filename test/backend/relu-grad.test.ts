@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as tf from '../../src/backend/tfjs.js';
 import { RELU_GRAD, reluGrad, reluGradValues } from '../../src/backend/index.js';
+import { firstDifference } from '../helpers/first-difference.js';
 import { onBackend } from '../helpers/on-backend.js';
 import { seeded } from '../helpers/seeded.js';
 
@@ -21,12 +22,6 @@ function withSpecials(n: number, seed: number): Float32Array {
 /** tfjs-core's own relu gradient, op for op. */
 function tfjsReluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return tf.mul(dy, tf.cast(tf.step(x), 'float32'));
-}
-
-/** The index and both values of the first element where `a` and `b` differ as bits would (NaN equals NaN, -0 differs from 0). */
-function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): string | undefined {
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return `at ${i}: ${a[i]} vs ${b[i]}`;
-  return undefined;
 }
 
 describe('relu gradient in one kernel (HookflowReluGrad)', () => {

@@ -9,6 +9,7 @@ import {
   rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS, hasNativeConv2d, hasNativeMaxPool, nativeConv2d, withoutNativeConv2d,
 } from '../../src/backend/index.js';
 import { nativeBlasAddon } from '../../src/backend/kernels/native-blas.js';
+import { firstDifference } from '../helpers/first-difference.js';
 import { seeded } from '../helpers/seeded.js';
 
 type Shape4 = [number, number, number, number];
@@ -779,8 +780,7 @@ describe('wasm training kernels', function () {
         const actual = runKernel('wasm', 'MaxPool', { x }, attrs);
         const expected = runKernel('cpu', 'MaxPool', { x }, attrs);
         expect(actual.shape).to.deep.equal(expected.shape);
-        const differs = Array.from(actual.values).findIndex((v, i) => !Object.is(v, expected.values[i]));
-        expect(differs, `first difference for ${JSON.stringify(c)}`).to.equal(-1);
+        expect(firstDifference(actual.values, expected.values), JSON.stringify(c)).to.equal(undefined);
       }), { numRuns: RUNS });
       // Windows holding NaN beside real numbers, where wasm's own kernel (XNNPACK) answers -Infinity.
       const x: Arr = { values: Float32Array.of(NaN, 1, 2, NaN, NaN, NaN, NaN, NaN, -1, NaN, NaN, -2, -Infinity, NaN, NaN, NaN), shape: [1, 4, 4, 1] };
