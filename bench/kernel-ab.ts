@@ -27,7 +27,7 @@ import { CNNClassifier, MLPClassifier } from '../src/training/model/models.js';
 import { releaseOutputs } from '../src/training/model/trainable-model.js';
 import { SGD } from '../src/training/optim/sgd.js';
 import { formatPairedRatio, interleavedWallCpu, pairedRatio } from './stats.js';
-import { withoutKernels } from './without-kernels.js';
+import { withKernelFunc, withoutKernels } from './without-kernels.js';
 import { numberFlag, stringFlag } from './flags.js';
 
 /** How to run a step without the kernel under test. */
@@ -48,21 +48,6 @@ const WITHOUT: Record<string, { what: string; run(fn: () => void): Promise<void>
 /** Runs `fn` with the active backend's wrapped kernel `name` replaced by the kernel it wraps. */
 function withInnerKernel(name: string, unwrap: (config: tf.KernelConfig) => tf.KernelConfig, fn: () => void): Promise<void> {
   return withKernelFunc(name, unwrap(tf.getKernel(name, tf.getBackend())!).kernelFunc, fn);
-}
-
-/** Runs `fn` with the active backend's kernel `name` computed by `kernelFunc`, then restores it. */
-async function withKernelFunc(name: string, kernelFunc: tf.KernelFunc, fn: () => void): Promise<void> {
-  const backendName = tf.getBackend();
-  const original = tf.getKernel(name, backendName);
-  if (original == null) throw new Error(`${name} is not registered on ${backendName}`);
-  tf.unregisterKernel(name, backendName);
-  tf.registerKernel({ ...original, kernelFunc });
-  try {
-    fn();
-  } finally {
-    tf.unregisterKernel(name, backendName);
-    tf.registerKernel(original);
-  }
 }
 
 const kernel = stringFlag('kernel', 'softmax-cross-entropy');

@@ -14,3 +14,21 @@ export async function withoutKernels(names: readonly string[], fn: () => unknown
     configs.forEach((c) => tf.registerKernel(c));
   }
 }
+
+/**
+ * Runs `fn` with the active backend's kernel `name` computed by `kernelFunc`, then registers the
+ * original again: the A/B of one of a kernel's paths against another.
+ */
+export async function withKernelFunc(name: string, kernelFunc: tf.KernelFunc, fn: () => unknown): Promise<void> {
+  const backendName = tf.getBackend();
+  const original = tf.getKernel(name, backendName);
+  if (original == null) throw new Error(`${name} is not registered on ${backendName}`);
+  tf.unregisterKernel(name, backendName);
+  tf.registerKernel({ ...original, kernelFunc });
+  try {
+    await fn();
+  } finally {
+    tf.unregisterKernel(name, backendName);
+    tf.registerKernel(original);
+  }
+}
