@@ -6,7 +6,7 @@ import * as tf from '../../src/backend/tfjs.js';
 import {
   blasThreadCount, conv2dBackpropFilterWith, FUSED_UPDATE_KERNEL_NAMES, conv2dBackpropInputByGemm, depthwiseConv2dBackpropInputWith, describeBackend,
   adagradUpdate, adagradUpdateValues, adamUpdate, adamUpdateValues, hasNativeBias, hasNativeMatMul, hasSharedData, nativeBlasStatus, nativeSumOfSquares, registerWasmTrainingKernels, rmspropUpdate,
-  rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS, hasNativeConv2d, hasNativeMaxPool, nativeConv2d, withoutNativeConv2d,
+  rmspropUpdateValues, sgdUpdate, sgdUpdateValues, WASM_TRAINING_KERNELS, withBlasInstallHint, hasNativeConv2d, hasNativeMaxPool, nativeConv2d, withoutNativeConv2d,
 } from '../../src/backend/index.js';
 import { nativeBlasAddon } from '../../src/backend/kernels/native-blas.js';
 import { firstDifference } from '../helpers/first-difference.js';
@@ -700,6 +700,10 @@ describe('wasm training kernels', function () {
         if (status.active) expect(text).to.equal(`wasm + native BLAS (OpenBLAS, ${status.threads} thread${status.threads === 1 ? '' : 's'})`);
         else expect(text).to.equal(`wasm (native BLAS off: ${status.reason})`);
         expect(describeBackend({ requested: 'auto', active: 'cpu', fallbacks: ['x failed'] })).to.equal('cpu (skipped: x failed)');
+        // A failed build or load says which Debian packages the addon needs and how to rebuild it.
+        expect(withBlasInstallHint("the native addon 'blas' is not available: its build failed")).to.equal(
+          "the native addon 'blas' is not available: its build failed. It needs a C++ compiler and OpenBLAS: "
+          + 'on Debian/Ubuntu `sudo apt-get install g++ libopenblas-dev`, then `npm run build:native -- blas`');
       });
     });
 

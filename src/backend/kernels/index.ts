@@ -56,7 +56,7 @@ export { unsortedSegmentSum, unsortedSegmentSumConfig, unsortedSegmentSumFlat } 
 export { FORWARD_CONV_KERNELS, explicitPaddingFor, hasForwardPaddingFix, withForwardPaddingFix } from './conv-forward-padding.js';
 export { MATMUL_KERNELS, hasMatMulTransposeFix, withMatMulTransposeFix } from './batch-mat-mul.js';
 export { NATIVE_ACTIVATIONS, hasNativeMatMul, withNativeMatMul } from './native-mat-mul.js';
-export { blasThreadCount, nativeBlasStatus, type NativeBlasStatus } from './native-blas.js';
+export { BLAS_PACKAGES, blasThreadCount, nativeBlasStatus, withBlasInstallHint, type NativeBlasStatus } from './native-blas.js';
 export { nativeSumOfSquares } from './sum-of-squares.js';
 export { SGD_UPDATE, sgdUpdate, sgdUpdateValues, type SgdHyper } from './sgd-update.js';
 export { ADAM_UPDATE, adamUpdate, adamUpdateValues, type AdamHyper } from './adam-update.js';

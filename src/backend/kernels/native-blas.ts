@@ -71,6 +71,14 @@ export function blasThreadCount(env: Record<string, string | undefined> = proces
   return 1;
 }
 
+/** The Debian packages native/blas builds with: a C++ compiler and OpenBLAS with its headers. */
+export const BLAS_PACKAGES = 'g++ libopenblas-dev';
+
+/** Why the addon did not load, and how to get it. */
+export function withBlasInstallHint(reason: string): string {
+  return `${reason}. It needs a C++ compiler and OpenBLAS: on Debian/Ubuntu \`sudo apt-get install ${BLAS_PACKAGES}\`, then \`npm run build:native -- blas\``;
+}
+
 let addon: BlasAddon | undefined;
 let status: NativeBlasStatus | undefined;
 
@@ -83,7 +91,7 @@ export function nativeBlasStatus(): NativeBlasStatus {
   }
   const loaded = loadNativeAddon<BlasAddon>('blas');
   if (!loaded.addon) {
-    status = { active: false, reason: loaded.reason };
+    status = { active: false, reason: withBlasInstallHint(loaded.reason) };
     return status;
   }
   addon = loaded.addon;
