@@ -17,12 +17,17 @@
  *   processes with DistributedDataParallel on gloo (bench/dist_scaling_torch.py; Debian's
  *   python3-torch, skipped with the reason when missing), the same model, batch per process,
  *   optimizer, clip and iterations per process.
- * Each run trains `--epochs` epochs (default 48 for the MLP, 12 for the CNN: several seconds past
- * V8's and wasm's tier-up, which take the first 1-2 s and a share of the other core; no
- * evaluation, no checkpoints, the text logger every 10 iterations). Throughput comes from the
+ * Every process trains the same number of iterations: `--epochs` epochs of one process (default
+ * 64 for the MLP, 32 for the CNN), so a 2-process run trains twice the epochs, each of half the
+ * iterations per process. Its ranks warm up (V8's and wasm's tier-up, heap sizing) over the
+ * first 2,000-4,000 iterations, against 1,000-1,500 for one process: an MLP rank's step went
+ * from 2.0-2.4 ms to 1.03-1.1 ms, a CNN rank's from 5.4 to 3.1 ms. Counting epochs instead
+ * measured `--nproc 2` inside that warm-up (until 2026-12-06, when it read 1.24x for the MLP
+ * against 1.5x in the steady state). No evaluation, no checkpoints, the text logger every 10
+ * iterations. Throughput comes from the
  * logged per-iteration times (IterTimerHook) of the second half of the epochs, averaged
  * (throughput is set by the mean step, slow ones included), so process start, data loading and
- * warm-up are not counted. Printed per run: samples/s, CPU
+ * the warm-up are not counted. Printed per run: samples/s, CPU
  * seconds of all its processes (reaped children) and the load average; then the medians and
  * the ratios to `none` and to `nproc 1`.
  */
@@ -41,9 +46,10 @@ import { numberFlag, stringFlag } from './flags.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const cli = path.join(root, 'dist/src/cli/main.js');
-/** Epochs per run: enough for seconds of steady state after the first half (see above). */
-const DEFAULT_EPOCHS: Record<string, number> = { mnist_mlp: 48, mnist_cnn: 12 };
-const epochsOf = (config: string) => numberFlag('epochs', DEFAULT_EPOCHS[config] ?? 12);
+/** Epochs of one process: the second half is past the warm-up of every variant (see above). */
+const DEFAULT_EPOCHS: Record<string, number> = { mnist_mlp: 64, mnist_cnn: 32 };
+/** Epochs of a run of `world` processes: the same iterations per process as one process's epochs. */
+const epochsOf = (config: string, world = 1) => world * numberFlag('epochs', DEFAULT_EPOCHS[config] ?? 32);
 
 /** CPU seconds used by reaped child processes so far (and their reaped children: mpirun's ranks). */
 function childrenCpuSeconds(): number {
@@ -65,9 +71,9 @@ function runChild(what: string, file: string, args: string[], env: NodeJS.Proces
   });
 }
 
-/** One `hookflow train` with `launch` arguments; resolves with its log's mean step time (s) over the second half of the epochs. */
-async function train(config: string, launch: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
-  const epochs = epochsOf(config);
+/** One `hookflow train` of `world` processes with `launch` arguments; resolves with its log's mean step time (s) over the second half of the epochs. */
+async function train(config: string, world: number, launch: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  const epochs = epochsOf(config, world);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookflow-scaling-'));
   try {
     await runChild(`${config} ${launch.join(' ')}`, process.execPath, [cli, 'train', path.join(root, 'configs', `${config}.json`), ...launch, '--work-dir', workDir, '--no-progress', '--no-journal',
@@ -86,7 +92,7 @@ async function train(config: string, launch: string[], env: NodeJS.ProcessEnv = 
 
 /** PyTorch's run of the same training: one process, or `world` with DDP on gloo; resolves with samples/s of all processes. */
 async function trainTorch(dataFile: string, config: string, batch: number, lr: number, world: number, samples: number): Promise<number> {
-  const steps = epochsOf(config) * Math.floor(samples / (batch * world));
+  const steps = epochsOf(config, world) * Math.floor(samples / (batch * world));
   const what = `torch ${config} world ${world}`;
   const output = await runChild(what, PYTHON, [path.join(root, 'bench', 'dist_scaling_torch.py'), dataFile, config.replace('mnist_', ''), String(batch), String(lr), String(world), String(steps)], torchEnv());
   const line = output.split('\n').find((l) => l.startsWith('{'));
@@ -103,14 +109,14 @@ async function runVariant(setup: Setup, variant: Variant): Promise<{ samplesPerS
   const t0 = performance.now();
   let samplesPerSecond: number;
   if (variant === '2 alone') {
-    const steps = await Promise.all([train(config, ['--launcher', 'none']), train(config, ['--launcher', 'none'])]);
+    const steps = await Promise.all([train(config, 1, ['--launcher', 'none']), train(config, 1, ['--launcher', 'none'])]);
     samplesPerSecond = steps.reduce((sum, step) => sum + batch / step, 0);
   } else if (variant === 'torch' || variant === 'torch DDP 2') {
     samplesPerSecond = await trainTorch(setup.dataFile!, config, batch, setup.lr, variant === 'torch' ? 1 : 2, setup.samples);
   } else {
     const nproc = variant.startsWith('nproc 2') ? 2 : 1;
     const env = variant === 'nproc 2 MPI' ? { HOOKFLOW_MPI_ALLREDUCE: 'mpi' } : {};
-    samplesPerSecond = (batch * nproc) / await train(config, variant === 'none' ? ['--launcher', 'none'] : ['--nproc', String(nproc)], env);
+    samplesPerSecond = (batch * nproc) / await train(config, nproc, variant === 'none' ? ['--launcher', 'none'] : ['--nproc', String(nproc)], env);
   }
   return { samplesPerSecond, cpu: childrenCpuSeconds() - cpu0, wall: (performance.now() - t0) / 1000 };
 }
@@ -136,7 +142,8 @@ if (missing) {
       };
       const epochs = epochsOf(config);
       const rates = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
-      console.log(`\n${config}: mean step of epochs ${Math.floor(epochs / 2) + 1}-${epochs}, batch ${setup.batch} per process`);
+      const iterations = epochs * Math.floor(samples / setup.batch);
+      console.log(`\n${config}: ${iterations} iterations per process (${epochs} epochs of one process), mean step of the second half, batch ${setup.batch} per process`);
       for (let r = 0; r < rounds; r++) {
         const order = roundOrder(variants, r);
         for (const variant of order) {
