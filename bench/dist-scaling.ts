@@ -19,11 +19,12 @@
  *   optimizer, clip and iterations per process.
  * Every process trains the same number of iterations: `--epochs` epochs of one process (default
  * 64 for the MLP, 32 for the CNN), so a 2-process run trains twice the epochs, each of half the
- * iterations per process. Its ranks warm up (V8's and wasm's tier-up, heap sizing) over the
- * first 2,000-4,000 iterations, against 1,000-1,500 for one process: an MLP rank's step went
- * from 2.0-2.4 ms to 1.03-1.1 ms, a CNN rank's from 5.4 to 3.1 ms. Counting epochs instead
- * measured `--nproc 2` inside that warm-up (until 2026-12-06, when it read 1.24x for the MLP
- * against 1.5x in the steady state). No evaluation, no checkpoints, the text logger every 10
+ * iterations per process. A process warms up over its first 2,000-4,000 iterations, while V8's
+ * optimising compiler takes over hookflow's and tfjs's JavaScript (with `--no-opt` an MLP rank's
+ * step stays at 2.1-2.2 ms; warm, it is 1.0-1.1 ms). Counting epochs measured a 2-process run,
+ * whose epochs have half the iterations per process, inside that warm-up: until 2026-12-06 this
+ * bench read 1.24x for the MLP's `--nproc 2` over `--nproc 1` where the steady state gives 1.39x,
+ * and 1.53x for the CNN where it gives 1.61x. No evaluation, no checkpoints, the text logger every 10
  * iterations. Throughput comes from the
  * logged per-iteration times (IterTimerHook) of the second half of the epochs, averaged
  * (throughput is set by the mean step, slow ones included), so process start, data loading and
