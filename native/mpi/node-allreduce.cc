@@ -5,12 +5,14 @@
 // and spins on counters in shared memory.
 //
 // The protocol, per chunk of at most `slotFloats_` elements ("round" r, counting from 1):
-//   1. copy the chunk into this rank's slot of set r % 2; copiedIn[rank] = r;
-//   2. once every copiedIn >= r: reduce this rank's share of the elements over all slots in rank
-//      order, into this rank's data and slot; reduced[rank] = r;
+//   1. copy the chunk, except this rank's own share of its elements, into this rank's slot of
+//      set r % 2; copiedIn[rank] = r;
+//   2. once every copiedIn >= r: reduce this rank's share over the other ranks' slots and its own
+//      data, in rank order, into its data and slot; reduced[rank] = r;
 //   3. once every reduced >= r: copy the other ranks' shares from their slots.
-// With few elements (the ranks' stop agreement: one float), every rank instead reduces all
-// elements over all slots itself after step 1 (the same bits: the same order), which waits for
+// Leaving out the own share in step 1 saves 1/N of the copying in (MNIST MLP, 2 ranks: 200 KB of
+// the 400 KB per step). With few elements (the ranks' stop agreement: one float), every rank
+// copies all of them in and reduces all of them itself after step 1 (the same bits: the same order), which waits for
 // the other ranks once instead of twice. Not for large arrays: at 2 ranks and 1e5 floats, reading
 // all of the other rank's slot took 0.11 ms against 0.08-0.09 ms for the three steps.
 // Slots alternate between two sets. The rule that keeps them safe: a rank writes round r + 2's
@@ -119,14 +121,18 @@ void NodeAllreduce::Run(float* data, size_t length, ReduceKind kind, bool mean) 
 }
 
 void NodeAllreduce::ReduceRange(uint64_t round, size_t lo, size_t hi, float* data, float* alsoInto, ReduceKind kind, bool mean) const {
-  // Block by block, so each block is read from the slots once and stays in L1 for the passes.
+  // Block by block, so each block is read once and stays in L1 for the passes. This rank's values
+  // are read from `data` (its slot may hold only the other ranks' shares), in rank order all the
+  // same, so every rank computes the same bits.
   const float count = static_cast<float>(size_);
+  float stack[kBlockFloats];
   for (size_t b = lo; b < hi; b += kBlockFloats) {
     const size_t n = std::min(kBlockFloats, hi - b);
-    float* out = data + b;
-    std::memcpy(out, Slot(round, 0) + b, n * sizeof(float));
+    const auto from = [&](int q) -> const float* { return q == rank_ ? data + b : Slot(round, q) + b; };
+    float* out = alsoInto ? alsoInto + b : stack;
+    std::memcpy(out, from(0), n * sizeof(float));
     for (int q = 1; q < size_; q++) {
-      const float* in = Slot(round, q) + b;
+      const float* in = from(q);
       switch (kind) {
         case ReduceKind::Sum: for (size_t i = 0; i < n; i++) out[i] += in[i]; break;
         case ReduceKind::Max: for (size_t i = 0; i < n; i++) out[i] = in[i] > out[i] ? in[i] : out[i]; break;
@@ -134,21 +140,14 @@ void NodeAllreduce::ReduceRange(uint64_t round, size_t lo, size_t hi, float* dat
       }
     }
     if (mean) for (size_t i = 0; i < n; i++) out[i] /= count;
-    if (alsoInto) std::memcpy(alsoInto + b, out, n * sizeof(float));
+    std::memcpy(data + b, out, n * sizeof(float));
   }
 }
 
 void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool mean) {
   const uint64_t round = ++round_;
   float* mine = Slot(round, rank_);
-  std::memcpy(mine, data, length * sizeof(float));
-  copiedIn_[rank_].value.store(round, std::memory_order_release);
-  AwaitAll(copiedIn_, round);
-
-  if (length * static_cast<size_t>(size_) <= kReduceEverywhereFloats) {
-    ReduceRange(round, 0, length, data, nullptr, kind, mean);
-    return;
-  }
+  const bool everywhere = length * static_cast<size_t>(size_) <= kReduceEverywhereFloats;
   const size_t share = (length + size_ - 1) / size_;
   const auto range = [&](int r, size_t* lo, size_t* hi) {
     *lo = std::min(length, static_cast<size_t>(r) * share);
@@ -156,6 +155,20 @@ void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool m
   };
   size_t lo, hi;
   range(rank_, &lo, &hi);
+  // The others read this rank's values of their shares only: its own share stays in `data`.
+  if (everywhere) {
+    std::memcpy(mine, data, length * sizeof(float));
+  } else {
+    std::memcpy(mine, data, lo * sizeof(float));
+    std::memcpy(mine + hi, data + hi, (length - hi) * sizeof(float));
+  }
+  copiedIn_[rank_].value.store(round, std::memory_order_release);
+  AwaitAll(copiedIn_, round);
+
+  if (everywhere) {
+    ReduceRange(round, 0, length, data, nullptr, kind, mean);
+    return;
+  }
   ReduceRange(round, lo, hi, data, mine, kind, mean);
   reduced_[rank_].value.store(round, std::memory_order_release);
   AwaitAll(reduced_, round);
