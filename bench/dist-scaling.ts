@@ -23,9 +23,9 @@
  * optimising compiler takes over hookflow's and tfjs's JavaScript (with `--no-opt` an MLP rank's
  * step stays at 2.1-2.2 ms; warm, it is 1.0-1.1 ms). Counting epochs measured a 2-process run,
  * whose epochs have half the iterations per process, inside that warm-up: until 2026-12-06 this
- * bench read 1.24x for the MLP's `--nproc 2` over `--nproc 1` where the steady state gives 1.39x,
- * and 1.53x for the CNN where it gives 1.61x. No evaluation, no checkpoints, the text logger every 10
- * iterations. Throughput comes from the
+ * bench read 1.24x for the MLP's `--nproc 2` over `--nproc 1` where the steady state gives
+ * 1.34-1.39x, and 1.53x for the CNN where it gives 1.61-1.68x (the same hour, the same host).
+ * No evaluation, no checkpoints, the text logger every 10 iterations. Throughput comes from the
  * logged per-iteration times (IterTimerHook) of the second half of the epochs, averaged
  * (throughput is set by the mean step, slow ones included), so process start, data loading and
  * the warm-up are not counted. Printed per run: samples/s, CPU
