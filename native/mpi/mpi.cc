@@ -92,19 +92,22 @@ class CollectiveWorker : public Napi::AsyncWorker {
 
 Napi::Value Undefined(Napi::Env env) { return env.Undefined(); }
 
-/** Runs `job` inline (small payloads) or on the thread pool, as a Promise either way. */
-Napi::Value Run(Napi::Env env, size_t bytes, Job job, Resolver resolve, Napi::Value keepAlive) {
+/** Runs `job` on the JS thread, as a settled Promise. */
+Napi::Value RunInline(Napi::Env env, const Job& job, const Resolver& resolve) {
   if (!initialised) {
     Napi::Error::New(env, "hookflow mpi: init() was not called").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (bytes < asyncBytes) {
-    auto deferred = Napi::Promise::Deferred::New(env);
-    const int code = job();
-    if (code == MPI_SUCCESS) deferred.Resolve(resolve(env));
-    else deferred.Reject(Napi::Error::New(env, MpiErrorText(code)).Value());
-    return deferred.Promise();
-  }
+  auto deferred = Napi::Promise::Deferred::New(env);
+  const int code = job();
+  if (code == MPI_SUCCESS) deferred.Resolve(resolve(env));
+  else deferred.Reject(Napi::Error::New(env, MpiErrorText(code)).Value());
+  return deferred.Promise();
+}
+
+/** Runs `job` inline (small payloads) or on the thread pool, as a Promise either way. */
+Napi::Value Run(Napi::Env env, size_t bytes, Job job, Resolver resolve, Napi::Value keepAlive) {
+  if (bytes < asyncBytes || !initialised) return RunInline(env, job, resolve);
   auto* worker = new CollectiveWorker(env, std::move(job), std::move(resolve), keepAlive);
   auto promise = worker->Promise();
   worker->Queue();
@@ -179,7 +182,7 @@ void ChooseAllreduce(MPI_Comm local) {
 
 /** Sum (or max, min) over the machine in shared memory, over the machines' leaders through MPI, then back to the machine. */
 int HierarchicalAllreduce(float* data, size_t length, MPI_Op op, hookflow::ReduceKind kind) {
-  if (nodeAllreduce) nodeAllreduce->Run(data, length, kind, false);
+  if (nodeAllreduce) nodeAllreduce->Run(hookflow::FloatSpans(data, length), kind, false);
   int code = MPI_SUCCESS;
   if (leaders != MPI_COMM_NULL) code = IdenticalAllreduce(data, length, op, leaders);
   // Every rank of the machine takes part in the broadcast, also after a failure on the leader,
@@ -237,7 +240,42 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   result.Set("localSize", localSize);
   result.Set("threadLevel", provided);
   result.Set("allreduce", allreducePath);
+  result.Set("inlineBytes", static_cast<double>(asyncBytes));
   return result;
+}
+
+/** An all-reduce's operation, from its JS name. */
+struct ReduceOp {
+  MPI_Op op;
+  hookflow::ReduceKind kind;
+  bool mean;
+};
+
+/** The operation named by `name`, or false after throwing a TypeError that lists the names. */
+bool ParseReduceOp(Napi::Env env, const std::string& name, ReduceOp* out) {
+  if (name == "sum" || name == "mean") *out = {MPI_SUM, hookflow::ReduceKind::Sum, name == "mean"};
+  else if (name == "max") *out = {MPI_MAX, hookflow::ReduceKind::Max, false};
+  else if (name == "min") *out = {MPI_MIN, hookflow::ReduceKind::Min, false};
+  else {
+    Napi::TypeError::New(env, "hookflow mpi: allreduce op must be sum, mean, max or min, not '" + name + "'").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+/** The all-reduce of `data` on the path init chose: shared memory, hierarchical or MPI_Allreduce. */
+int ReduceInPlace(const hookflow::FloatSpans& data, float* contiguous, const ReduceOp& op) {
+  if (nodeAllreduce && !hierarchical) {
+    nodeAllreduce->Run(data, op.kind, op.mean);
+    return static_cast<int>(MPI_SUCCESS);
+  }
+  const size_t length = data.size();
+  const int code = hierarchical ? HierarchicalAllreduce(contiguous, length, op.op, op.kind) : IdenticalAllreduce(contiguous, length, op.op, MPI_COMM_WORLD);
+  if (code == MPI_SUCCESS && op.mean) {
+    const float size = static_cast<float>(worldSize);
+    for (size_t i = 0; i < length; i++) contiguous[i] /= size;
+  }
+  return code;
 }
 
 /** allreduce(values: Float32Array, op: 'sum' | 'mean' | 'max' | 'min'): in place. */
@@ -249,32 +287,50 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto values = info[0].As<Napi::Float32Array>();
-  const std::string opName = info[1].ToString().Utf8Value();
-  MPI_Op op;
-  hookflow::ReduceKind kind;
-  if (opName == "sum" || opName == "mean") op = MPI_SUM, kind = hookflow::ReduceKind::Sum;
-  else if (opName == "max") op = MPI_MAX, kind = hookflow::ReduceKind::Max;
-  else if (opName == "min") op = MPI_MIN, kind = hookflow::ReduceKind::Min;
-  else {
-    Napi::TypeError::New(env, "hookflow mpi: allreduce op must be sum, mean, max or min, not '" + opName + "'").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  ReduceOp op;
+  if (!ParseReduceOp(env, info[1].ToString().Utf8Value(), &op)) return env.Undefined();
   float* data = values.Data();
   const size_t length = values.ElementLength();
-  const bool mean = opName == "mean";
-  Job job = [data, length, op, kind, mean]() {
-    if (nodeAllreduce && !hierarchical) {
-      nodeAllreduce->Run(data, length, kind, mean);
-      return static_cast<int>(MPI_SUCCESS);
+  Job job = [data, length, op]() { return ReduceInPlace(hookflow::FloatSpans(data, length), data, op); };
+  return Run(env, length * sizeof(float), std::move(job), Undefined, values);
+}
+
+/**
+ * allreduceParts(parts: Float32Array[], op): the all-reduce of the parts' concatenation, in place,
+ * always inline: the parts may be views of memory that moves once JS runs again (the wasm heap).
+ * Shared memory reads and writes them where they are; the MPI paths pack them into one buffer.
+ */
+Napi::Value AllreduceParts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 2, "allreduceParts(Float32Array[], op)")) return env.Undefined();
+  if (!info[0].IsArray()) {
+    Napi::TypeError::New(env, "hookflow mpi: allreduceParts takes an array of Float32Arrays").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ReduceOp op;
+  if (!ParseReduceOp(env, info[1].ToString().Utf8Value(), &op)) return env.Undefined();
+  auto list = info[0].As<Napi::Array>();
+  hookflow::FloatSpans parts;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value part = list.Get(i);
+    if (!part.IsTypedArray() || part.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      Napi::TypeError::New(env, "hookflow mpi: allreduceParts takes an array of Float32Arrays").ThrowAsJavaScriptException();
+      return env.Undefined();
     }
-    const int code = hierarchical ? HierarchicalAllreduce(data, length, op, kind) : IdenticalAllreduce(data, length, op, MPI_COMM_WORLD);
-    if (code == MPI_SUCCESS && mean) {
-      const float size = static_cast<float>(worldSize);
-      for (size_t i = 0; i < length; i++) data[i] /= size;
-    }
+    auto values = part.As<Napi::Float32Array>();
+    parts.Add(values.Data(), values.ElementLength());
+  }
+  // The MPI paths need one buffer; it is kept between calls (first-touch memory is slow).
+  static std::vector<float> packed;
+  Job job = [&parts, op]() {
+    if (nodeAllreduce && !hierarchical) return ReduceInPlace(parts, nullptr, op);
+    packed.resize(parts.size());
+    parts.Read(0, parts.size(), packed.data());
+    const int code = ReduceInPlace(parts, packed.data(), op);
+    parts.Write(0, parts.size(), packed.data());
     return code;
   };
-  return Run(env, length * sizeof(float), std::move(job), Undefined, values);
+  return RunInline(env, job, Undefined);
 }
 
 /** bcast(view: ArrayBufferView, root): the root's bytes into every rank's view, in place. */
@@ -374,6 +430,7 @@ Napi::Value Finalize(const Napi::CallbackInfo& info) {
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("allreduce", Napi::Function::New(env, Allreduce));
+  exports.Set("allreduceParts", Napi::Function::New(env, AllreduceParts));
   exports.Set("bcast", Napi::Function::New(env, Bcast));
   exports.Set("allgatherv", Napi::Function::New(env, Allgatherv));
   exports.Set("gatherv", Napi::Function::New(env, Gatherv));

@@ -116,19 +116,57 @@ void NodeAllreduce::AwaitAll(Counter* counters, uint64_t round) const {
   for (int r = 0; r < size_; r++) Await(counters[r], round);
 }
 
-void NodeAllreduce::Run(float* data, size_t length, ReduceKind kind, bool mean) {
-  for (size_t at = 0; at < length; at += slotFloats_) RunChunk(data + at, std::min(slotFloats_, length - at), kind, mean);
+void FloatSpans::Add(float* data, size_t length) {
+  data_.push_back(data);
+  starts_.push_back(total_);
+  lengths_.push_back(length);
+  total_ += length;
 }
 
-void NodeAllreduce::ReduceRange(uint64_t round, size_t lo, size_t hi, float* data, float* alsoInto, ReduceKind kind, bool mean) const {
+size_t FloatSpans::Find(size_t at) const {
+  // Empty arrays share their start with the next one; the last array starting at or before `at`
+  // is the one that holds it.
+  return static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), at) - starts_.begin()) - 1;
+}
+
+void FloatSpans::Read(size_t at, size_t n, float* out) const {
+  ForEachPiece(at, n, [&out](float* piece, size_t count) {
+    std::memcpy(out, piece, count * sizeof(float));
+    out += count;
+  });
+}
+
+void FloatSpans::Write(size_t at, size_t n, const float* in) const {
+  ForEachPiece(at, n, [&in](float* piece, size_t count) {
+    std::memcpy(piece, in, count * sizeof(float));
+    in += count;
+  });
+}
+
+const float* FloatSpans::Contiguous(size_t at, size_t n) const {
+  const size_t i = Find(at);
+  return at - starts_[i] + n <= lengths_[i] ? data_[i] + (at - starts_[i]) : nullptr;
+}
+
+void NodeAllreduce::Run(const FloatSpans& data, ReduceKind kind, bool mean) {
+  for (size_t at = 0; at < data.size(); at += slotFloats_) RunChunk(data, at, std::min(slotFloats_, data.size() - at), kind, mean);
+}
+
+void NodeAllreduce::ReduceRange(uint64_t round, size_t lo, size_t hi, const FloatSpans& data, size_t start, float* alsoInto, ReduceKind kind, bool mean) const {
   // Block by block, so each block is read once and stays in L1 for the passes. This rank's values
   // are read from `data` (its slot may hold only the other ranks' shares), in rank order all the
   // same, so every rank computes the same bits.
   const float count = static_cast<float>(size_);
   float stack[kBlockFloats];
+  float ownCopy[kBlockFloats];
   for (size_t b = lo; b < hi; b += kBlockFloats) {
     const size_t n = std::min(kBlockFloats, hi - b);
-    const auto from = [&](int q) -> const float* { return q == rank_ ? data + b : Slot(round, q) + b; };
+    const float* own = data.Contiguous(start + b, n);
+    if (!own) {
+      data.Read(start + b, n, ownCopy);
+      own = ownCopy;
+    }
+    const auto from = [&](int q) -> const float* { return q == rank_ ? own : Slot(round, q) + b; };
     float* out = alsoInto ? alsoInto + b : stack;
     std::memcpy(out, from(0), n * sizeof(float));
     for (int q = 1; q < size_; q++) {
@@ -140,11 +178,11 @@ void NodeAllreduce::ReduceRange(uint64_t round, size_t lo, size_t hi, float* dat
       }
     }
     if (mean) for (size_t i = 0; i < n; i++) out[i] /= count;
-    std::memcpy(data + b, out, n * sizeof(float));
+    data.Write(start + b, n, out);
   }
 }
 
-void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool mean) {
+void NodeAllreduce::RunChunk(const FloatSpans& data, size_t start, size_t length, ReduceKind kind, bool mean) {
   const uint64_t round = ++round_;
   float* mine = Slot(round, rank_);
   const bool everywhere = length * static_cast<size_t>(size_) <= kReduceEverywhereFloats;
@@ -157,26 +195,26 @@ void NodeAllreduce::RunChunk(float* data, size_t length, ReduceKind kind, bool m
   range(rank_, &lo, &hi);
   // The others read this rank's values of their shares only: its own share stays in `data`.
   if (everywhere) {
-    std::memcpy(mine, data, length * sizeof(float));
+    data.Read(start, length, mine);
   } else {
-    std::memcpy(mine, data, lo * sizeof(float));
-    std::memcpy(mine + hi, data + hi, (length - hi) * sizeof(float));
+    data.Read(start, lo, mine);
+    data.Read(start + hi, length - hi, mine + hi);
   }
   copiedIn_[rank_].value.store(round, std::memory_order_release);
   AwaitAll(copiedIn_, round);
 
   if (everywhere) {
-    ReduceRange(round, 0, length, data, nullptr, kind, mean);
+    ReduceRange(round, 0, length, data, start, nullptr, kind, mean);
     return;
   }
-  ReduceRange(round, lo, hi, data, mine, kind, mean);
+  ReduceRange(round, lo, hi, data, start, mine, kind, mean);
   reduced_[rank_].value.store(round, std::memory_order_release);
   AwaitAll(reduced_, round);
 
   for (int q = 0; q < size_; q++) {
     if (q == rank_) continue;
     range(q, &lo, &hi);
-    std::memcpy(data + lo, Slot(round, q) + lo, (hi - lo) * sizeof(float));
+    data.Write(start + lo, hi - lo, Slot(round, q) + lo);
   }
 }
 

@@ -57,6 +57,15 @@ export interface ProcessGroup {
   allReduce(values: Float32Array[], op?: ReduceOp): Promise<Float32Array[]>;
   /** Element-wise mean of `values` over all ranks, in place (`allReduce(values, 'mean')`). */
   allReduceMean(values: Float32Array[]): Promise<Float32Array[]>;
+  /**
+   * Optional: `allReduce` of arrays whose memory may move whenever other code runs (views of the
+   * wasm heap). `views()` is called when the collective starts, which then completes before any
+   * other code runs, so the views stay valid and nothing is copied to or from a buffer of the
+   * group's. For payloads under {@link inlineBytes}; a group without it is given copies.
+   */
+  allReduceViews?(views: () => Float32Array[], op?: ReduceOp): Promise<void>;
+  /** The payload, in bytes, below which {@link allReduceViews} may be used. */
+  readonly inlineBytes?: number;
   /** The root rank's values, copied in place into every rank's arrays. */
   broadcast(values: Float32Array[], root?: number): Promise<Float32Array[]>;
   /** The root rank's value, on every rank. */

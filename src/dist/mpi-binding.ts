@@ -17,6 +17,12 @@ export interface MpiBinding {
   init(options?: { mallopt?: boolean; asyncBytes?: number; nodeAllreduce?: boolean; ranksPerNode?: number }): MpiWorld;
   /** In-place element-wise reduction; `mean` divides the sum by the world size. */
   allreduce(values: Float32Array, op: 'sum' | 'mean' | 'max' | 'min'): Promise<void>;
+  /**
+   * `allreduce` of the parts' concatenation, in place, always on the JS thread (settled when it
+   * returns): the parts may view memory that moves once JS runs again (the wasm heap). Through
+   * shared memory the parts are read and written where they are, with no packing.
+   */
+  allreduceParts(parts: Float32Array[], op: 'sum' | 'mean' | 'max' | 'min'): Promise<void>;
   /** The root's bytes copied in place into every rank's array. */
   bcast(values: ArrayBufferView, root: number): Promise<void>;
   /** Every rank's bytes, in rank order, on every rank. */
@@ -37,6 +43,8 @@ export interface MpiWorld {
   localSize: number;
   threadLevel: number;
   allreduce: string;
+  /** Collectives on fewer bytes run on the JS thread (`asyncBytes`). */
+  inlineBytes: number;
 }
 
 /** How all-reduces travel: `auto` (shared memory among the ranks of each machine) or `mpi` (always MPI_Allreduce over all ranks). */

@@ -15,6 +15,7 @@ export class MpiProcessGroup implements ProcessGroup {
   readonly localRank: number;
   /** How the job's all-reduces travel, for the startup log. */
   readonly transport: string;
+  readonly inlineBytes: number;
   private tail: Promise<unknown> = Promise.resolve();
   private flat = new Float32Array(0);
   private readonly length = new Float64Array(1);
@@ -31,6 +32,7 @@ export class MpiProcessGroup implements ProcessGroup {
     this.localRank = world.localRank;
     const hosts = world.localSize === world.size ? 'on one machine' : `on several machines (${world.localSize} here)`;
     this.transport = `Open MPI, ${world.size} ranks ${hosts}, all-reduce through ${describeAllreduce(world.allreduce)}`;
+    this.inlineBytes = world.inlineBytes;
   }
 
   allReduce(values: Float32Array[], op: ReduceOp = 'sum'): Promise<Float32Array[]> {
@@ -38,6 +40,11 @@ export class MpiProcessGroup implements ProcessGroup {
       await this.coalesced(values, (flat) => this.mpi.allreduce(flat, op));
       return values;
     });
+  }
+
+  allReduceViews(views: () => Float32Array[], op: ReduceOp = 'sum'): Promise<void> {
+    // No await between taking the views and the binding's inline call: nothing can move them.
+    return this.enqueue(() => this.mpi.allreduceParts(views(), op));
   }
 
   allReduceMean(values: Float32Array[]): Promise<Float32Array[]> {

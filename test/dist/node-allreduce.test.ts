@@ -61,6 +61,15 @@ function reducedInRankOrder(np: number, length: number, op: (typeof OPS)[number]
 
 const sha256 = (values: Float32Array) => createHash('sha256').update(values).digest('hex');
 
+/** Every rank's `allReduceViews` results over parts equal its `allReduce` results over whole arrays. */
+function expectPartsLikeWhole(ranks: RankResult[]): void {
+  for (const rank of ranks) {
+    for (const length of ALLREDUCE_LENGTHS) {
+      for (const op of OPS) expect(rank.results[`parts ${op} ${length}`]!.sha256, `${op} of ${length} floats in parts`).to.equal(rank.results[`${op} ${length}`]!.sha256);
+    }
+  }
+}
+
 describe('all-reduce through shared memory (every rank on one machine)', function () {
   this.timeout(240000);
   const missing = mpiMissing();
@@ -87,6 +96,11 @@ describe('all-reduce through shared memory (every rank on one machine)', functio
         for (const rank of shm3) expect(rank.results[`${op} ${length}`]!.sha256, `${op} of ${length} floats`).to.equal(expected);
       }
     }
+  });
+
+  it('reduces arrays given as views in several parts to the same bits as one array, in place, through either path', () => {
+    expectPartsLikeWhole(shm3);
+    expectPartsLikeWhole(mpi3);
   });
 
   it("agrees with MPI_Allreduce's results within float32 rounding", () => {
@@ -126,6 +140,10 @@ describe('all-reduce across machines with several ranks each (hierarchical; 2 pr
     for (const rank of ranks) {
       expect(rank.transport).to.equal('Open MPI, 4 ranks on several machines (2 here), all-reduce through shared memory within each machine and MPI between machines');
     }
+  });
+
+  it('reduces arrays given as views in several parts to the same bits as one array', () => {
+    expectPartsLikeWhole(ranks);
   });
 
   it('gives every rank the same bits: (x0 + x1) + (x2 + x3) in float32, for every op and length', () => {

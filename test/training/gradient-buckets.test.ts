@@ -19,6 +19,23 @@ function recording(group: ProcessGroup, seen: Float32Array[][]): ProcessGroup {
   return { ...group, allReduce: (values, op) => { seen.push(values); return group.allReduce(values, op); } };
 }
 
+/**
+ * A group that offers `allReduceViews` for payloads under `inlineBytes` (through `allReduce` on
+ * the views), recording the part lengths of every such call and the buffers of every `allReduce`.
+ */
+function offeringViews(group: ProcessGroup, inlineBytes: number, viewCalls: number[][], packed: Float32Array[][]): ProcessGroup {
+  const recorded = recording(group, packed);
+  return {
+    ...recorded,
+    inlineBytes,
+    allReduceViews: async (views, op) => {
+      const parts = views();
+      viewCalls.push(parts.map((v) => v.length));
+      await group.allReduce(parts, op);
+    },
+  };
+}
+
 describe('GradientBuckets', () => {
   it('packs gradients in order into buckets of at most bucketSizeMb, a larger one alone, and averages each with one all-reduce', async () => {
     // 40 bytes = 10 floats: [a 5, b 3], [c 300] alone, [d 2].
@@ -63,6 +80,42 @@ describe('GradientBuckets', () => {
     });
     expect(results[0]).to.deep.equal({ ownedKept: true, owned: [0.5, 1], sharingReplaced: true, sharing: [2, 3], base: [0, 0] });
     expect(results[1]).to.deep.equal({ ownedKept: true, owned: [0.5, 1], sharingReplaced: true, sharing: [2, 3], base: [4, 6] });
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('on wasm averages a bucket straight on the heap where the group offers views, the rider as the last part; it packs a bucket over inlineBytes or with a gradient that shares memory', async function () {
+    if (tf.getBackend() !== 'wasm') this.skip();
+    const before = tf.memory().numTensors;
+    const results = await runOnLocalRanks(2, async (group) => {
+      const run = async (inlineBytes: number, share: boolean) => {
+        const [viewCalls, packed]: [number[][], Float32Array[][]] = [[], []];
+        const grads = gradients(group.rank);
+        const kept = new Map(grads);
+        const base = tf.tensor1d([4 * group.rank, 6 * group.rank]);
+        if (share) grads.set('d', base.reshape([2])); // shares base's memory
+        const rider = new Float32Array([group.rank, 64]);
+        await new GradientBuckets(offeringViews(group, inlineBytes, viewCalls, packed), -1).averageTensors(grads, rider);
+        const out = {
+          viewCalls,
+          packed: packed.map((c) => c.map((v) => v.length)),
+          sameTensors: ['a', 'b', 'c'].every((k) => grads.get(k) === kept.get(k)),
+          a: Array.from(grads.get('a')!.dataSync()),
+          c: Array.from(grads.get('c')!.dataSync()).slice(0, 3),
+          d: Array.from(grads.get('d')!.dataSync()),
+          rider: Array.from(rider),
+        };
+        grads.forEach((g) => g.dispose());
+        kept.get('d')!.dispose();
+        base.dispose();
+        return out;
+      };
+      return { views: await run(1 << 20, false), tooLarge: await run(16, false), sharing: await run(1 << 20, true) };
+    });
+    for (const r of results) {
+      expect(r.views).to.deep.equal({ viewCalls: [[5, 3, 300, 2, 2]], packed: [], sameTensors: true, a: Array(5).fill(1.5), c: [0, 0.5, 1], d: [0.5, -0.5], rider: [0.5, 64] });
+      expect(r.tooLarge).to.deep.include({ viewCalls: [], packed: [[312]], sameTensors: true, d: [0.5, -0.5], rider: [0.5, 64] });
+      expect(r.sharing).to.deep.include({ viewCalls: [], packed: [[312]], sameTensors: true, d: [2, 3], rider: [0.5, 64] });
+    }
     expect(tf.memory().numTensors).to.equal(before);
   });
 

@@ -44,8 +44,10 @@ export class GradientBuckets {
 
   /**
    * Replaces the values of every tensor of `grads` by their average over the ranks. On the wasm
-   * backend a gradient that owns its memory is read and rewritten in place on the wasm heap;
-   * any other is replaced in the map by a new tensor (the old one is disposed; the new one
+   * backend a gradient that owns its memory is averaged in place on the wasm heap: where the
+   * group offers {@link ProcessGroup.allReduceViews} and the bucket is small enough, straight
+   * from and into the heap; otherwise packed into the bucket and written back. Any other
+   * gradient is replaced in the map by a new tensor (the old one is disposed; the new one
    * belongs to the map like the old one did). `rider` values (a step's log vars) travel at the
    * end of the last bucket and are averaged in place too, so they cost no collective of their own.
    */
@@ -58,13 +60,17 @@ export class GradientBuckets {
     for (const bucket of this.buckets) {
       const members = entries.slice(at, at + bucket.keys.length);
       at += bucket.keys.length;
+      const riding = rider && bucket === this.buckets.at(-1) ? rider : undefined;
+      if (this.canAverageViews(bucket, members)) {
+        await this.group.allReduceViews!(() => [...members.map(([key, g]) => ownedView(key, g)), ...(riding ? [riding] : [])], 'mean');
+        continue;
+      }
       // One read per gradient: on wasm, concatenating on the device first costs more than it saves.
       let offset = 0;
       for (const [, g] of members) {
         bucket.flat.set(readFloat32(g), offset);
         offset += g.size;
       }
-      const riding = rider && bucket === this.buckets.at(-1) ? rider : undefined;
       if (riding) bucket.flat.set(riding, offset);
       await this.group.allReduce([bucket.flat], 'mean');
       if (riding) riding.set(bucket.flat.subarray(offset));
@@ -82,6 +88,15 @@ export class GradientBuckets {
         }
       }
     }
+  }
+
+  /**
+   * Whether `bucket` can be averaged as views of its gradients' own memory: the group offers it
+   * for the bucket's size, and every gradient owns its memory on the wasm heap.
+   */
+  private canAverageViews(bucket: Bucket, members: Array<[string, tf.Tensor]>): boolean {
+    const inlineBytes = this.group.inlineBytes ?? 0;
+    return this.group.allReduceViews !== undefined && 4 * bucket.flat.length < inlineBytes && members.every(([, g]) => ownedFloat32View(g) !== undefined);
   }
 
   /** Averages host gradients in place (the fp16 hook's binary16 values). */
@@ -127,4 +142,11 @@ export class GradientBuckets {
     });
     this.layoutKey = key;
   }
+}
+
+/** The view of a gradient's own memory, which {@link GradientBuckets.canAverageViews} checked it has. */
+function ownedView(key: string, g: tf.Tensor): Float32Array {
+  const view = ownedFloat32View(g);
+  if (!view) throw new Error(`gradient ${key} no longer owns its memory while its bucket is averaged`);
+  return view;
 }
