@@ -12,9 +12,10 @@
 //   3. once every reduced >= r: copy the other ranks' shares from their slots.
 // Leaving out the own share in step 1 saves 1/N of the copying in (MNIST MLP, 2 ranks: 200 KB of
 // the 400 KB per step). With few elements (the ranks' stop agreement: one float), every rank
-// copies all of them in and reduces all of them itself after step 1 (the same bits: the same order), which waits for
-// the other ranks once instead of twice. Not for large arrays: at 2 ranks and 1e5 floats, reading
-// all of the other rank's slot took 0.11 ms against 0.08-0.09 ms for the three steps.
+// copies all of them in and reduces all of them itself after step 1 (the same bits: the same
+// order), which waits for the other ranks once instead of twice. Not for large arrays: at 2
+// ranks and 1e5 floats, reading all of the other rank's slot took 0.11 ms against 0.08-0.09 ms
+// for the three steps.
 // Slots alternate between two sets. The rule that keeps them safe: a rank writes round r + 2's
 // slots only once every rank has finished reading round r's. Passing step 1's wait of round
 // r + 1 proves it (every rank has started round r + 1), and so does step 2's.

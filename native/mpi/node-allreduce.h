@@ -1,8 +1,8 @@
 // An all-reduce for ranks that share one machine's memory, through an MPI shared-memory window
 // and nothing else: each rank copies its values, but for its own share of the elements, into its
 // slot, reduces its share across all ranks (in rank order, so every rank ends with the same bits),
-// and copies the other shares back. It makes no system call and needs no MPI progress, so it is not stalled by what
-// slows Open MPI's path on a busy 2-core machine (see node-allreduce.cc).
+// and copies the other shares back. It makes no system call and needs no MPI progress, so it is
+// not stalled by what slows Open MPI's path on a busy 2-core machine (see node-allreduce.cc).
 #pragma once
 
 #include <mpi.h>
