@@ -23,15 +23,23 @@ function inPty(args: string[], cwd: string, env: NodeJS.ProcessEnv): { code: num
   return { code: result.status, raw: result.stdout };
 }
 
-/** The screen (scrollback included) after a terminal emulator has processed `raw`. */
+/**
+ * The screen (scrollback included) after a terminal emulator has processed `raw`, one entry per
+ * line written: a line longer than the terminal is wide, wrapped over several rows, is joined.
+ */
 async function screenOf(raw: string): Promise<string[]> {
   const term = new xterm.Terminal({ cols: COLS, rows: 40, scrollback: 10_000, allowProposedApi: true });
   await new Promise<void>((resolve) => term.write(raw.replace(/\r?\n/g, '\r\n'), resolve));
   const buffer = term.buffer.active;
   const lines: string[] = [];
-  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)!.translateToString(true));
+  for (let i = 0; i < buffer.length; i++) {
+    const row = buffer.getLine(i)!;
+    const text = row.translateToString(false);
+    if (row.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+    else lines.push(text);
+  }
   term.dispose();
-  return lines;
+  return lines.map((line) => line.trimEnd());
 }
 
 /** The messages of a text log (`<date> <time> - hookflow - LEVEL - message`), tabs as a terminal shows them. */
@@ -64,7 +72,7 @@ describe('progress bar in a real terminal', function () {
     expect(frames.some((f) => f[2] !== '-'), 'a frame shows the latest loss').to.equal(true);
     expect(raw).to.contain('\x1b[?25l').and.to.contain('\x1b[?25h'); // cursor hidden, then given back
 
-    const screen = (await screenOf(raw)).map((l) => l.trimEnd());
+    const screen = await screenOf(raw);
     const log = logMessages(path.join(work, fs.readdirSync(work).find((f) => /^\d{8}_\d{6}\.log$/.test(f))!));
     expect(log.filter((l) => l.startsWith('Epoch(val)'))).to.have.length.greaterThan(2);
     const shown = screen.filter((line) => line !== '');
